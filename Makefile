@@ -1,0 +1,34 @@
+# `make lab` and `make test` are the only commands a newcomer needs (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: lab test lint unit browser bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+lint: $(STAMP)
+	$(BIN)/ruff check jupyter_tracker tests benchmarks
+	$(BIN)/ruff format --check jupyter_tracker tests benchmarks
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -m "not browser"
+
+browser: $(STAMP)
+	$(BIN)/python -m pytest -m browser
+
+test: lint unit browser
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build dist

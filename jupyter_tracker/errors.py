@@ -1,0 +1,65 @@
+"""The error classes users can catch: one base class, subclasses that keep their fields."""
+
+from __future__ import annotations
+
+
+class TrackerError(Exception):
+    """Base class of every error jupyter-tracker raises on purpose."""
+
+
+class InvalidInputError(TrackerError, ValueError):
+    """A key, value, name or filter that breaks a documented rule."""
+
+
+class ParamConflictError(InvalidInputError):
+    """A param was logged again with a different value without ``overwrite=True``."""
+
+    def __init__(self, run_id: str, key: str, old: object, new: object) -> None:
+        self.run_id, self.key, self.old, self.new = run_id, key, old, new
+        super().__init__(
+            f"Param {key!r} of run {run_id[:8]} is already {old!r}; got {new!r}. "
+            "Pass overwrite=True to replace it (the old value stays in the param history), "
+            "or start a new run for the new value."
+        )
+
+
+class FilterError(InvalidInputError):
+    """A malformed ``search_runs`` filter; ``position`` is the 0-based offending offset."""
+
+    def __init__(self, message: str, text: str, position: int) -> None:
+        self.text, self.position = text, position
+        shown = text if len(text) <= 120 else text[max(0, position - 60) : position + 60]
+        caret = min(position, 60) if len(text) > 120 else position
+        super().__init__(
+            f"{message} at position {position} of the filter:\n  {shown}\n  {' ' * caret}^"
+        )
+
+
+class RunNotFoundError(TrackerError, KeyError):
+    """No run with this id (or id prefix) in the store."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(run_id)
+
+    def __str__(self) -> str:
+        return (
+            f"No run {self.run_id!r} in this store. "
+            "`jupyter-tracker runs list` shows the runs it has."
+        )
+
+
+class NoActiveRunError(TrackerError, RuntimeError):
+    """An operation needs an active run and there is none."""
+
+
+class StoreVersionError(TrackerError):
+    """The store was written by a newer jupyter-tracker than this one."""
+
+    def __init__(self, path: str, found: int, supported: int) -> None:
+        self.path, self.found, self.supported = path, found, supported
+        super().__init__(
+            f"The store at {path} has schema version {found}, written by a newer "
+            f"jupyter-tracker; this one reads up to version {supported}. "
+            "Upgrade with `pip install -U jupyter-tracker`."
+        )

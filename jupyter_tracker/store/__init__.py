@@ -1,0 +1,266 @@
+"""The local store: one SQLite database (WAL) plus content-addressed artifact blobs.
+
+It owns every SQL statement and every file the tracker writes under the store directory;
+nothing here imports IPython, widgets, plotly or pandas (a test proves it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import RunNotFoundError, StoreVersionError, TrackerError
+from . import _schema
+from ._location import find_store_dir
+
+__all__ = ["Store", "find_store_dir", "now_ms"]
+
+DB_NAME = "store.db"
+BLOB_DIR = "blobs"
+BUSY_TIMEOUT_S = 60.0
+HEARTBEAT_INTERVAL_S = 15.0
+HEARTBEAT_GRACE_S = 300.0
+HOST = socket.gethostname()
+
+
+def now_ms() -> int:
+    """Milliseconds since the epoch, the unit of every time the store keeps (as MLflow)."""
+    return int(time.time() * 1000)
+
+
+def process_started(pid: int) -> float | None:
+    """When process ``pid`` started (clock ticks since boot), to tell it from a reused pid."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return float(f.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _pid_alive(pid: int, started: float | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    if started is not None:
+        now_started = process_started(pid)
+        return now_started is None or now_started == started
+    return True
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _retrying(action, deadline_s: float = BUSY_TIMEOUT_S):
+    """Run ``action`` again while SQLite answers busy/locked, so users never see it."""
+    deadline = time.monotonic() + deadline_s
+    delay = 0.005
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+
+class Store:
+    """A store directory. ``Store.open(path)`` prepares it; the constructor does nothing."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.db_path = self.path / DB_NAME
+        self.blob_dir = self.path / BLOB_DIR
+        self._local = threading.local()
+        self._flushers: list = []
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    @classmethod
+    def open(cls, path: Path | str | None = None) -> Store:
+        """Open (creating or upgrading if needed) the store at ``path`` or the default one."""
+        store = cls(Path(path).expanduser().resolve() if path else find_store_dir())
+        store.path.mkdir(parents=True, exist_ok=True)
+        store._upgrade()
+        store.mark_crashed()
+        return store
+
+    # -- connections and transactions -------------------------------------------------
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (SQLite connections must not cross threads)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            _retrying(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread ends)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``): all of it lands or none of it."""
+        conn = self.connection()
+        _retrying(lambda: conn.execute("BEGIN IMMEDIATE"))
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        _retrying(lambda: conn.execute("COMMIT"))
+
+    def read(self, sql: str, args: tuple | list = ()) -> list[tuple]:
+        """Rows of one read query (flushing this process's pending writes first)."""
+        self.flush()
+        return _retrying(lambda: self.connection().execute(sql, args).fetchall())
+
+    def add_flusher(self, flush) -> None:
+        """Register a callable that writes pending data; reads call it first."""
+        self._flushers.append(flush)
+
+    def flush(self) -> None:
+        """Write everything this process has buffered for this store."""
+        for flush in self._flushers:
+            flush()
+
+    # -- schema -----------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        """The schema version of the database on disk."""
+        return _schema.schema_version(self.connection())
+
+    def _upgrade(self) -> None:
+        found = self.schema_version()
+        if found > _schema.SCHEMA_VERSION:
+            raise StoreVersionError(str(self.path), found, _schema.SCHEMA_VERSION)
+        if found == _schema.SCHEMA_VERSION:
+            return
+        with self.write() as conn:
+            found = _schema.schema_version(conn)  # another process may have done it
+            if found > _schema.SCHEMA_VERSION:
+                raise StoreVersionError(str(self.path), found, _schema.SCHEMA_VERSION)
+            _schema.migrate(conn)
+            conn.execute(
+                "INSERT OR IGNORE INTO experiments (id, name, created_at) VALUES (0, ?, ?)",
+                ("Default", now_ms()),
+            )
+
+    # -- liveness ---------------------------------------------------------------------
+
+    def mark_crashed(self) -> list[str]:
+        """Mark RUNNING runs whose process is gone (or heartbeat stale) CRASHED; their ids."""
+        rows = _retrying(
+            lambda: self.connection()
+            .execute(
+                "SELECT id, host, pid, pid_started, heartbeat FROM runs WHERE status = 'RUNNING'"
+            )
+            .fetchall()
+        )
+        stale_before = now_ms() - int(HEARTBEAT_GRACE_S * 1000)
+        dead = [
+            (heartbeat, run_id)
+            for run_id, host, pid, started, heartbeat in rows
+            if (host == HOST and pid is not None and not _pid_alive(pid, started))
+            or (heartbeat or 0) < stale_before
+        ]
+        if dead:
+            with self.write() as conn:
+                conn.executemany(
+                    "UPDATE runs SET status = 'CRASHED', end_time = ? "
+                    "WHERE id = ? AND status = 'RUNNING'",
+                    dead,
+                )
+        return [run_id for _, run_id in dead]
+
+    # -- lookups ----------------------------------------------------------------------
+
+    def experiment_id(self, name: str, create: bool = True) -> int | None:
+        """The id of experiment ``name``, created on first use when ``create``."""
+        rows = self.read("SELECT id FROM experiments WHERE name = ?", (name,))
+        if rows or not create:
+            return rows[0][0] if rows else None
+        with self.write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO experiments (name, created_at) VALUES (?, ?)",
+                (name, now_ms()),
+            )
+            return conn.execute("SELECT id FROM experiments WHERE name = ?", (name,)).fetchone()[0]
+
+    def resolve_run_id(self, run_id: str) -> str:
+        """The full id of the run ``run_id`` names (a whole id or a unique prefix)."""
+        if not isinstance(run_id, str) or not run_id:
+            raise RunNotFoundError(str(run_id))
+        rows = self.read("SELECT id FROM runs WHERE id = ?", (run_id,))
+        if rows:
+            return rows[0][0]
+        if len(run_id) >= 4 and all(c in "0123456789abcdef" for c in run_id):
+            rows = self.read(
+                "SELECT id FROM runs WHERE id >= ? AND id < ? LIMIT 2",
+                (run_id, run_id + "g"),
+            )
+            if len(rows) == 1:
+                return rows[0][0]
+            if len(rows) > 1:
+                raise TrackerError(f"Run id prefix {run_id!r} is ambiguous; give more of it.")
+        raise RunNotFoundError(run_id)
+
+    # -- blobs ------------------------------------------------------------------------
+
+    def blob_path(self, sha256: str) -> Path:
+        """Where the blob with this content hash lives."""
+        return self.blob_dir / sha256[:2] / sha256[2:]
+
+    def put_blob(self, data: bytes) -> str:
+        """Store ``data`` once by content; its sha256."""
+        sha = hashlib.sha256(data).hexdigest()
+        target = self.blob_path(sha)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, target)
+        return sha
+
+    def put_blob_file(self, source: Path) -> tuple[str, int]:
+        """Store a file's bytes once by content, streaming; its sha256 and size."""
+        digest = hashlib.sha256()
+        self.blob_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.blob_dir / f"incoming.{os.getpid()}.{threading.get_ident()}.tmp"
+        size = 0
+        with open(source, "rb") as src, open(tmp, "wb") as dst:
+            while chunk := src.read(1 << 20):
+                digest.update(chunk)
+                dst.write(chunk)
+                size += len(chunk)
+        sha = digest.hexdigest()
+        target = self.blob_path(sha)
+        if target.exists():
+            tmp.unlink()
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, target)
+        return sha, size

@@ -1,0 +1,126 @@
+"""The store's schema as an ordered list of migrations; the version lives in PRAGMA user_version."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+
+def _v1_initial(db) -> None:
+    db.executescript(
+        """
+        CREATE TABLE experiments (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL
+        );
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+            name TEXT,
+            status TEXT NOT NULL,
+            start_time INTEGER NOT NULL,
+            end_time INTEGER,
+            parent_id TEXT,
+            source_id INTEGER REFERENCES sources(id),
+            error TEXT,
+            host TEXT,
+            pid INTEGER,
+            pid_started REAL,
+            heartbeat INTEGER,
+            deleted INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX runs_by_status ON runs(status);
+        CREATE INDEX runs_by_start ON runs(experiment_id, start_time);
+        CREATE INDEX runs_by_parent ON runs(parent_id);
+        CREATE TABLE params (
+            run_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            type TEXT NOT NULL,
+            num REAL,
+            PRIMARY KEY (run_id, key)
+        ) WITHOUT ROWID;
+        CREATE TABLE param_history (
+            run_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            type TEXT NOT NULL,
+            replaced_at INTEGER NOT NULL
+        );
+        CREATE INDEX param_history_by_run ON param_history(run_id, key);
+        CREATE TABLE tags (
+            run_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (run_id, key)
+        ) WITHOUT ROWID;
+        CREATE TABLE series (
+            id INTEGER PRIMARY KEY,
+            run_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            count INTEGER NOT NULL DEFAULT 0,
+            last_step INTEGER,
+            last_value REAL,
+            last_time INTEGER,
+            min REAL,
+            max REAL,
+            UNIQUE (run_id, key)
+        );
+        CREATE TABLE points (
+            series_id INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            step INTEGER NOT NULL,
+            value REAL,
+            time INTEGER NOT NULL,
+            PRIMARY KEY (series_id, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE sources (
+            id INTEGER PRIMARY KEY,
+            sha256 TEXT NOT NULL UNIQUE,
+            text TEXT NOT NULL
+        );
+        CREATE TABLE artifacts (
+            run_id TEXT NOT NULL,
+            path TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            media_type TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (run_id, path, version)
+        ) WITHOUT ROWID;
+        CREATE INDEX artifacts_by_blob ON artifacts(sha256);
+        """
+    )
+
+
+def _v2_notebook_capture(db) -> None:
+    """Columns the notebook integration fills: where a run came from and what was captured."""
+    runs = db["runs"]
+    runs.add_column("rerun_of", str)
+    runs.add_column("notebook", str)
+    runs.add_column("cell_id", str)
+    runs.add_column("capture", str)
+    db.execute("CREATE INDEX runs_by_cell ON runs(cell_id, start_time)")
+
+
+MIGRATIONS: list[Callable] = [_v1_initial, _v2_notebook_capture]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The schema version recorded in the database (0 for a new, empty one)."""
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> int:
+    """Run the migrations after the recorded version, inside the caller's write transaction."""
+    import sqlite_utils  # lazy: it imports pandas
+
+    db = sqlite_utils.Database(conn)
+    current = schema_version(conn)
+    for version in range(current + 1, upto + 1):
+        MIGRATIONS[version - 1](db)
+        conn.execute(f"PRAGMA user_version = {int(version)}")
+    return current
