@@ -26,9 +26,7 @@ def check_key(key: object, kind: str) -> str:
             f"{kind} key must be 1 to {MAX_KEY_LENGTH} characters, got {len(key)}."
         )
     if not _KEY_RE.fullmatch(key):
-        raise InvalidInputError(
-            f"{kind} key {key[:60]!r} has characters outside {KEY_CHARACTERS}."
-        )
+        raise InvalidInputError(f"{kind} key {key[:60]!r} has characters outside {KEY_CHARACTERS}.")
     return key
 
 

@@ -6,9 +6,7 @@ nothing here imports IPython, widgets, plotly or pandas (a test proves it).
 
 from __future__ import annotations
 
-import hashlib
 import os
-import socket
 import sqlite3
 import threading
 import time
@@ -27,7 +25,7 @@ BLOB_DIR = "blobs"
 BUSY_TIMEOUT_S = 60.0
 HEARTBEAT_INTERVAL_S = 15.0
 HEARTBEAT_GRACE_S = 300.0
-HOST = socket.gethostname()
+HOST = os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
 
 
 def now_ms() -> int:
@@ -105,7 +103,9 @@ class Store:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(
-                self.db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                self.db_path,
+                timeout=BUSY_TIMEOUT_S,
+                isolation_level=None,
                 check_same_thread=False,
             )
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
@@ -174,11 +174,14 @@ class Store:
     def mark_crashed(self) -> list[str]:
         """Mark RUNNING runs whose process is gone (or heartbeat stale) CRASHED; their ids."""
         rows = _retrying(
-            lambda: self.connection()
-            .execute(
-                "SELECT id, host, pid, pid_started, heartbeat FROM runs WHERE status = 'RUNNING'"
+            lambda: (
+                self.connection()
+                .execute(
+                    "SELECT id, host, pid, pid_started, heartbeat FROM runs "
+                    "WHERE status = 'RUNNING'"
+                )
+                .fetchall()
             )
-            .fetchall()
         )
         stale_before = now_ms() - int(HEARTBEAT_GRACE_S * 1000)
         dead = [
@@ -236,6 +239,8 @@ class Store:
 
     def put_blob(self, data: bytes) -> str:
         """Store ``data`` once by content; its sha256."""
+        import hashlib
+
         sha = hashlib.sha256(data).hexdigest()
         target = self.blob_path(sha)
         if not target.exists():
@@ -247,6 +252,8 @@ class Store:
 
     def put_blob_file(self, source: Path) -> tuple[str, int]:
         """Store a file's bytes once by content, streaming; its sha256 and size."""
+        import hashlib
+
         digest = hashlib.sha256()
         self.blob_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.blob_dir / f"incoming.{os.getpid()}.{threading.get_ident()}.tmp"

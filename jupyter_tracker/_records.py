@@ -1,0 +1,197 @@
+"""Reading runs back: plain, JSON-ready records for search, get_run, panels and REST.
+
+The one serializer of runs: everything that shows or sends a run starts from these dicts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING
+
+from .store import Store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_CHUNK = 900  # stay under SQLite's bound-parameter limit
+RUN_COLUMNS = (
+    "run_id",
+    "name",
+    "status",
+    "experiment",
+    "start_time",
+    "end_time",
+    "parent_id",
+    "notebook",
+    "cell_id",
+    "rerun_of",
+)
+_RUN_SELECT = (
+    "SELECT r.id, r.name, r.status, e.name, r.start_time, r.end_time, r.parent_id, "
+    "r.notebook, r.cell_id, r.rerun_of FROM runs r JOIN experiments e ON e.id = r.experiment_id"
+)
+
+
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+def records(
+    store: Store,
+    filter: str | None = None,
+    order_by: str | list[str] | None = None,
+    experiment: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[dict]:
+    """Runs matching ``filter`` with their params (text), latest metrics and tags."""
+    from .store._filter import compile_filter, compile_order_by
+
+    where, args = compile_filter(filter)
+    order, order_args = compile_order_by(order_by)
+    sql = f"{_RUN_SELECT} WHERE r.deleted = 0 AND ({where})"
+    if experiment is not None:
+        sql += " AND e.name = ?"
+        args = [*args, experiment]
+    sql += f" ORDER BY {order} LIMIT ? OFFSET ?"
+    rows = store.read(sql, [*args, *order_args, -1 if limit is None else int(limit), int(offset)])
+    out = [dict(zip(RUN_COLUMNS, row, strict=False)) for row in rows]
+    by_id = {}
+    for rec in out:
+        rec["params"], rec["metrics"], rec["tags"] = {}, {}, {}
+        by_id[rec["run_id"]] = rec
+    for run_id, key, value in _for_runs(store, "SELECT run_id, key, value FROM params", by_id):
+        by_id[run_id]["params"][key] = value
+    for run_id, key, value in _for_runs(store, "SELECT run_id, key, last_value FROM series", by_id):
+        by_id[run_id]["metrics"][key] = _nan(value)
+    for run_id, key, value in _for_runs(store, "SELECT run_id, key, value FROM tags", by_id):
+        by_id[run_id]["tags"][key] = value
+    return out
+
+
+def _for_runs(store: Store, select: str, run_ids) -> list[tuple]:
+    """Rows of ``select`` for these runs, in chunks of bound ``?`` marks (nothing pasted)."""
+    ids = list(run_ids)
+    rows: list[tuple] = []
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i : i + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        rows += store.read(f"{select} WHERE run_id IN ({marks})", chunk)  # noqa: S608
+    return rows
+
+
+def to_frame(rows: list[dict]) -> pd.DataFrame:
+    """Records as MLflow's ``search_runs`` DataFrame (``params.k``, ``metrics.k``, ``tags.k``)."""
+    import pandas as pd
+
+    columns: dict[str, list] = {c: [r[c] for r in rows] for c in RUN_COLUMNS}
+    for c in ("start_time", "end_time"):
+        columns[c] = pd.to_datetime(pd.array(columns[c], dtype="Int64"), unit="ms", utc=True)
+    for kind in ("params", "metrics", "tags"):
+        keys = sorted({k for r in rows for k in r[kind]})
+        missing = math.nan if kind == "metrics" else None
+        for key in keys:
+            columns[f"{kind}.{key}"] = [r[kind].get(key, missing) for r in rows]
+    frame = pd.DataFrame(columns)
+    for column in frame.columns:
+        if column.startswith("metrics."):
+            frame[column] = frame[column].astype("float64")
+    return frame
+
+
+def run_detail(store: Store, run_id: str) -> dict:
+    """Everything stored about one run (its full id): record, typed params, source, capture."""
+    rows = store.read(
+        "SELECT r.id, r.name, r.status, e.name, r.start_time, r.end_time, r.parent_id, "
+        "r.notebook, r.cell_id, r.rerun_of, r.experiment_id, r.error, r.capture, s.text, "
+        "r.host, r.pid FROM runs r JOIN experiments e ON e.id = r.experiment_id "
+        "LEFT JOIN sources s ON s.id = r.source_id WHERE r.id = ?",
+        (run_id,),
+    )
+    if not rows:
+        from .errors import RunNotFoundError
+
+        raise RunNotFoundError(run_id)
+    row = rows[0]
+    detail = dict(zip(RUN_COLUMNS, row, strict=False))
+    detail.update(
+        experiment_id=row[10],
+        error=row[11],
+        capture=None if row[12] is None else json.loads(row[12]),
+        source=row[13],
+        host=row[14],
+        pid=row[15],
+    )
+    params = store.read("SELECT key, value, type FROM params WHERE run_id = ?", (run_id,))
+    detail["params"] = {k: v for k, v, _ in params}
+    detail["typed_params"] = {k: (v, t) for k, v, t in params}
+    detail["param_history"] = [
+        dict(zip(("key", "value", "type", "replaced_at"), r, strict=True))
+        for r in store.read(
+            "SELECT key, value, type, replaced_at FROM param_history WHERE run_id = ? "
+            "ORDER BY replaced_at",
+            (run_id,),
+        )
+    ]
+    summaries = store.read(
+        "SELECT key, last_value, last_step, count, min, max FROM series WHERE run_id = ? "
+        "ORDER BY key",
+        (run_id,),
+    )
+    detail["metrics"] = {k: _nan(v) for k, v, *_ in summaries}
+    detail["metric_summary"] = {
+        k: {"last": _nan(v), "step": s, "count": n, "min": _nan(lo), "max": _nan(hi)}
+        for k, v, s, n, lo, hi in summaries
+    }
+    detail["tags"] = dict(store.read("SELECT key, value FROM tags WHERE run_id = ?", (run_id,)))
+    detail["artifacts"] = artifacts(store, run_id)
+    return detail
+
+
+def artifacts(store: Store, run_id: str) -> list[dict]:
+    """The latest version of each artifact path of a run."""
+    return [
+        dict(zip(("path", "version", "sha256", "size", "media_type", "created_at"), r, strict=True))
+        for r in store.read(
+            "SELECT path, MAX(version), sha256, size, media_type, created_at FROM artifacts "
+            "WHERE run_id = ? GROUP BY path ORDER BY path",
+            (run_id,),
+        )
+    ]
+
+
+def series_state(store: Store, run_id: str) -> list[tuple[str, int, tuple | None]]:
+    """For resuming: each metric's key, last step and last point."""
+    return [
+        (key, -1 if step is None else step, None if step is None else (step, _nan(value), t))
+        for key, step, value, t in store.read(
+            "SELECT key, last_step, last_value, last_time FROM series WHERE run_id = ?",
+            (run_id,),
+        )
+    ]
+
+
+def metric_points(store: Store, run_id: str, key: str) -> tuple[list, list, list]:
+    """Steps, values (NaN kept) and times (ms) of one metric, in logging order."""
+    rows = store.read(
+        "SELECT p.step, p.value, p.time FROM points p JOIN series s ON s.id = p.series_id "
+        "WHERE s.run_id = ? AND s.key = ? ORDER BY p.seq",
+        (run_id, key),
+    )
+    if not rows:
+        return [], [], []
+    steps, values, times = (list(c) for c in zip(*rows, strict=True))
+    return steps, [_nan(v) for v in values], times
+
+
+def experiments(store: Store) -> list[dict]:
+    """Every experiment with its run count."""
+    return [
+        dict(zip(("id", "name", "created_at", "runs"), r, strict=True))
+        for r in store.read(
+            "SELECT e.id, e.name, e.created_at, COUNT(r.id) FROM experiments e "
+            "LEFT JOIN runs r ON r.experiment_id = e.id AND r.deleted = 0 "
+            "GROUP BY e.id ORDER BY e.id"
+        )
+    ]

@@ -1,0 +1,148 @@
+"""Batched writes: metric points and run changes buffered in memory, written by one thread.
+
+A ``log_metric`` call only appends to a list; a background thread writes what piled up at
+least every second, in one transaction. Reads, run ends and interpreter exit flush too,
+so a crash loses at most the last second and an acknowledged call is never lost.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+
+from . import HEARTBEAT_INTERVAL_S, Store, now_ms
+
+FLUSH_INTERVAL_S = 1.0
+
+
+class Series:
+    """One metric of one run: its pending points and what the live view needs."""
+
+    __slots__ = ("run_id", "key", "id", "pts", "next_step", "last")
+
+    def __init__(self, run_id: str, key: str, next_step: int = 0, last=None) -> None:
+        self.run_id, self.key = run_id, key
+        self.id: int | None = None
+        self.pts: list[tuple[int, float, int]] = []  # (step, value, time_ms)
+        self.next_step = next_step
+        self.last = last  # (step, value, time_ms) of the latest point, flushed or not
+
+
+class Writer:
+    """The one writer of a store in this process."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._ops: list[tuple[str, tuple]] = []
+        self._series: list[Series] = []
+        self.running: set[str] = set()
+        self._flush_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._last_heartbeat = time.monotonic()
+        store.add_flusher(self.flush)
+
+    def execute(self, sql: str, args: tuple = ()) -> None:
+        """Queue one statement; it runs, in order, in the next flush's transaction."""
+        self._ops.append((sql, args))
+        if self._thread is None:
+            self._start()
+
+    def add_series(self, series: Series) -> Series:
+        """Make ``series``' points part of every flush from now on."""
+        self._series.append(series)
+        if self._thread is None:
+            self._start()
+        return series
+
+    def drop_series(self, run_id: str) -> None:
+        """Stop watching a finished run's metrics (after its final flush)."""
+        self._series = [s for s in self._series if s.run_id != run_id]
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._loop, name="jupyter-tracker-writer", daemon=True
+        )
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(FLUSH_INTERVAL_S)
+            try:
+                self.flush()
+            except Exception as exc:  # keep the data and try again next second
+                warnings.warn(
+                    f"jupyter-tracker could not write to {self.store.path}: {exc}",
+                    RuntimeWarning,
+                    stacklevel=1,
+                )
+
+    def flush(self) -> None:
+        """Write every buffered statement and point in one transaction."""
+        with self._flush_lock:
+            n = len(self._ops)
+            ops = self._ops[:n]
+            del self._ops[:n]  # appends made meanwhile stay, at the end
+            taken = []
+            for s in self._series:
+                k = len(s.pts)
+                if k:
+                    batch = s.pts[:k]
+                    del s.pts[:k]
+                    taken.append((s, batch))
+            heartbeat = (
+                self.running and time.monotonic() - self._last_heartbeat >= HEARTBEAT_INTERVAL_S
+            )
+            if not ops and not taken and not heartbeat:
+                return
+            try:
+                with self.store.write() as conn:
+                    for sql, args in ops:
+                        conn.execute(sql, args)
+                    for s, batch in taken:
+                        _write_points(conn, s, batch)
+                    if heartbeat:
+                        now = now_ms()
+                        conn.executemany(
+                            "UPDATE runs SET heartbeat = ? WHERE id = ?",
+                            [(now, run_id) for run_id in self.running],
+                        )
+            except BaseException:
+                self._ops[:0] = ops
+                for s, batch in taken:
+                    s.pts[:0] = batch
+                raise
+            if heartbeat:
+                self._last_heartbeat = time.monotonic()
+
+
+def _write_points(conn, s: Series, batch: list[tuple[int, float, int]]) -> None:
+    if s.id is None:
+        conn.execute(
+            "INSERT INTO series (run_id, key) VALUES (?, ?) ON CONFLICT (run_id, key) DO NOTHING",
+            (s.run_id, s.key),
+        )
+        s.id = conn.execute(
+            "SELECT id FROM series WHERE run_id = ? AND key = ?", (s.run_id, s.key)
+        ).fetchone()[0]
+    sid = s.id
+    count, lo, hi = conn.execute(
+        "SELECT count, min, max FROM series WHERE id = ?", (sid,)
+    ).fetchone()
+    rows = [
+        (sid, seq, step, value if value == value else None, t)
+        for seq, (step, value, t) in enumerate(batch, count)
+    ]
+    conn.executemany(
+        "INSERT INTO points (series_id, seq, step, value, time) VALUES (?, ?, ?, ?, ?)", rows
+    )
+    values = [v for v in (r[3] for r in rows) if v is not None]
+    if values:
+        lo = min(values) if lo is None else min(lo, min(values))
+        hi = max(values) if hi is None else max(hi, max(values))
+    step, value, t = batch[-1]
+    conn.execute(
+        "UPDATE series SET count = ?, last_step = ?, last_value = ?, last_time = ?, "
+        "min = ?, max = ? WHERE id = ?",
+        (count + len(rows), step, value if value == value else None, t, lo, hi, sid),
+    )
