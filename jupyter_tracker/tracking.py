@@ -601,7 +601,9 @@ def _start(
             run._writer.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run.id))
     else:
         experiment = _check_name(
-            experiment or _default_experiment, "Experiment name", MAX_EXPERIMENT_NAME_LENGTH
+            _default_experiment if experiment is None else experiment,
+            "Experiment name",
+            MAX_EXPERIMENT_NAME_LENGTH,
         )
         parent = active[-1].id if active else None
         run = ActiveRun._create(store, name, experiment, parent, implicit)
