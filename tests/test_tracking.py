@@ -191,9 +191,8 @@ def test_tags(store):
     ],
 )
 def test_keys_and_values_over_the_limits_are_clear_errors(store, call, message):
-    with jt.start_run() as run:
-        with pytest.raises(ValueError, match=message):
-            call()
+    with jt.start_run() as run, pytest.raises(ValueError, match=message):
+        call()
     assert jt.get_run(run.id).params == {} and jt.get_run(run.id).tags == {}
 
 
