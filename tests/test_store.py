@@ -1,0 +1,240 @@
+"""The store under real use: upgrades, location, many writers, and processes that die."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import jupyter_tracker as jt
+from jupyter_tracker.store import HOST, Store, _schema, find_store_dir
+from jupyter_tracker.store._location import ENV_VAR
+
+
+def _integrity(path) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        conn.close()
+
+
+# -- schema versions ------------------------------------------------------------------
+
+
+def test_an_older_store_is_upgraded_in_place_without_loss(tmp_path):
+    old = tmp_path / "old"
+    old.mkdir()
+    conn = sqlite3.connect(old / "store.db", isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    _schema.migrate(conn, upto=1)  # what version 1 of the package created
+    conn.execute("INSERT INTO experiments (id, name, created_at) VALUES (0, 'Default', 1)")
+    conn.execute(
+        "INSERT INTO runs (id, experiment_id, name, status, start_time, end_time) "
+        "VALUES ('a' || hex(randomblob(15)), 0, 'kept', 'FINISHED', 1000, 2000)"
+    )
+    run_id = conn.execute("SELECT id FROM runs").fetchone()[0]
+    conn.execute(
+        "INSERT INTO params (run_id, key, value, type, num) VALUES (?, 'alpha', '0.5', "
+        "'float', 0.5)",
+        (run_id,),
+    )
+    conn.execute("COMMIT")
+    conn.close()
+
+    jt.set_store(old)
+    assert Store(old).schema_version() == _schema.SCHEMA_VERSION
+    run = jt.get_run(run_id)
+    assert (run.name, run.status, run.params) == ("kept", "FINISHED", {"alpha": 0.5})
+    assert run.rerun_of is None and run.cell_id is None  # the new columns exist
+    assert _integrity(old / "store.db") == "ok"
+
+
+def test_a_newer_store_is_refused_with_a_clear_message(tmp_path):
+    newer = tmp_path / "newer"
+    Store.open(newer)
+    conn = sqlite3.connect(newer / "store.db")
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    before = (newer / "store.db").read_bytes()
+    with pytest.raises(jt.StoreVersionError, match="newer jupyter-tracker.*pip install -U"):
+        Store.open(newer)
+    assert (newer / "store.db").read_bytes() == before
+
+
+def test_many_processes_opening_a_fresh_store_at_once_make_one_schema(tmp_path):
+    target = tmp_path / "fresh"
+    go = tmp_path / "go"
+    code = textwrap.dedent(
+        f"""
+        import os, time
+        while not os.path.exists({str(go)!r}):
+            time.sleep(0.001)
+        from jupyter_tracker.store import Store
+        Store.open({str(target)!r})
+        """
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+        for _ in range(8)
+    ]
+    time.sleep(0.5)  # let them all import and wait at the line
+    go.touch()
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, errors
+    assert not any(errors)
+    conn = sqlite3.connect(target / "store.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == _schema.SCHEMA_VERSION
+    assert conn.execute("SELECT name FROM experiments").fetchall() == [("Default",)]
+    conn.close()
+
+
+# -- where the store is ---------------------------------------------------------------
+
+
+def test_store_location_rules(tmp_path, monkeypatch):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    project = tmp_path / "project"
+    deep = project / "notebooks" / "sub"
+    deep.mkdir(parents=True)
+    assert find_store_dir(deep) == deep / ".jupyter_tracker"  # no repo: the working dir
+    (project / ".git").mkdir()
+    assert find_store_dir(deep) == project / ".jupyter_tracker"  # the git root
+    (project / "notebooks" / ".jupyter_tracker").mkdir()
+    assert find_store_dir(deep) == project / "notebooks" / ".jupyter_tracker"  # nearest
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "elsewhere"))
+    assert find_store_dir(deep) == tmp_path / "elsewhere"  # the environment wins
+
+
+def test_set_store_and_the_env_var_decide_where_runs_go(tmp_path, monkeypatch, run_script):
+    run_script(
+        "import jupyter_tracker as jt\nwith jt.start_run(name='via-env'): pass\n",
+        store_dir=tmp_path / "from-env",
+    )
+    jt.set_store(tmp_path / "from-env")
+    assert list(jt.search_runs()["name"]) == ["via-env"]
+
+
+# -- many writers ---------------------------------------------------------------------
+
+
+def test_six_processes_logging_at_once_lose_nothing(tmp_path):
+    store_dir = tmp_path / "shared"
+    Store.open(store_dir)
+    code = textwrap.dedent(
+        """
+        import sys
+        import jupyter_tracker as jt
+        with jt.start_run(name=sys.argv[1]):
+            for i in range(20_000):
+                jt.log_metric(f"k{i % 5}", i)
+        """
+    )
+    env = {**os.environ, "JUPYTER_TRACKER_STORE": str(store_dir)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, f"p{n}"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(6)
+    ]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, outputs
+    assert all(out == ("", "") for out in outputs), outputs  # no "database is locked"
+    conn = sqlite3.connect(store_dir / "store.db")
+    assert conn.execute("SELECT COUNT(*) FROM points").fetchone()[0] == 120_000
+    assert conn.execute("SELECT COUNT(*), SUM(count) FROM series").fetchone() == (30, 120_000)
+    assert conn.execute("SELECT DISTINCT status FROM runs").fetchall() == [("FINISHED",)]
+    conn.close()
+    assert _integrity(store_dir / "store.db") == "ok"
+
+
+# -- processes that die ---------------------------------------------------------------
+
+
+def test_a_killed_process_keeps_what_was_flushed_and_its_run_is_crashed(tmp_path):
+    store_dir = tmp_path / "store"
+    code = textwrap.dedent(
+        """
+        import sys, time
+        import jupyter_tracker as jt
+        run = jt.start_run(name="doomed")
+        for i in range(1000):
+            jt.log_metric("loss", float(i))
+        jt.search_runs()  # a read flushes everything logged so far
+        print(run.id, flush=True)
+        i = 1000
+        while True:
+            jt.log_metric("loss", float(i))
+            i += 1
+            time.sleep(0.0005)
+        """
+    )
+    env = {**os.environ, "JUPYTER_TRACKER_STORE": str(store_dir)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True
+    )
+    run_id = proc.stdout.readline().strip()
+    time.sleep(1.5)  # let the background writer flush mid-run
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    assert _integrity(store_dir / "store.db") == "ok"
+    jt.set_store(store_dir)  # opening the store marks the dead process's run
+    run = jt.get_run(run_id)
+    assert run.status == "CRASHED"
+    steps = list(jt.metric_history(run_id, "loss")["step"])
+    assert steps[:1000] == list(range(1000))  # every point flushed before the kill
+    assert steps == list(range(len(steps)))  # no gaps in what landed
+    assert run.end_time is not None
+
+
+def test_a_run_with_a_stale_heartbeat_on_another_host_is_crashed(store):
+    with store.write() as conn:
+        conn.execute(
+            "INSERT INTO runs (id, experiment_id, name, status, start_time, host, pid, "
+            "heartbeat) VALUES ('f' || hex(randomblob(15)), 0, 'remote', 'RUNNING', 1, "
+            "'some-other-host', 1, 1)"
+        )
+        conn.execute(
+            "INSERT INTO runs (id, experiment_id, name, status, start_time, host, pid, "
+            "heartbeat) VALUES ('e' || hex(randomblob(15)), 0, 'fresh', 'RUNNING', 1, "
+            "'some-other-host', 1, ?)",
+            (int(time.time() * 1000),),
+        )
+    crashed = Store.open(store.path).mark_crashed()
+    statuses = dict(store.read("SELECT name, status FROM runs"))
+    assert statuses == {"remote": "CRASHED", "fresh": "RUNNING"}
+    assert crashed == []  # the first open already did it
+
+
+def test_a_live_process_runs_stay_running(store):
+    with jt.start_run() as run:
+        store.flush()
+        assert Store.open(store.path).mark_crashed() == []
+        assert jt.get_run(run.id).status == "RUNNING"
+    rows = store.read("SELECT host, pid FROM runs WHERE id = ?", (run.id,))
+    assert rows == [(HOST, os.getpid())]
+
+
+def test_a_reused_pid_does_not_keep_a_dead_run_alive(store):
+    with store.write() as conn:
+        conn.execute(
+            "INSERT INTO runs (id, experiment_id, name, status, start_time, host, pid, "
+            "pid_started, heartbeat) VALUES ('d' || hex(randomblob(15)), 0, 'old', "
+            "'RUNNING', 1, ?, ?, -1, ?)",
+            (HOST, os.getpid(), int(time.time() * 1000)),
+        )
+    if not os.path.exists(f"/proc/{os.getpid()}/stat"):
+        pytest.skip("no /proc: process start times are not available here")
+    Store.open(store.path)
+    assert store.read("SELECT status FROM runs WHERE name = 'old'") == [("CRASHED",)]
