@@ -1,0 +1,1 @@
+"""Notebook integration: the magics, what a tracked cell captures, and the live run card."""
