@@ -43,6 +43,21 @@ from .tracking import (
 
 __version__ = "0.1.0"
 
+
+def load_ipython_extension(shell) -> None:
+    """``%load_ext jupyter_tracker``: register the magics (no heavy import)."""
+    from .notebook.magics import load
+
+    load(shell)
+
+
+def unload_ipython_extension(shell) -> None:
+    """``%unload_ext jupyter_tracker``: remove the magics and cell events."""
+    from .notebook.magics import unload
+
+    unload(shell)
+
+
 __all__ = [
     "ActiveRun",
     "FilterError",

@@ -185,6 +185,22 @@ def metric_points(store: Store, run_id: str, key: str) -> tuple[list, list, list
     return steps, [_nan(v) for v in values], times
 
 
+def sampled_points(store: Store, run_id: str, key: str, n: int = 120) -> list[float]:
+    """About ``n`` evenly spaced values of a metric (NaN kept), always with the last one."""
+    rows = store.read(
+        "SELECT s.id, s.count FROM series s WHERE s.run_id = ? AND s.key = ?", (run_id, key)
+    )
+    if not rows:
+        return []
+    series_id, count = rows[0]
+    stride = max(1, -(-count // n))
+    values = store.read(
+        "SELECT value FROM points WHERE series_id = ? AND (seq % ? = 0 OR seq = ?) ORDER BY seq",
+        (series_id, stride, count - 1),
+    )
+    return [_nan(v) for (v,) in values]
+
+
 def experiments(store: Store) -> list[dict]:
     """Every experiment with its run count."""
     return [

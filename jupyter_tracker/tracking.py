@@ -29,7 +29,7 @@ from ._limits import (
 )
 from ._names import run_name
 from .errors import InvalidInputError, ParamConflictError, TrackerError
-from .store import HOST, Store, now_ms, process_started
+from .store import DB_NAME, HOST, Store, find_store_dir, now_ms, process_started
 from .store._writer import Series, Writer
 
 if TYPE_CHECKING:
@@ -69,6 +69,21 @@ def current_store() -> Store:
             if _store is None:
                 _store = Store.open()
     return _store
+
+
+def crashed_runs_on_open() -> list[str]:
+    """Names and short ids of runs marked CRASHED when this process opened an existing store.
+
+    Does not create a store (nor pay for creating one) when there is none yet.
+    """
+    if _store is None and not (find_store_dir() / DB_NAME).exists():
+        return []
+    store = current_store()
+    if not store.crashed_on_open:
+        return []
+    marks = ",".join("?" * len(store.crashed_on_open))
+    rows = store.read(f"SELECT name, id FROM runs WHERE id IN ({marks})", store.crashed_on_open)  # noqa: S608
+    return [f"{name} ({run_id[:8]})" for name, run_id in rows]
 
 
 def _writer(store: Store) -> Writer:
@@ -409,25 +424,20 @@ class ActiveRun(Run):
             (sha, self.id),
         )
 
-    def set_origin(
-        self,
-        notebook: str | None = None,
-        cell_id: str | None = None,
-        rerun_of: str | None = None,
-        capture: dict | None = None,
-    ) -> None:
-        """Record where the run came from (the notebook integration fills these)."""
+    def set_origin(self, notebook: str | None, cell_id: str | None, rerun_of: str | None) -> None:
+        """Record which notebook cell the run came from (the notebook integration)."""
         self.notebook, self.cell_id, self.rerun_of = notebook, cell_id, rerun_of
+        self._writer.execute(
+            "UPDATE runs SET notebook = ?, cell_id = ?, rerun_of = ? WHERE id = ?",
+            (notebook, cell_id, rerun_of, self.id),
+        )
+
+    def set_capture(self, capture: dict) -> None:
+        """Keep the capture report (environment, git, dependency slice, warnings)."""
         self.capture = capture
         self._writer.execute(
-            "UPDATE runs SET notebook = ?, cell_id = ?, rerun_of = ?, capture = ? WHERE id = ?",
-            (
-                notebook,
-                cell_id,
-                rerun_of,
-                None if capture is None else json.dumps(capture),
-                self.id,
-            ),
+            "UPDATE runs SET capture = ? WHERE id = ?",
+            (json.dumps(capture, default=str), self.id),
         )
 
     def log_artifact(self, obj: Any, name: str | None = None) -> list[str]:

@@ -74,6 +74,15 @@ def _retrying(action, deadline_s: float = BUSY_TIMEOUT_S):
             delay = min(delay * 2, 0.25)
 
 
+def _touch(blob: Path) -> bool:
+    """Mark an existing blob as just used (so ``gc`` spares it); False if it is missing."""
+    try:
+        os.utime(blob)
+    except FileNotFoundError:
+        return False
+    return True
+
+
 class Store:
     """A store directory. ``Store.open(path)`` prepares it; the constructor does nothing."""
 
@@ -83,6 +92,7 @@ class Store:
         self.blob_dir = self.path / BLOB_DIR
         self._local = threading.local()
         self._flushers: list = []
+        self.crashed_on_open: list[str] = []
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -93,7 +103,7 @@ class Store:
         store = cls(Path(path).expanduser().resolve() if path else find_store_dir())
         store.path.mkdir(parents=True, exist_ok=True)
         store._upgrade()
-        store.mark_crashed()
+        store.crashed_on_open = store.mark_crashed()
         return store
 
     # -- connections and transactions -------------------------------------------------
@@ -243,7 +253,7 @@ class Store:
 
         sha = hashlib.sha256(data).hexdigest()
         target = self.blob_path(sha)
-        if not target.exists():
+        if not _touch(target):
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
             tmp.write_bytes(data)
@@ -265,7 +275,7 @@ class Store:
                 size += len(chunk)
         sha = digest.hexdigest()
         target = self.blob_path(sha)
-        if target.exists():
+        if _touch(target):
             tmp.unlink()
         else:
             target.parent.mkdir(parents=True, exist_ok=True)

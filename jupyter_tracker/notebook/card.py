@@ -1,0 +1,228 @@
+"""The live run card: one display updated in place while a tracked cell runs.
+
+The card is plain HTML (with SVG sparklines) sent with a ``display_id``, so the final state
+is what a saved notebook keeps: readable on GitHub or nbviewer without a kernel. A
+background thread re-renders it a few times a second from the run's in-memory state; it
+never touches the logging hot path. Plain IPython in a terminal gets a text card.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Any
+
+from .._html import esc, fmt_number, status_badge
+
+UPDATE_INTERVAL_S = 0.5
+MAX_SAMPLES = 120
+MAX_SHOWN_PARAMS = 12
+MAX_SHOWN_METRICS = 12
+
+
+def sparkline(values: list[float], width: int = 120, height: int = 22) -> str:
+    """An inline SVG curve of ``values``; NaN breaks the line, infinities are left out."""
+    finite = [v for v in values if math.isfinite(v)]
+    if len(finite) < 2:
+        return ""
+    lo, hi = min(finite), max(finite)
+    span = (hi - lo) or 1.0
+    n = len(values) - 1
+    segments, current = [], []
+    for i, v in enumerate(values):
+        if not math.isfinite(v):
+            if current:
+                segments.append(current)
+            current = []
+            continue
+        x = i * width / n
+        y = height - 2 - (v - lo) * (height - 4) / span
+        current.append(f"{x:.1f},{y:.1f}")
+    if current:
+        segments.append(current)
+    lines = "".join(
+        f'<polyline fill="none" stroke="#1a73e8" stroke-width="1.5" points="{" ".join(seg)}"/>'
+        for seg in segments
+    )
+    return (
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'style="vertical-align:middle">{lines}</svg>'
+    )
+
+
+def _elapsed(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds // 60 % 60:02d}m"
+
+
+def capture_health(capture: dict | None) -> list[tuple[str, bool, str]]:
+    """What was and was not captured: (what, captured?, detail) for the card's last line."""
+    if not capture:
+        return []
+    where = capture.get("location") or {}
+    git = capture.get("git") or {}
+    env = capture.get("environment") or {}
+    if git.get("commit"):
+        git_detail = git["commit"][:8] + (" + uncommitted diff" if git.get("dirty") else "")
+        git_ok = True
+    else:
+        git_ok = False
+        git_detail = git.get("error") or ("not a git repository" if "repo" in git else "pending")
+    return [
+        ("source", True, "cell and magic line"),
+        ("notebook", bool(where.get("notebook")), where.get("notebook") or "unknown path"),
+        ("cell id", bool(where.get("cell_id")), where.get("cell_id") or "unknown"),
+        ("git", git_ok, git_detail),
+        (
+            "environment",
+            bool(env),
+            f"Python {env.get('python', '?')}, {len(env.get('packages') or {})} packages",
+        ),
+    ]
+
+
+class RunCard:
+    """The card of one run, shown in the cell's output and kept current until it ends."""
+
+    def __init__(self, run: Any, *, html: bool = True, quiet: bool = False) -> None:
+        self.run = run
+        self.html = html
+        self.quiet = quiet
+        self.samples: dict[str, list[float]] = {}
+        self.warnings: list[str] = []
+        self._handle = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._started = time.monotonic()
+
+    # -- life cycle -------------------------------------------------------------------
+
+    def show(self) -> None:
+        """Display the card and start refreshing it while the run is RUNNING."""
+        if self.quiet:
+            return
+        if not self.html:
+            print(self.text(), flush=True)
+            return
+        from IPython.display import display
+
+        self._handle = display(self._bundle(), raw=True, display_id=True)
+        self._thread = threading.Thread(
+            target=self._refresh, name="jupyter-tracker-card", daemon=True
+        )
+        self._thread.start()
+
+    def _refresh(self) -> None:
+        while not self._stop.wait(UPDATE_INTERVAL_S):
+            self._sample()
+            self._handle.update(self._bundle(), raw=True)
+
+    def _sample(self) -> None:
+        for key, value in list(self.run.metrics.items()):
+            values = self.samples.setdefault(key, [])
+            values.append(value)
+            if len(values) > MAX_SAMPLES:
+                del values[: len(values) - MAX_SAMPLES]
+
+    def finish(self, final_samples: dict[str, list[float]] | None = None) -> None:
+        """Stop refreshing and show the final state (curves from the stored history)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if final_samples is not None:
+            self.samples = final_samples
+        if self.quiet:
+            return
+        if self._handle is not None:
+            self._handle.update(self._bundle(), raw=True)
+        elif not self.html:
+            print(self.text(), flush=True)
+
+    def _bundle(self) -> dict[str, str]:
+        return {"text/html": self.render_html(), "text/plain": self.text()}
+
+    # -- rendering --------------------------------------------------------------------
+
+    def _elapsed(self) -> str:
+        run = self.run
+        if run.status != "RUNNING" and run._end_ms is not None:
+            return _elapsed((run._end_ms - run._start_ms) / 1000)
+        return _elapsed(time.monotonic() - self._started)
+
+    def render_html(self) -> str:
+        """The card as HTML; every user string escaped."""
+        run = self.run
+        rows = []
+        for key, value in sorted(run.metrics.items())[:MAX_SHOWN_METRICS]:
+            rows.append(
+                f'<tr><td style="padding:1px 10px 1px 0">{esc(key)}</td>'
+                f'<td style="padding:1px 10px 1px 0;font-family:monospace">'
+                f"{esc(fmt_number(value))}</td>"
+                f"<td>{sparkline(self.samples.get(key, []))}</td></tr>"
+            )
+        params = sorted(run.params.items())
+        shown = ", ".join(f"{esc(k)}={esc(fmt_number(v))}" for k, v in params[:MAX_SHOWN_PARAMS])
+        if len(params) > MAX_SHOWN_PARAMS:
+            shown += f", … ({len(params) - MAX_SHOWN_PARAMS} more)"
+        parts = [
+            '<div class="jt-run-card" style="border:1px solid #dadce0;border-radius:6px;'
+            "padding:6px 12px;margin:2px 0;font-family:system-ui,sans-serif;font-size:13px;"
+            'max-width:760px">',
+            f'<div><b>{esc(run.name)}</b> <code style="color:#5f6368">{esc(run.id[:8])}</code> '
+            f"{status_badge(run.status)} "
+            f'<span style="color:#5f6368">{esc(run.experiment)} · {esc(self._elapsed())}</span>'
+            "</div>",
+        ]
+        if shown:
+            parts.append(f'<div style="color:#3c4043;margin-top:2px">{shown}</div>')
+        if rows:
+            parts.append(
+                '<table style="border-collapse:collapse;margin-top:4px">'
+                + "".join(rows)
+                + "</table>"
+            )
+        if run.status == "FAILED" and run.error:
+            last = run.error.strip().splitlines()[-1]
+            parts.append(f'<div style="color:#d93025;margin-top:4px">{esc(last)}</div>')
+        health = capture_health(run.capture)
+        if health:
+            items = " · ".join(
+                f'<span title="{esc(detail)}">{"✓" if ok else "✗"} {esc(what)}</span>'
+                for what, ok, detail in health
+            )
+            parts.append(f'<div style="color:#5f6368;font-size:11px;margin-top:4px">{items}</div>')
+        for warning in self.warnings:
+            parts.append(
+                f'<div style="color:#b06000;font-size:12px;margin-top:2px">⚠ {esc(warning)}</div>'
+            )
+        parts.append("</div>")
+        return "".join(parts)
+
+    def text(self) -> str:
+        """The card as plain text (terminals, and the text/plain part of the output)."""
+        run = self.run
+        lines = [
+            f"run {run.name} ({run.id[:8]}) {run.status} · {run.experiment} · {self._elapsed()}"
+        ]
+        if run.params:
+            lines.append(
+                "  params: "
+                + ", ".join(f"{k}={fmt_number(v)}" for k, v in sorted(run.params.items()))
+            )
+        for key, value in sorted(run.metrics.items()):
+            lines.append(f"  {key}: {fmt_number(value)}")
+        if run.status == "FAILED" and run.error:
+            lines.append("  error: " + run.error.strip().splitlines()[-1])
+        health = capture_health(run.capture)
+        if health:
+            lines.append(
+                "  captured: "
+                + ", ".join(f"{what} {'yes' if ok else 'no'}" for what, ok, _ in health)
+            )
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)

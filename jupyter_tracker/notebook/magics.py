@@ -1,0 +1,501 @@
+"""The IPython magics: ``%%track_run``, ``%%track_sweep``, ``%runs``, ``%compare``, ``%export_run``.
+
+Each magic parses its line, calls the tracking API and turns user mistakes into
+``UsageError`` (one line, no traceback); the cell body runs in the user namespace.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import os
+import threading
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+
+from .. import _records, tracking
+from ..errors import TrackerError
+from . import _capture
+from .card import RunCard
+
+_FLAGS = {"--nested", "--quiet", "--maximize"}
+_VALUE_OPTIONS = {"--name", "--experiment", "--tag", "--metric"}
+_RUN_OPTIONS = {"--name", "--experiment", "--tag", "--nested", "--quiet"}
+_SWEEP_OPTIONS = _RUN_OPTIONS | {"--metric", "--maximize"}
+MAX_HISTORY_CELLS = 500
+GIT_TIMEOUT_S = 2.0
+
+
+def split_line(line: str) -> list[str]:
+    """Split a magic line on spaces outside quotes and brackets (``lr=[1e-3, 1e-2]``)."""
+    tokens, current, depth, quote = [], [], 0, None
+    for char in line:
+        if quote:
+            current.append(char)
+            if char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+            current.append(char)
+        elif char in "([{":
+            depth += 1
+            current.append(char)
+        elif char in ")]}":
+            depth -= 1
+            current.append(char)
+        elif char.isspace() and depth <= 0:
+            if current:
+                tokens.append("".join(current))
+                current = []
+        else:
+            current.append(char)
+    if quote or depth > 0:
+        raise UsageError(f"Unbalanced quote or bracket in: {line.strip()}")
+    if current:
+        tokens.append("".join(current))
+    return tokens
+
+
+def literal(text: str) -> Any:
+    """A Python literal (``0.5``, ``'adam'``, ``[1, 2]``, ``True``, ``None``), else the text."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text
+
+
+def parse_args(line: str, allowed: set[str]) -> tuple[dict[str, str], dict[str, Any], dict]:
+    """``k=v`` params, ``--tag k=v`` tags and the other options of a magic line."""
+    params: dict[str, str] = {}
+    tags: dict[str, Any] = {}
+    options: dict[str, Any] = {}
+    tokens = split_line(line)
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.startswith("--"):
+            if token not in allowed:
+                raise UsageError(
+                    f"Unknown option {token}; this magic takes {', '.join(sorted(allowed))}."
+                )
+            if token in _FLAGS:
+                options[token[2:]] = True
+                i += 1
+                continue
+            if i + 1 >= len(tokens):
+                raise UsageError(f"{token} needs a value, e.g. {token} something.")
+            value = tokens[i + 1]
+            if token == "--tag":
+                key, sep, tag_value = value.partition("=")
+                if not sep or not key:
+                    raise UsageError(f"--tag takes key=value, got {value!r}.")
+                tags[key] = literal(tag_value)
+            else:
+                options[token[2:]] = str(literal(value))
+            i += 2
+            continue
+        key, sep, value = token.partition("=")
+        if not sep:
+            raise UsageError(f"Expected key=value, got {token!r} (e.g. alpha=0.5).")
+        if not key.isidentifier():
+            raise UsageError(f"{key!r} is not a Python name, so it cannot become a variable.")
+        if not value:
+            raise UsageError(f"{key}= has no value; write e.g. {key}=0.5.")
+        if key in params:
+            raise UsageError(f"{key} is given twice.")
+        params[key] = value
+        i += 1
+    return params, tags, options
+
+
+def _sweep_values(key: str, text: str) -> list[Any]:
+    value = literal(text)
+    if isinstance(value, (list, tuple)):
+        values = list(value)
+    elif "," in text:
+        values = [literal(part) for part in split_commas(text)]
+    else:
+        values = [value]
+    if not values or any(v == "" for v in values):
+        raise UsageError(f"{key}={text} has an empty value in its list.")
+    return values
+
+
+def split_commas(text: str) -> list[str]:
+    """``0.1,0.5,1`` -> parts, keeping commas inside brackets and quotes."""
+    return split_line(text.replace(",", " ")) if not any(c in text for c in "[({'\"") else [text]
+
+
+class _CellContext:
+    """What the kernel tells us about the cell being run (from the pre_run_cell event)."""
+
+    def __init__(self) -> None:
+        self.raw_cell: str | None = None
+        self.cell_id: str | None = None
+        self.depth = 0
+
+
+@magics_class
+class TrackerMagics(Magics):
+    """The magics; one instance per shell, created by ``%load_ext jupyter_tracker``."""
+
+    def __init__(self, shell) -> None:
+        super().__init__(shell)
+        self.cell = _CellContext()
+        self.cell_runs: list = []
+
+    # -- events -----------------------------------------------------------------------
+
+    def pre_run_cell(self, info) -> None:
+        """Remember the raw cell and its id (IPython 8+ passes both)."""
+        self.cell.depth += 1
+        if self.cell.depth == 1:
+            self.cell.raw_cell = info.raw_cell
+            self.cell.cell_id = getattr(info, "cell_id", None)
+
+    def post_run_cell(self, result) -> None:
+        """A run started implicitly by a log call in this cell ends with the cell."""
+        self.cell.depth = max(0, self.cell.depth - 1)
+        if self.cell.depth:
+            return
+        run = tracking.active_run()
+        while run is not None and run._implicit:
+            error = result.error_in_exec
+            run.end(
+                "FINISHED"
+                if error is None
+                else "KILLED"
+                if isinstance(error, KeyboardInterrupt)
+                else "FAILED"
+            )
+            run = tracking.active_run()
+
+    # -- %%track_run --------------------------------------------------------------------
+
+    @cell_magic
+    def track_run(self, line: str, cell: str) -> Any:
+        """Run the cell as a tracked run: ``%%track_run alpha=0.5 --name N --tag k=v``.
+
+        ``k=v`` values are Python literals (else strings); they are logged as params and set
+        as variables before the cell runs. Options: ``--name``, ``--experiment``,
+        ``--tag k=v`` (repeatable), ``--nested``, ``--quiet``.
+        """
+        __tracebackhide__ = True
+        raw_params, tags, options = parse_args(line, _RUN_OPTIONS)
+        params = {k: literal(v) for k, v in raw_params.items()}
+        run = self._start(line, cell, params, tags, options, nested=options.get("nested", False))
+        return self._execute(run, cell, options.get("quiet", False))
+
+    def _start(self, line, cell, params, tags, options, nested, magic="track_run"):
+        try:
+            run = tracking._start(
+                options.get("name"),
+                options.get("experiment"),
+                None,
+                tags,
+                nested,
+                None,
+                source=self._source(magic, line, cell),
+            )
+        except TrackerError as exc:
+            raise UsageError(str(exc)) from None
+        try:
+            for key, value in params.items():
+                run.log_param(key, value)
+        except TrackerError as exc:
+            run.end("FAILED", error=str(exc))
+            raise UsageError(str(exc)) from None
+        where = _capture.notebook_location(self.shell)
+        cell_id = self.cell.cell_id or where.get("cell_id")
+        previous = None
+        if cell_id:
+            rows = run._store.read(
+                "SELECT id FROM runs WHERE cell_id = ? AND id != ? AND deleted = 0 "
+                "ORDER BY start_time DESC LIMIT 1",
+                (cell_id, run.id),
+            )
+            previous = rows[0][0] if rows else None
+        run.set_origin(where.get("notebook"), cell_id, previous)
+        self.shell.user_ns.update(params)
+        return run
+
+    def _source(self, magic: str, line: str, cell: str) -> str:
+        raw = self.cell.raw_cell
+        if raw is not None and raw.lstrip().startswith(f"%%{magic}"):
+            return raw
+        return f"%%{magic} {line}\n{cell}"
+
+    def _capture(self, run) -> tuple[dict, threading.Thread]:
+        shell = self.shell
+        count = _current_count(shell)
+        history = list(shell.user_ns.get("In") or [])[:count]
+        slice_ = _capture.dependency_slice(history, count, run.source)
+        where = {
+            "notebook": run.notebook,
+            "cell_id": run.cell_id,
+            **{k: v for k, v in _capture.notebook_location(shell).items() if k == "how"},
+        }
+        capture: dict[str, Any] = {
+            "magic_line": run.source.lstrip().split("\n", 1)[0],
+            "execution_count": count,
+            "kernel_id": _kernel_id(),
+            "location": where,
+            "environment": _capture.environment(),
+            "git": {},
+            "dependency_slice": slice_,
+            "history": history[max(1, count - MAX_HISTORY_CELLS) : count],
+        }
+        capture["warnings"] = _capture.hidden_state(slice_)
+        folder = os.path.dirname(run.notebook) if run.notebook else os.getcwd()
+        thread = threading.Thread(
+            target=lambda: capture.update(git=_capture.git_state(folder, GIT_TIMEOUT_S)),
+            name="jupyter-tracker-git",
+            daemon=True,
+        )
+        thread.start()
+        return capture, thread
+
+    def _execute(self, run, cell: str, quiet: bool) -> Any:
+        """Run the cell body for ``run``; its outcome becomes the run's status."""
+        __tracebackhide__ = True
+        capture, git = self._capture(run)
+        run.set_capture(capture)
+        card = RunCard(run, html=_has_frontend(self.shell), quiet=quiet)
+        card.warnings = capture["warnings"]
+        card.show()
+        try:
+            value = self._run_body(cell)
+        except BaseException as exc:
+            status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+            self._finish(run, card, git, capture, status, exc)
+            raise
+        self._finish(run, card, git, capture, "FINISHED", None)
+        return value
+
+    def _finish(self, run, card, git, capture, status, exc) -> None:
+        git.join(GIT_TIMEOUT_S + 1)
+        if not capture["git"]:
+            capture["git"] = {"error": "git did not answer in time"}
+        run.set_capture(capture)
+        error = None if exc is None else tracking._format_error(type(exc), exc, exc.__traceback__)
+        while tracking.active_run() is not None and tracking.active_run() is not run:
+            tracking.active_run().end(status)  # runs the cell left open end with it
+        run.end(status, error=error)
+        final = {key: _records.sampled_points(run._store, run.id, key) for key in run.metrics}
+        card.finish(final)
+
+    def _run_body(self, cell: str) -> Any:
+        """Execute ``cell`` in the user namespace like a cell; the last expression's value."""
+        __tracebackhide__ = True
+        shell = self.shell
+        code = shell.transform_cell(cell)
+        filename = shell.compile.cache(code, _current_count(shell))
+        tree = shell.transform_ast(shell.compile.ast_parse(code, filename=filename))
+        last = None
+        if tree.body and isinstance(tree.body[-1], ast.Expr) and not code.rstrip().endswith(";"):
+            last = ast.Expression(tree.body.pop().value)
+        exec(compile(tree, filename, "exec"), shell.user_ns)
+        if last is not None:
+            return eval(compile(last, filename, "eval"), shell.user_ns)
+        return None
+
+    # -- %%track_sweep ------------------------------------------------------------------
+
+    @cell_magic
+    def track_sweep(self, line: str, cell: str) -> Any:
+        """Run the cell once per combination: ``%%track_sweep alpha=0.1,0.5 lr=[1e-3,1e-2]``.
+
+        Each combination is a child run of one parent run; a failing one is FAILED and the
+        sweep goes on; Ctrl-C stops it. Ends with a table, best first by ``--metric``
+        (lowest first, or highest with ``--maximize``).
+        """
+        __tracebackhide__ = True
+        raw, tags, options = parse_args(line, _SWEEP_OPTIONS)
+        grid = {key: _sweep_values(key, text) for key, text in raw.items()}
+        if not grid:
+            raise UsageError("Give at least one parameter list, e.g. alpha=0.1,0.5,1.0.")
+        combos = [
+            dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())
+        ]
+        parent = self._start(
+            line, cell, {}, tags, options, nested=options.get("nested", False), magic="track_sweep"
+        )
+        parent.log_param("sweep_size", len(combos))
+        children = []
+        status = "FINISHED"
+        try:
+            for i, combo in enumerate(combos, 1):
+                name = f"{parent.name}-{i}"
+                child = self._start(
+                    line, cell, combo, {}, {"name": name}, nested=True, magic="track_sweep"
+                )
+                children.append(child)
+                try:
+                    self._execute(child, cell, options.get("quiet", False))
+                except KeyboardInterrupt:
+                    status = "KILLED"
+                    raise
+                except Exception:  # shown, and the sweep goes on
+                    self.shell.showtraceback()
+        finally:
+            parent.end(status)
+            self._sweep_table(parent, children, options)
+
+    def _sweep_table(self, parent, children, options) -> None:
+        from .._html import esc, fmt_number, status_badge
+
+        metric = options.get("metric")
+        sign = -1 if options.get("maximize") else 1
+
+        def rank(run):
+            value = run.metrics.get(metric) if metric else None
+            ok = value is not None and value == value
+            return (not ok, sign * value if ok else 0)
+
+        ordered = sorted(children, key=rank) if metric else children
+        keys = sorted({k for c in children for k in c.params})
+        metrics = sorted({k for c in children for k in c.metrics})
+        head = ["run", "status", *keys, *metrics]
+        text_rows = [
+            [
+                c.name,
+                c.status,
+                *(fmt_number(c.params.get(k, "")) for k in keys),
+                *(fmt_number(c.metrics.get(m, "")) for m in metrics),
+            ]
+            for c in ordered
+        ]
+        widths = [max(len(str(x)) for x in col) for col in zip(head, *text_rows, strict=True)]
+        text = "\n".join(
+            "  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True))
+            for row in [head, *text_rows]
+        )
+        html_rows = "".join(
+            "<tr>"
+            + f"<td>{esc(c.name)}</td><td>{status_badge(c.status)}</td>"
+            + "".join(f"<td>{esc(fmt_number(c.params.get(k, '')))}</td>" for k in keys)
+            + "".join(f"<td>{esc(fmt_number(c.metrics.get(m, '')))}</td>" for m in metrics)
+            + "</tr>"
+            for c in ordered
+        )
+        title = f"sweep {parent.name} ({parent.id[:8]}): {len(children)} runs"
+        if metric:
+            title += f", best {'highest' if sign < 0 else 'lowest'} {metric} first"
+        html = (
+            f"<div><b>{esc(title)}</b><table><tr>"
+            + "".join(f"<th>{esc(h)}</th>" for h in head)
+            + f"</tr>{html_rows}</table></div>"
+        )
+        _show(self.shell, html, f"{title}\n{text}")
+
+    # -- line magics --------------------------------------------------------------------
+
+    @line_magic
+    def runs(self, line: str = "") -> Any:
+        """Show the runs (``%runs metrics.loss < 0.5``): the run table, or text without panels."""
+        try:
+            rows = _records.records(tracking.current_store(), line.strip() or None, limit=50)
+        except TrackerError as exc:
+            raise UsageError(str(exc)) from None
+        from .._html import esc, fmt_number, status_badge
+
+        head = ["id", "name", "status", "params", "metrics"]
+        body = [
+            [
+                r["run_id"][:8],
+                r["name"],
+                r["status"],
+                ", ".join(f"{k}={v}" for k, v in sorted(r["params"].items())),
+                ", ".join(f"{k}={fmt_number(v)}" for k, v in sorted(r["metrics"].items())),
+            ]
+            for r in rows
+        ]
+        text = "\n".join("  ".join(row) for row in [head, *body]) if body else "No runs."
+        html = (
+            "<table><tr>"
+            + "".join(f"<th>{h}</th>" for h in head)
+            + "</tr>"
+            + "".join(
+                f"<tr><td><code>{esc(b[0])}</code></td><td>{esc(b[1])}</td>"
+                f"<td>{status_badge(b[2])}</td><td>{esc(b[3])}</td><td>{esc(b[4])}</td></tr>"
+                for b in body
+            )
+            + "</table>"
+        )
+        _show(self.shell, html, text)
+
+    @line_magic
+    def compare(self, line: str) -> None:
+        """Compare runs side by side: ``%compare ID ID ...``."""
+        ids = line.split()
+        if len(ids) < 2:
+            raise UsageError("Give at least two run ids, e.g. %compare 1a2b3c4d 5e6f7a8b.")
+        raise UsageError("The comparison panel is not available yet; use %runs for now.")
+
+    @line_magic
+    def export_run(self, line: str) -> None:
+        """Export a run to a project directory: ``%export_run ID DIR``."""
+        raise UsageError("Export is not available yet in this version of jupyter-tracker.")
+
+
+def load(shell) -> None:
+    """Register the magics and the cell events (idempotent); note runs found crashed."""
+    if getattr(shell, "_jupyter_tracker_magics", None) is not None:
+        return
+    magics = TrackerMagics(shell)
+    shell.register_magics(magics)
+    shell.events.register("pre_run_cell", magics.pre_run_cell)
+    shell.events.register("post_run_cell", magics.post_run_cell)
+    shell._jupyter_tracker_magics = magics
+    crashed = tracking.crashed_runs_on_open()
+    if crashed:
+        names = ", ".join(crashed[:5]) + (" ..." if len(crashed) > 5 else "")
+        print(
+            f"jupyter-tracker: {len(crashed)} run(s) left RUNNING by processes that died "
+            f"are now CRASHED: {names}"
+        )
+
+
+def unload(shell) -> None:
+    """Remove everything ``load`` added."""
+    magics = getattr(shell, "_jupyter_tracker_magics", None)
+    if magics is None:
+        return
+    shell.events.unregister("pre_run_cell", magics.pre_run_cell)
+    shell.events.unregister("post_run_cell", magics.post_run_cell)
+    for kind, names in magics.magics.items():
+        for name in names:
+            shell.magics_manager.magics[kind].pop(name, None)
+    shell.magics_manager.registry.pop(type(magics).__name__, None)
+    del shell._jupyter_tracker_magics
+
+
+def _show(shell, html: str, text: str) -> None:
+    if _has_frontend(shell):
+        from IPython.display import display
+
+        display({"text/html": html, "text/plain": text}, raw=True)
+    else:
+        print(text)
+
+
+def _current_count(shell) -> int:
+    """The execution count of the cell running now (IPython has already moved on by one)."""
+    return max(1, shell.execution_count - 1)
+
+
+def _has_frontend(shell) -> bool:
+    """Whether outputs reach a notebook frontend (a kernel), not a terminal."""
+    return getattr(shell, "kernel", None) is not None
+
+
+def _kernel_id() -> str | None:
+    try:
+        from ipykernel import get_connection_file
+
+        name = os.path.basename(get_connection_file())
+    except Exception:
+        return None
+    return name[len("kernel-") : -len(".json")] if name.startswith("kernel-") else name
