@@ -25,6 +25,13 @@ from ._html import fmt_number
 from .errors import FilterError, StoreVersionError, TrackerError
 from .store import DB_NAME, Store, _schema, find_store_dir
 from .store._location import ENV_VAR, STORE_DIRNAME
+from .store._maintenance import (
+    GC_ROWS,
+    collect_garbage,
+    counts,
+    describe_runs,
+    set_deleted,
+)
 
 PROG = "jupyter-tracker"
 DEFAULT_LIMIT = 50
@@ -32,7 +39,6 @@ TABLE_KEYS = 3  # params and metrics columns shown by `runs list`
 CELL_WIDTH = 24
 SOURCE_LINES = 20
 ERROR_LINES = 40
-TMP_GRACE_S = 3600.0  # leftover *.tmp files and unreferenced blobs younger than this stay
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -354,24 +360,10 @@ def _show_lines(d: dict, full: bool) -> list[str]:
 # -- runs delete / restore ------------------------------------------------------------
 
 
-def _resolve_all(store: Store, ids: list[str]) -> list[tuple[str, str, str, int]]:
-    """(id, name, status, deleted) of each run named, all checked before anything changes."""
-    found = []
-    for given in ids:
-        run_id = store.resolve_run_id(given)
-        found.append(
-            (
-                run_id,
-                *store.read("SELECT name, status, deleted FROM runs WHERE id = ?", (run_id,))[0],
-            )
-        )
-    return found
-
-
 def cmd_runs_delete(args) -> int:
     """`runs delete ID...`: soft delete (hidden everywhere; `gc` purges, `restore` undoes)."""
     store = _open(args)
-    runs = _resolve_all(store, args.run_ids)
+    runs = describe_runs(store, args.run_ids)
     running = [r for r in runs if r[2] == "RUNNING" and not r[3]]
     if running:
         raise TrackerError(
@@ -379,7 +371,7 @@ def cmd_runs_delete(args) -> int:
             "(a run whose process died is marked CRASHED and can then be deleted)."
         )
     with store.write() as conn:
-        conn.executemany("UPDATE runs SET deleted = 1 WHERE id = ?", [(r[0],) for r in runs])
+        set_deleted(conn, [r[0] for r in runs], True)
     for run_id, name, status, deleted in runs:
         what = "was already deleted" if deleted else "deleted"
         print(f"Run {run_id[:8]} ({_text(name)}, {status}) {what}.")
@@ -390,9 +382,9 @@ def cmd_runs_delete(args) -> int:
 def cmd_runs_restore(args) -> int:
     """`runs restore ID...`: undo `runs delete` (until `gc` has purged the run)."""
     store = _open(args)
-    runs = _resolve_all(store, args.run_ids)
+    runs = describe_runs(store, args.run_ids)
     with store.write() as conn:
-        conn.executemany("UPDATE runs SET deleted = 0 WHERE id = ?", [(r[0],) for r in runs])
+        set_deleted(conn, [r[0] for r in runs], False)
     for run_id, name, status, deleted in runs:
         what = "restored" if deleted else "was not deleted"
         print(f"Run {run_id[:8]} ({_text(name)}, {status}) {what}.")
@@ -400,142 +392,6 @@ def cmd_runs_restore(args) -> int:
 
 
 # -- gc -------------------------------------------------------------------------------
-
-# (what, table, condition), deleted in this order (points before their series); fixed text.
-_GC_ROWS = [
-    ("param", "params", "run_id IN (SELECT id FROM temp.gc_runs)"),
-    ("overwritten param value", "param_history", "run_id IN (SELECT id FROM temp.gc_runs)"),
-    ("tag", "tags", "run_id IN (SELECT id FROM temp.gc_runs)"),
-    (
-        "metric point",
-        "points",
-        "series_id IN (SELECT id FROM series WHERE run_id IN (SELECT id FROM temp.gc_runs))",
-    ),
-    ("metric series", "series", "run_id IN (SELECT id FROM temp.gc_runs)"),
-    ("artifact version", "artifacts", "run_id IN (SELECT id FROM temp.gc_runs)"),
-    ("run", "runs", "id IN (SELECT id FROM temp.gc_runs)"),
-    (
-        "source",
-        "sources",
-        "id NOT IN (SELECT source_id FROM runs WHERE source_id IS NOT NULL "
-        "AND id NOT IN (SELECT id FROM temp.gc_runs))",
-    ),
-]
-
-
-def _blob_files(store: Store) -> tuple[list[tuple[str, Path]], list[Path]]:
-    """(sha256, path) of every blob file, and every leftover ``*.tmp`` file."""
-    blobs, tmps = [], []
-    if not store.blob_dir.is_dir():
-        return blobs, tmps
-    for path in store.blob_dir.rglob("*"):
-        if not path.is_file():
-            continue
-        if path.name.endswith(".tmp"):
-            tmps.append(path)
-        elif len(path.parent.name) == 2 and path.parent.parent == store.blob_dir:
-            blobs.append((path.parent.name + path.name, path))
-    return blobs, tmps
-
-
-def collect_garbage(store: Store, dry_run: bool = False) -> dict:
-    """Purge soft-deleted runs with everything of theirs, then blobs nothing references.
-
-    The rows go in one write transaction; blob files after it commits. A blob freed by this
-    purge goes at once; any other unreferenced blob, and any ``*.tmp`` file, only once it is
-    an hour old, since another process may have written it and not yet committed its row.
-    """
-    started = time.time()
-    conn = store.connection()
-    store.flush()
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS gc_runs (id TEXT PRIMARY KEY)")
-    conn.execute("DELETE FROM temp.gc_runs")
-    report: dict = {"dry_run": dry_run}
-    try:
-        with store.write() as conn:
-            conn.execute(
-                "INSERT INTO temp.gc_runs "
-                "SELECT id FROM runs WHERE deleted = 1 AND status != 'RUNNING'"
-            )
-            report["runs_purged"] = [
-                {"run_id": i, "name": n, "status": s}
-                for i, n, s in conn.execute(
-                    "SELECT id, name, status FROM runs WHERE id IN (SELECT id FROM temp.gc_runs) "
-                    "ORDER BY start_time"
-                )
-            ]
-            freed = {
-                sha
-                for (sha,) in conn.execute(
-                    "SELECT DISTINCT sha256 FROM artifacts "
-                    "WHERE run_id IN (SELECT id FROM temp.gc_runs)"
-                )
-            }
-            rows = {}
-            for _, table, condition in _GC_ROWS:
-                verb = "SELECT COUNT(*) FROM" if dry_run else "DELETE FROM"
-                cursor = conn.execute(f"{verb} {table} WHERE {condition}")  # noqa: S608
-                rows[table] = cursor.fetchone()[0] if dry_run else cursor.rowcount
-            report["rows_purged"] = rows
-            report["skipped_running"] = conn.execute(
-                "SELECT COUNT(*) FROM runs WHERE deleted = 1 AND status = 'RUNNING'"
-            ).fetchone()[0]
-            live_sql = (
-                "SELECT DISTINCT sha256 FROM artifacts "
-                "WHERE run_id NOT IN (SELECT id FROM temp.gc_runs)"
-            )
-            referenced = {sha for (sha,) in conn.execute(live_sql)}
-            if dry_run:
-                raise _DryRun
-    except _DryRun:
-        pass
-    finally:
-        conn.execute("DELETE FROM temp.gc_runs")
-
-    if not dry_run:  # identical content another process logged meanwhile stays
-        referenced |= {sha for (sha,) in store.read("SELECT DISTINCT sha256 FROM artifacts")}
-    blobs, tmps = _blob_files(store)
-    old = started - TMP_GRACE_S
-    removed, kept_young, blob_bytes = [], 0, 0
-    for sha, path in blobs:
-        if sha in referenced:
-            continue
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            continue
-        if (sha in freed and stat.st_mtime < started) or stat.st_mtime < old:
-            removed.append(path)
-            blob_bytes += stat.st_size
-        else:
-            kept_young += 1
-    stale_tmps, tmp_bytes = [], 0
-    for path in tmps:
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            continue
-        if stat.st_mtime < old:
-            stale_tmps.append(path)
-            tmp_bytes += stat.st_size
-    if not dry_run:
-        for path in [*removed, *stale_tmps]:
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                pass
-    report.update(
-        blobs_removed=len(removed),
-        blob_bytes=blob_bytes,
-        young_unreferenced_blobs_kept=kept_young,
-        tmp_files_removed=len(stale_tmps),
-        tmp_bytes=tmp_bytes,
-    )
-    return report
-
-
-class _DryRun(Exception):
-    """Rolls the dry run's transaction back."""
 
 
 def _db_bytes(store: Store) -> int:
@@ -570,13 +426,13 @@ def cmd_gc(args) -> int:
             print(f"  {r['run_id'][:8]}  {_cell(r['name'])}  {r['status']}")
     else:
         print("No deleted runs to purge.")
-    counts = ", ".join(
+    purged = ", ".join(
         _plural(report["rows_purged"][table], what)
-        for what, table, _ in _GC_ROWS
+        for what, table, _ in GC_ROWS
         if report["rows_purged"][table] and table != "runs"
     )
-    if counts:
-        print(f"  with {counts}")
+    if purged:
+        print(f"  with {purged}")
     if report["skipped_running"]:
         print(f"Kept {_plural(report['skipped_running'], 'deleted run')} still RUNNING.")
     removed = "Would remove" if args.dry_run else "Removed"
@@ -655,73 +511,40 @@ def cmd_doctor(args) -> int:
     ok = integrity == ["ok"]
     emit("integrity check", "ok" if ok else "FAILED: " + "; ".join(integrity[:5]))
     emit("journal mode", store.read("PRAGMA journal_mode")[0][0])
-    counts = _counts(store)
+    totals = counts(store)
     db = store.db_path.stat().st_size
     wal = store.db_path.with_name(DB_NAME + "-wal")
     wal_size = wal.stat().st_size if wal.exists() else 0
     emit(
         "database size", f"{_size(db + wal_size)} ({_size(db)} + {_size(wal_size)} write-ahead log)"
     )
-    emit("experiments", f"{counts['experiments']:,}")
-    by_status = ", ".join(f"{s} {n:,}" for s, n in sorted(counts["runs_by_status"].items()))
+    emit("experiments", f"{totals['experiments']:,}")
+    by_status = ", ".join(f"{s} {n:,}" for s, n in sorted(totals["runs_by_status"].items()))
     deleted = (
-        f"; {counts['deleted_runs']:,} deleted, not yet purged" if counts["deleted_runs"] else ""
+        f"; {totals['deleted_runs']:,} deleted, not yet purged" if totals["deleted_runs"] else ""
     )
     emit(
         "runs",
-        f"{sum(counts['runs_by_status'].values()):,}"
+        f"{sum(totals['runs_by_status'].values()):,}"
         + (f" ({by_status})" if by_status else "")
         + deleted,
     )
     emit(
         "params",
-        f"{counts['params']:,} (+ {_plural(counts['param_history'], 'overwritten value')} kept)",
+        f"{totals['params']:,} (+ {_plural(totals['param_history'], 'overwritten value')} kept)",
     )
-    emit("metrics", f"{counts['series']:,} series, {_plural(counts['points'], 'point')}")
+    emit("metrics", f"{totals['series']:,} series, {_plural(totals['points'], 'point')}")
     emit(
         "artifacts",
-        f"{_plural(counts['artifacts'], 'version')} of {_plural(counts['artifact_paths'], 'path')}",
+        f"{_plural(totals['artifacts'], 'version')} of {_plural(totals['artifact_paths'], 'path')}",
     )
-    emit("blobs", f"{counts['blobs']:,} files, {_size(counts['blob_bytes'])}")
-    emit("sources", f"{counts['sources']:,}")
-    if counts["missing_blobs"]:
-        emit("missing blobs", f"{counts['missing_blobs']:,} artifact blobs are not on disk")
-    problems = not ok or counts["missing_blobs"]
+    emit("blobs", f"{totals['blobs']:,} files, {_size(totals['blob_bytes'])}")
+    emit("sources", f"{totals['sources']:,}")
+    if totals["missing_blobs"]:
+        emit("missing blobs", f"{totals['missing_blobs']:,} artifact blobs are not on disk")
+    problems = not ok or totals["missing_blobs"]
     emit("result", "problems found" if problems else "ok")
     return 1 if problems else 0
-
-
-def _counts(store: Store) -> dict:
-    def one(sql: str) -> int:
-        return store.read(sql)[0][0]
-
-    statuses: dict[str, int] = {}
-    deleted = 0
-    for status, is_deleted, n in store.read(
-        "SELECT status, deleted, COUNT(*) FROM runs GROUP BY 1, 2"
-    ):
-        if is_deleted:
-            deleted += n
-        else:
-            statuses[status] = n
-    blobs, _ = _blob_files(store)
-    on_disk = {sha for sha, _ in blobs}
-    referenced = {sha for (sha,) in store.read("SELECT DISTINCT sha256 FROM artifacts")}
-    return {
-        "experiments": one("SELECT COUNT(*) FROM experiments"),
-        "runs_by_status": statuses,
-        "deleted_runs": deleted,
-        "params": one("SELECT COUNT(*) FROM params"),
-        "param_history": one("SELECT COUNT(*) FROM param_history"),
-        "series": one("SELECT COUNT(*) FROM series"),
-        "points": one("SELECT COUNT(*) FROM points"),
-        "artifacts": one("SELECT COUNT(*) FROM artifacts"),
-        "artifact_paths": one("SELECT COUNT(*) FROM (SELECT DISTINCT run_id, path FROM artifacts)"),
-        "blobs": len(blobs),
-        "blob_bytes": sum(p.stat().st_size for _, p in blobs),
-        "missing_blobs": len(referenced - on_disk),
-        "sources": one("SELECT COUNT(*) FROM sources"),
-    }
 
 
 # -- the parser -----------------------------------------------------------------------

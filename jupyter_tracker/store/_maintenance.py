@@ -1,0 +1,203 @@
+"""Store upkeep: soft delete, garbage collection of deleted runs and blobs, counts."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from . import Store
+
+TMP_GRACE_S = 3600.0  # leftover *.tmp files and unreferenced blobs younger than this stay
+
+
+def describe_runs(store: Store, ids: list[str]) -> list[tuple[str, str, str, int]]:
+    """(id, name, status, deleted) of each run named, all checked before anything changes."""
+    found = []
+    for given in ids:
+        run_id = store.resolve_run_id(given)
+        found.append(
+            (
+                run_id,
+                *store.read("SELECT name, status, deleted FROM runs WHERE id = ?", (run_id,))[0],
+            )
+        )
+    return found
+
+
+def set_deleted(conn, run_ids: list[str], deleted: bool) -> None:
+    """Soft-delete (or restore) runs inside the caller's write transaction."""
+    conn.executemany(
+        "UPDATE runs SET deleted = ? WHERE id = ?", [(int(deleted), i) for i in run_ids]
+    )
+
+
+# (what, table, condition), deleted in this order (points before their series); fixed text.
+GC_ROWS = [
+    ("param", "params", "run_id IN (SELECT id FROM temp.gc_runs)"),
+    ("overwritten param value", "param_history", "run_id IN (SELECT id FROM temp.gc_runs)"),
+    ("tag", "tags", "run_id IN (SELECT id FROM temp.gc_runs)"),
+    (
+        "metric point",
+        "points",
+        "series_id IN (SELECT id FROM series WHERE run_id IN (SELECT id FROM temp.gc_runs))",
+    ),
+    ("metric series", "series", "run_id IN (SELECT id FROM temp.gc_runs)"),
+    ("artifact version", "artifacts", "run_id IN (SELECT id FROM temp.gc_runs)"),
+    ("run", "runs", "id IN (SELECT id FROM temp.gc_runs)"),
+    (
+        "source",
+        "sources",
+        "id NOT IN (SELECT source_id FROM runs WHERE source_id IS NOT NULL "
+        "AND id NOT IN (SELECT id FROM temp.gc_runs))",
+    ),
+]
+
+
+def _blob_files(store: Store) -> tuple[list[tuple[str, Path]], list[Path]]:
+    """(sha256, path) of every blob file, and every leftover ``*.tmp`` file."""
+    blobs, tmps = [], []
+    if not store.blob_dir.is_dir():
+        return blobs, tmps
+    for path in store.blob_dir.rglob("*"):
+        if not path.is_file():
+            continue
+        if path.name.endswith(".tmp"):
+            tmps.append(path)
+        elif len(path.parent.name) == 2 and path.parent.parent == store.blob_dir:
+            blobs.append((path.parent.name + path.name, path))
+    return blobs, tmps
+
+
+def collect_garbage(store: Store, dry_run: bool = False) -> dict:
+    """Purge soft-deleted runs with everything of theirs, then blobs nothing references.
+
+    The rows go in one write transaction; blob files after it commits. A blob freed by this
+    purge goes at once; any other unreferenced blob, and any ``*.tmp`` file, only once it is
+    an hour old, since another process may have written it and not yet committed its row.
+    """
+    started = time.time()
+    conn = store.connection()
+    store.flush()
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS gc_runs (id TEXT PRIMARY KEY)")
+    conn.execute("DELETE FROM temp.gc_runs")
+    report: dict = {"dry_run": dry_run}
+    try:
+        with store.write() as conn:
+            conn.execute(
+                "INSERT INTO temp.gc_runs "
+                "SELECT id FROM runs WHERE deleted = 1 AND status != 'RUNNING'"
+            )
+            report["runs_purged"] = [
+                {"run_id": i, "name": n, "status": s}
+                for i, n, s in conn.execute(
+                    "SELECT id, name, status FROM runs WHERE id IN (SELECT id FROM temp.gc_runs) "
+                    "ORDER BY start_time"
+                )
+            ]
+            freed = {
+                sha
+                for (sha,) in conn.execute(
+                    "SELECT DISTINCT sha256 FROM artifacts "
+                    "WHERE run_id IN (SELECT id FROM temp.gc_runs)"
+                )
+            }
+            rows = {}
+            for _, table, condition in GC_ROWS:
+                verb = "SELECT COUNT(*) FROM" if dry_run else "DELETE FROM"
+                cursor = conn.execute(f"{verb} {table} WHERE {condition}")  # noqa: S608
+                rows[table] = cursor.fetchone()[0] if dry_run else cursor.rowcount
+            report["rows_purged"] = rows
+            report["skipped_running"] = conn.execute(
+                "SELECT COUNT(*) FROM runs WHERE deleted = 1 AND status = 'RUNNING'"
+            ).fetchone()[0]
+            live_sql = (
+                "SELECT DISTINCT sha256 FROM artifacts "
+                "WHERE run_id NOT IN (SELECT id FROM temp.gc_runs)"
+            )
+            referenced = {sha for (sha,) in conn.execute(live_sql)}
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    finally:
+        conn.execute("DELETE FROM temp.gc_runs")
+
+    if not dry_run:  # identical content another process logged meanwhile stays
+        referenced |= {sha for (sha,) in store.read("SELECT DISTINCT sha256 FROM artifacts")}
+    blobs, tmps = _blob_files(store)
+    old = started - TMP_GRACE_S
+    removed, kept_young, blob_bytes = [], 0, 0
+    for sha, path in blobs:
+        if sha in referenced:
+            continue
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        if (sha in freed and stat.st_mtime < started) or stat.st_mtime < old:
+            removed.append(path)
+            blob_bytes += stat.st_size
+        else:
+            kept_young += 1
+    stale_tmps, tmp_bytes = [], 0
+    for path in tmps:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        if stat.st_mtime < old:
+            stale_tmps.append(path)
+            tmp_bytes += stat.st_size
+    if not dry_run:
+        for path in [*removed, *stale_tmps]:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+    report.update(
+        blobs_removed=len(removed),
+        blob_bytes=blob_bytes,
+        young_unreferenced_blobs_kept=kept_young,
+        tmp_files_removed=len(stale_tmps),
+        tmp_bytes=tmp_bytes,
+    )
+    return report
+
+
+class _DryRun(Exception):
+    """Rolls the dry run's transaction back."""
+
+
+def counts(store: Store) -> dict:
+    """What the store holds, for `doctor`: rows per table, blobs on disk, missing blobs."""
+
+    def one(sql: str) -> int:
+        return store.read(sql)[0][0]
+
+    statuses: dict[str, int] = {}
+    deleted = 0
+    for status, is_deleted, n in store.read(
+        "SELECT status, deleted, COUNT(*) FROM runs GROUP BY 1, 2"
+    ):
+        if is_deleted:
+            deleted += n
+        else:
+            statuses[status] = n
+    blobs, _ = _blob_files(store)
+    on_disk = {sha for sha, _ in blobs}
+    referenced = {sha for (sha,) in store.read("SELECT DISTINCT sha256 FROM artifacts")}
+    return {
+        "experiments": one("SELECT COUNT(*) FROM experiments"),
+        "runs_by_status": statuses,
+        "deleted_runs": deleted,
+        "params": one("SELECT COUNT(*) FROM params"),
+        "param_history": one("SELECT COUNT(*) FROM param_history"),
+        "series": one("SELECT COUNT(*) FROM series"),
+        "points": one("SELECT COUNT(*) FROM points"),
+        "artifacts": one("SELECT COUNT(*) FROM artifacts"),
+        "artifact_paths": one("SELECT COUNT(*) FROM (SELECT DISTINCT run_id, path FROM artifacts)"),
+        "blobs": len(blobs),
+        "blob_bytes": sum(p.stat().st_size for _, p in blobs),
+        "missing_blobs": len(referenced - on_disk),
+        "sources": one("SELECT COUNT(*) FROM sources"),
+    }
