@@ -1,4 +1,4 @@
-import { LabIcon } from '@jupyterlab/ui-components';
+import { LabIcon, refreshIcon } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
@@ -90,8 +90,10 @@ export class ExperimentsPanel extends Widget {
 
     const header = el('div', 'jp-TrackerPanel-header');
     header.append(el('h2', 'jp-TrackerPanel-title', 'Experiments'));
-    const refresh = el('button', 'jp-TrackerPanel-refresh jp-mod-styled', 'Refresh');
+    const refresh = el('button', 'jp-TrackerPanel-refresh');
     refresh.title = 'Refresh the list of runs';
+    refresh.setAttribute('aria-label', 'Refresh');
+    refreshIcon.element({ container: refresh, elementPosition: 'center' });
     refresh.addEventListener('click', () => void this.refresh());
     header.append(refresh);
 

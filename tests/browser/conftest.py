@@ -1,0 +1,386 @@
+"""Browser harness: a real JupyterLab server per test, driven by Debian's Chromium.
+
+Run these tests in their own pytest process (`make browser`, `pytest -m browser`): sync
+Playwright and pytest-jupyter's event loop do not share a process (TOOLCHAIN trap 6).
+
+- `lab`: starts JupyterLab on 127.0.0.1 with a random token, a fresh root dir, settings,
+  Jupyter config/data/runtime dirs and tracker store, all under `tmp_path`; the venv's
+  labextensions, server extension and `python3` kernel are still found (they live under
+  `sys.prefix`). Terminated at teardown, killed if it does not stop.
+- `page`: a Playwright page in a Chromium with a fresh profile (`--user-data-dir`).
+- `ui`: `open_lab`, `open_notebook` (waits for the kernel to be "Idle": trap 4),
+  `run_cell`, `open_sidebar`, `screenshot` (PNGs in `tests/artifacts/`, gitignored).
+- `make_runs`, `lab_files`: data for the test, made before `lab` starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+SERVER_START_TIMEOUT_S = 60
+UI_TIMEOUT_MS = 30_000
+
+# Settings a fresh JupyterLab reads from --LabApp.user_settings_dir: no news toast, no
+# update check (trap 5), no "what's new" or tour pop-ups that cover the page.
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+}
+
+
+def pytest_collection_modifyitems(items):
+    """Every test in this folder is a browser test, marked or not."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def chromium_executable() -> str:
+    """Debian's Chromium; without it the browser tests skip loudly (fail when CI=true)."""
+    if CHROMIUM.exists():
+        return str(CHROMIUM)
+    message = (
+        f"BROWSER TESTS NOT RUN: {CHROMIUM} is missing. Install it with "
+        "`apt-get install -y chromium` (never `playwright install`: no browser downloads here)."
+    )
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Lab:
+    """A running JupyterLab server started by a test."""
+
+    process: subprocess.Popen
+    port: int
+    token: str
+    root_dir: Path
+    store_dir: Path
+    log_path: Path
+    env: dict = field(repr=False)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def page_url(self, path: str = "lab") -> str:
+        """A URL of the app that logs the browser in with the token (then a cookie)."""
+        return f"{self.url}{path}?token={self.token}"
+
+    def api(self, path: str) -> tuple[int, object]:
+        """GET a server path with the token; (status, parsed JSON or text)."""
+        request = urllib.request.Request(
+            self.url + path, headers={"Authorization": f"token {self.token}"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                status, body = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            status, body = exc.code, exc.read()
+        try:
+            return status, json.loads(body)
+        except ValueError:
+            return status, body.decode(errors="replace")
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """SIGTERM (Jupyter shuts its kernels down), then SIGKILL the group if it lingers."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.process.pid, signal.SIGKILL)  # the server and its kernels
+                except ProcessLookupError:
+                    pass
+                self.process.wait(timeout=10)
+
+
+def _wait_until_ready(lab: Lab) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if lab.process.poll() is not None:
+            raise RuntimeError(
+                f"JupyterLab exited with {lab.process.returncode}:\n{lab.log_tail()}"
+            )
+        try:
+            status, _ = lab.api("api/status")
+        except OSError:
+            status = None
+        if status == 200:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"JupyterLab did not answer in {SERVER_START_TIMEOUT_S}s:\n{lab.log_tail()}")
+
+
+@pytest.fixture
+def tracker_store(tmp_path) -> Path:
+    """The store directory the server and its kernels use (empty until runs are made)."""
+    return tmp_path / "store" / ".jupyter_tracker"
+
+
+@pytest.fixture
+def make_runs(tracker_store):
+    """Run tracking code in a fresh interpreter against the test's store (as a kernel would)."""
+
+    def make(code: str) -> str:
+        env = {**os.environ, "JUPYTER_TRACKER_STORE": str(tracker_store)}
+        done = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    return make
+
+
+@pytest.fixture
+def lab_files(tmp_path) -> Path:
+    """Put what a test needs here before `lab` starts: it becomes the server's root dir."""
+    root = tmp_path / "root"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def lab(tmp_path, lab_files, tracker_store):
+    """A JupyterLab server for this test only (see the module docstring)."""
+    settings = tmp_path / "lab-settings"
+    for name, value in LAB_SETTINGS.items():
+        target = settings / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(value))
+    home = tmp_path / "home"
+    for folder in ("config", "data", "runtime", "ipython", "workspaces"):
+        (home / folder).mkdir(parents=True)
+    env = {
+        **os.environ,
+        "JUPYTER_TRACKER_STORE": str(tracker_store),
+        # Per-user Jupyter dirs isolated; sys.prefix ones (labextensions, the server
+        # extension's config, the python3 kernelspec) are still on Jupyter's paths.
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_DATA_DIR": str(home / "data"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "IPYTHONDIR": str(home / "ipython"),
+        "JUPYTER_PREFER_ENV_PATH": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("JUPYTER_PATH", None)
+    env.pop("JUPYTER_CONFIG_PATH", None)
+    bin_dir = str(Path(sys.executable).parent)
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+
+    log_path = tmp_path / "jupyterlab.log"
+    lab = None
+    for _attempt in range(3):  # a free port can be taken between probe and bind
+        port, token = _free_port(), secrets.token_hex(24)
+        command = [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--allow-root",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={lab_files}",
+            f"--LabApp.user_settings_dir={settings}",
+            f"--LabApp.workspaces_dir={home / 'workspaces'}",
+            "--LabApp.news_url=None",
+            "--ServerApp.log_level=INFO",
+        ]
+        log = log_path.open("ab")
+        process = subprocess.Popen(
+            command,
+            cwd=lab_files,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: kernels can be killed with it
+        )
+        log.close()
+        lab = Lab(process, port, token, lab_files, tracker_store, log_path, env)
+        try:
+            _wait_until_ready(lab)
+            break
+        except RuntimeError:
+            lab.stop()
+            if "address already in use" not in lab.log_tail().lower():
+                raise
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+@pytest.fixture
+def browser_context(chromium_executable, tmp_path):
+    """A Chromium with a fresh profile (`--user-data-dir`), closed after the test."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            user_data_dir=str(tmp_path / "chromium-profile"),
+            executable_path=chromium_executable,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 800},
+            locale="en-US",
+            timezone_id="UTC",
+        )
+        context.set_default_timeout(UI_TIMEOUT_MS)
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def page(browser_context):
+    """The browser's page, with dialogs recorded (and dismissed) in `page.dialogs`."""
+    page = browser_context.pages[0] if browser_context.pages else browser_context.new_page()
+    page.dialogs = []
+
+    def on_dialog(dialog):
+        page.dialogs.append((dialog.type, dialog.message))
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    return page
+
+
+class LabUI:
+    """What a person does in JupyterLab, for tests: open it, open a notebook, run a cell."""
+
+    def __init__(self, page, lab: Lab) -> None:
+        self.page, self.lab = page, lab
+
+    def open_lab(self, path: str = "lab") -> None:
+        """Load JupyterLab (`lab` or `lab/tree/<file>`) and wait for its shell."""
+        self.page.goto(self.lab.page_url(path))
+        self.page.locator("#jp-main-dock-panel").wait_for()
+        self.page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab").first.wait_for()
+
+    def open_notebook(self, name: str) -> None:
+        """Open notebook `name` (in the root dir) and wait for its kernel to be Idle."""
+        self.open_lab(f"lab/tree/{name}")
+        self.notebook.wait_for()
+        self.wait_for_idle()
+
+    @property
+    def notebook(self):
+        return self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
+
+    def wait_for_idle(self, timeout_ms: int = UI_TIMEOUT_MS) -> None:
+        """Wait for the status bar to show the kernel "Idle" (Shift+Enter before is lost)."""
+        status = self.page.locator("#jp-main-statusbar")
+        status.get_by_text(re.compile(r"\|\s*Idle")).wait_for(timeout=timeout_ms)
+
+    def run_cell(self, code: str, timeout_ms: int = UI_TIMEOUT_MS):
+        """Type `code` into the last cell and run it (Shift+Enter); that cell's locator."""
+        cells = self.notebook.locator(".jp-Cell")
+        cell = cells.nth(cells.count() - 1)
+        cell.locator(".jp-InputArea-editor .cm-content").click()
+        self.page.keyboard.press("ControlOrMeta+a")
+        self.page.keyboard.insert_text(textwrap.dedent(code).strip())
+        self.wait_for_idle()
+        self.page.keyboard.press("Shift+Enter")
+        prompt = cell.locator(".jp-InputArea-prompt").filter(has_text=re.compile(r"\[\d+\]"))
+        prompt.wait_for(timeout=timeout_ms)
+        return cell
+
+    def open_sidebar(self, caption: str):
+        """Activate the left sidebar tab whose tooltip is `caption`; the panel's locator."""
+        tab = self.page.locator(f'.jp-SideBar.jp-mod-left .lm-TabBar-tab[title="{caption}"]')
+        tab.wait_for()
+        if "lm-mod-current" not in (tab.get_attribute("class") or ""):
+            tab.click()
+        panel_id = tab.get_attribute("data-id")
+        panel = self.page.locator(f"#{panel_id}")
+        panel.wait_for(state="visible")
+        return panel
+
+    def screenshot(self, name: str) -> Path:
+        """Save a PNG of the page as tests/artifacts/<name>.png; its path."""
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
+
+@pytest.fixture
+def ui(page, lab) -> LabUI:
+    """The page of a fresh Chromium on this test's JupyterLab."""
+    return LabUI(page, lab)
+
+
+@pytest.fixture
+def notebook_file(lab_files):
+    """Write a notebook (the venv's python3 kernel, these code cells) into the root dir."""
+    import nbformat
+
+    def write(name: str, cells: list[str] = ()) -> Path:
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3 (ipykernel)",
+            "language": "python",
+        }
+        nb.cells = [nbformat.v4.new_code_cell(src) for src in (cells or [""])]
+        path = lab_files / name
+        nbformat.write(nb, path)
+        return path
+
+    return write
