@@ -182,11 +182,13 @@ async def test_runs_filter_order_and_experiment(jp_fetch):
     assert oldest["runs"][0]["name"] == "baseline"
 
 
-async def test_bad_filter_is_a_400_with_the_message(jp_fetch):
+async def test_bad_filter_or_order_is_a_400_with_the_message(jp_fetch):
     response = await get(jp_fetch, "runs", filter="metrics.loss <")
     assert response.code == 400
     assert "position" in body(response)["error"]
     response = await get(jp_fetch, "runs", filter="1; DROP TABLE runs")
+    assert response.code == 400 and body(response)["error"]
+    response = await get(jp_fetch, "runs", order_by="start_time; DROP TABLE runs")
     assert response.code == 400 and body(response)["error"]
     assert len(body(await get(jp_fetch, "runs"))["runs"]) == 3
 
