@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml labextension/package.json labextension/package-lock.jso
 	touch $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: $(STAMP)
 	$(BIN)/ruff check jupyter_tracker tests benchmarks
@@ -24,7 +24,7 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not browser"
 
 browser: $(STAMP)
-	$(BIN)/python -m pytest -m browser
+	$(BIN)/python -m pytest tests/browser -m browser
 
 test: lint unit browser
 

@@ -44,6 +44,11 @@ from .tracking import (
 __version__ = "0.1.0"
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds the prebuilt extension (for `jupyter labextension develop`)."""
+    return [{"src": "labextension", "dest": "jupyter-tracker"}]
+
+
 def load_ipython_extension(shell) -> None:
     """``%load_ext jupyter_tracker``: register the magics (no heavy import)."""
     from .notebook.magics import load
