@@ -70,6 +70,18 @@ def records(
     return out
 
 
+def json_ready(value):
+    """Records as JSON can carry them: NaN and infinities become the strings JavaScript
+    prints for them (``"NaN"``, ``"Infinity"``, ``"-Infinity"``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    return value
+
+
 def _for_runs(store: Store, select: str, run_ids) -> list[tuple]:
     """Rows of ``select`` for these runs, in chunks of bound ``?`` marks (nothing pasted)."""
     ids = list(run_ids)

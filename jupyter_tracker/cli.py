@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import sqlite3
@@ -113,19 +112,8 @@ def _table(header: list[str], rows: list[list[str]], right: set[int] = frozenset
     return "\n".join([line(header), *(line(r) for r in rows)])
 
 
-def _finite(value):
-    """JSON has no NaN or infinity: write them as the strings JavaScript prints for them."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
 def _print_json(data) -> None:
-    print(json.dumps(_finite(data), indent=2, allow_nan=False, ensure_ascii=False))
+    print(json.dumps(_records.json_ready(data), indent=2, allow_nan=False, ensure_ascii=False))
 
 
 # -- the store ------------------------------------------------------------------------
@@ -351,7 +339,11 @@ def _show_lines(d: dict, full: bool) -> list[str]:
         capture = d["capture"] if isinstance(d["capture"], dict) else {"capture": d["capture"]}
         lines = []
         for key, value in capture.items():
-            text = value if isinstance(value, str) else json.dumps(_finite(value), default=str)
+            text = (
+                value
+                if isinstance(value, str)
+                else json.dumps(_records.json_ready(value), default=str)
+            )
             lines.append(f"{_text(key)}: {_text(text) if full else _cell(text, 100)}")
         out += _section("Capture", lines)
     return out

@@ -8,7 +8,6 @@ prove it. Store reads run in a thread so a busy database never blocks the server
 from __future__ import annotations
 
 import json
-import math
 import threading
 from pathlib import Path
 
@@ -40,17 +39,6 @@ class StoreAccess:
             if self._store is None and (self.path / DB_NAME).exists():
                 self._store = Store.open(self.path)
             return self._store
-
-
-def _finite(value):
-    """JSON has no NaN or infinity: send them as the strings JavaScript prints for them."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
 
 
 class TrackerHandler(APIHandler):
@@ -92,7 +80,7 @@ class TrackerHandler(APIHandler):
     def send_json(self, data, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps(_finite(data), allow_nan=False))
+        self.finish(json.dumps(_records.json_ready(data), allow_nan=False))
 
 
 def _runs(store: Store | None, query: dict) -> dict:
