@@ -173,17 +173,8 @@ def test_git_state_is_captured_in_a_repository(ip, tmp_path, monkeypatch):
 
 
 def test_rerunning_a_cell_links_to_the_previous_run(ip):
-    magics = ip._jupyter_tracker_magics
-
-    def run_with_cell_id(source, cell_id):
-        info = type("Info", (), {"raw_cell": source, "cell_id": cell_id})()
-        magics.pre_run_cell(info)  # what the kernel does with the frontend's cellId
-        try:
-            ip.run_cell_magic(
-                "track_run", source.split("\n")[0][len("%%track_run ") :], source.split("\n", 1)[1]
-            )
-        finally:
-            magics.post_run_cell(type("R", (), {"error_in_exec": None})())
+    def run_with_cell_id(source, cell_id):  # JupyterLab sends the cell id with each execution
+        assert ip.run_cell(source, store_history=True, cell_id=cell_id).success
 
     run_with_cell_id("%%track_run alpha=1\nx = alpha\n", "cell-a")
     run_with_cell_id("%%track_run alpha=2\nx = alpha\n", "cell-a")  # changed param: no error
@@ -307,3 +298,32 @@ def test_load_ext_is_fast_and_reports_crashed_runs(tmp_path, run_script):
     assert not set(json.loads(modules)) & {"pandas", "plotly", "ipywidgets", "sqlite_utils"}
     jt.set_store(store_dir)
     assert jt.search_runs()["status"].tolist() == ["CRASHED"]
+
+
+def test_the_saved_notebook_reveals_edited_cells_and_cells_below(ip, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JPY_SESSION_NAME", "study.ipynb")
+    cell(ip, "value = 1")
+    count = ip.execution_count - 1
+    source = "%%track_run --quiet\ny = value * 2\n"
+    saved = {
+        "cells": [
+            {"cell_type": "code", "id": "tracked", "execution_count": None, "source": source},
+            {
+                "cell_type": "code",
+                "id": "setter",
+                "execution_count": count,
+                "source": ["value = ", "2"],
+            },  # edited after it ran, and below the tracked cell
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    (tmp_path / "study.ipynb").write_text(json.dumps(saved))
+    assert ip.run_cell(source, store_history=True, cell_id="tracked").success
+    run = only_run()
+    assert run.notebook == str(tmp_path / "study.ipynb") and run.cell_id == "tracked"
+    warnings = " ".join(run.capture["warnings"])
+    assert f"Cell [{count}]" in warnings
+    assert "was edited after it ran" in warnings and "below it in the notebook" in warnings

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import json
 import os
 import threading
 from typing import Any
@@ -25,6 +26,7 @@ _VALUE_OPTIONS = {"--name", "--experiment", "--tag", "--metric"}
 _RUN_OPTIONS = {"--name", "--experiment", "--tag", "--nested", "--quiet"}
 _SWEEP_OPTIONS = _RUN_OPTIONS | {"--metric", "--maximize"}
 MAX_HISTORY_CELLS = 500
+MAX_NOTEBOOK_BYTES = 50_000_000
 GIT_TIMEOUT_S = 2.0
 
 
@@ -247,7 +249,8 @@ class TrackerMagics(Magics):
             "dependency_slice": slice_,
             "history": history[max(1, count - MAX_HISTORY_CELLS) : count],
         }
-        capture["warnings"] = _capture.hidden_state(slice_)
+        sources, order = _saved_notebook(shell, run.notebook, run.cell_id, count, slice_)
+        capture["warnings"] = _capture.hidden_state(slice_, sources, order)
         folder = os.path.dirname(run.notebook) if run.notebook else os.getcwd()
         thread = threading.Thread(
             target=lambda: capture.update(git=_capture.git_state(folder, GIT_TIMEOUT_S)),
@@ -479,6 +482,44 @@ def _show(shell, html: str, text: str) -> None:
         display({"text/html": html, "text/plain": text}, raw=True)
     else:
         print(text)
+
+
+def _saved_notebook(shell, path, cell_id, count, slice_) -> tuple[dict | None, list | None]:
+    """What the notebook file on disk says about the cells the slice used.
+
+    The file is the last *saved* state, so it is used only when it is newer than this
+    kernel and shows every cell of the slice with its execution count (otherwise it may be
+    from another session): then a saved source that differs from what ran means the cell
+    was edited after it ran, and the saved order tells which cells sit below this one.
+    """
+    if not path or not cell_id:
+        return None, None
+    try:
+        if os.path.getmtime(path) < _kernel_started() or os.path.getsize(path) > MAX_NOTEBOOK_BYTES:
+            return None, None
+        with open(path, encoding="utf-8") as f:
+            cells = [c for c in json.load(f).get("cells", []) if c.get("cell_type") == "code"]
+    except (OSError, ValueError, AttributeError):
+        return None, None
+    order = [count if c.get("id") == cell_id else c.get("execution_count") for c in cells]
+    needed = {c["execution_count"] for c in slice_.get("cells", [])}
+    if not needed <= set(order):
+        return None, None
+    sources = {}
+    for c in cells:
+        if c.get("execution_count") in needed:
+            text = c.get("source", "")
+            text = "".join(text) if isinstance(text, list) else text
+            sources[c["execution_count"]] = shell.transform_cell(text)
+    return sources, order
+
+
+def _kernel_started() -> float:
+    """When this process started (seconds since the epoch), best effort."""
+    try:
+        return os.path.getmtime(f"/proc/{os.getpid()}")
+    except OSError:
+        return 0.0
 
 
 def _current_count(shell) -> int:
