@@ -120,25 +120,27 @@ _LITERAL_TYPES = {"list", "tuple", "dict", "set"}
 
 def param_text(value: Any) -> tuple[str, str, float | None]:
     """A param value as stored: MLflow's text form, its Python type name, and its number."""
-    if isinstance(value, bool) or value is None:
-        kind = type(value).__name__
-    elif isinstance(value, numbers.Integral):
-        value, kind = int(value), "int"
+    kind = type(value)
+    if kind is str:
+        text, name = value, "str"
+    elif kind is int or kind is float or kind is bool or value is None:
+        text, name = str(value), kind.__name__
+    elif isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        text, name = str(int(value)), "int"
     elif isinstance(value, numbers.Real):
-        value, kind = float(value), "float"
+        text, name = str(float(value)), "float"
     else:
-        kind = type(value).__name__
-    text = value if isinstance(value, str) else str(value)
+        text, name = str(value), kind.__name__
     check_length(text, MAX_PARAM_VALUE_LENGTH, "A param value")
     num = None
-    if kind in ("int", "float", "str"):
+    if name in ("int", "float", "str") and text:
         try:
             num = float(text)
         except ValueError:
             num = None
         if num is not None and not math.isfinite(num):
             num = None
-    return text, kind, num
+    return text, name, num
 
 
 def typed_param(text: str, kind: str) -> Any:
@@ -408,22 +410,6 @@ class ActiveRun(Run):
             (self.id, key, text),
         )
 
-    def set_source(self, text: str | None) -> None:
-        """Keep ``text`` (deduplicated) as the source code that ran."""
-        if text is None:
-            return
-        import hashlib
-
-        self.source = text
-        sha = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-        self._writer.execute(
-            "INSERT OR IGNORE INTO sources (sha256, text) VALUES (?, ?)", (sha, text)
-        )
-        self._writer.execute(
-            "UPDATE runs SET source_id = (SELECT id FROM sources WHERE sha256 = ?) WHERE id = ?",
-            (sha, self.id),
-        )
-
     def set_origin(self, notebook: str | None, cell_id: str | None, rerun_of: str | None) -> None:
         """Record which notebook cell the run came from (the notebook integration)."""
         self.notebook, self.cell_id, self.rerun_of = notebook, cell_id, rerun_of
@@ -464,6 +450,7 @@ class ActiveRun(Run):
         name: str | None,
         experiment: str,
         parent_id: str | None,
+        source: str | None,
         implicit: bool = False,
     ) -> ActiveRun:
         run = cls(
@@ -476,10 +463,11 @@ class ActiveRun(Run):
             now_ms(),
             implicit,
         )
-        pid = os.getpid()
+        run.source = source
         run._writer.execute(
             "INSERT INTO runs (id, experiment_id, name, status, start_time, parent_id, host, "
-            "pid, pid_started, heartbeat) VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?)",
+            "pid, pid_started, heartbeat, source_id) VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, "
+            "?, (SELECT id FROM sources WHERE sha256 = ?))",
             (
                 run.id,
                 run.experiment_id,
@@ -487,9 +475,10 @@ class ActiveRun(Run):
                 run._start_ms,
                 parent_id,
                 HOST,
-                pid,
+                os.getpid(),
                 _own_start(),
                 run._start_ms,
+                None if source is None else run._writer.add_source(source),
             ),
         )
         run._writer.running.add(run.id)
@@ -616,8 +605,14 @@ def _start(
             MAX_EXPERIMENT_NAME_LENGTH,
         )
         parent = active[-1].id if active else None
-        run = ActiveRun._create(store, name, experiment, parent, implicit)
-        run.set_source(source if source is not None else _script_source())
+        run = ActiveRun._create(
+            store,
+            name,
+            experiment,
+            parent,
+            source if source is not None else _script_source(),
+            implicit,
+        )
     _stack.set((*active, run))
     if params:
         for key, value in params.items():

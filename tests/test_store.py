@@ -25,6 +25,14 @@ def _integrity(path) -> str:
         conn.close()
 
 
+def _dump(path) -> tuple[int, list[str]]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("PRAGMA user_version").fetchone()[0], list(conn.iterdump())
+    finally:
+        conn.close()
+
+
 # -- schema versions ------------------------------------------------------------------
 
 
@@ -62,10 +70,10 @@ def test_a_newer_store_is_refused_with_a_clear_message(tmp_path):
     conn = sqlite3.connect(newer / "store.db")
     conn.execute("PRAGMA user_version = 99")
     conn.close()
-    before = (newer / "store.db").read_bytes()
+    before = _dump(newer / "store.db")
     with pytest.raises(jt.StoreVersionError, match="newer jupyter-tracker.*pip install -U"):
         Store.open(newer)
-    assert (newer / "store.db").read_bytes() == before
+    assert _dump(newer / "store.db") == before
 
 
 def test_many_processes_opening_a_fresh_store_at_once_make_one_schema(tmp_path):
@@ -238,3 +246,22 @@ def test_a_reused_pid_does_not_keep_a_dead_run_alive(store):
         pytest.skip("no /proc: process start times are not available here")
     Store.open(store.path)
     assert store.read("SELECT status FROM runs WHERE name = 'old'") == [("CRASHED",)]
+
+
+def test_a_failing_migration_changes_nothing(tmp_path, monkeypatch):
+    path = tmp_path / "store"
+    Store.open(path)
+
+    def broken(db):
+        db.execute("CREATE TABLE half_done (x)")
+        raise RuntimeError("migration bug")
+
+    monkeypatch.setattr(_schema, "MIGRATIONS", [*_schema.MIGRATIONS, broken])
+    monkeypatch.setattr(_schema, "SCHEMA_VERSION", len(_schema.MIGRATIONS))
+    with pytest.raises(RuntimeError, match="migration bug"):
+        Store.open(path)
+    conn = sqlite3.connect(path / "store.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(_schema.MIGRATIONS) - 1
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    assert "half_done" not in tables
+    conn.close()

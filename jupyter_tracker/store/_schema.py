@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 
 def _v1_initial(db) -> None:
-    db.executescript(
+    _statements(
+        db,
         """
         CREATE TABLE experiments (
             id INTEGER PRIMARY KEY,
@@ -32,7 +33,7 @@ def _v1_initial(db) -> None:
         );
         CREATE INDEX runs_by_status ON runs(status);
         CREATE INDEX runs_by_start ON runs(experiment_id, start_time);
-        CREATE INDEX runs_by_parent ON runs(parent_id);
+        CREATE INDEX runs_by_parent ON runs(parent_id) WHERE parent_id IS NOT NULL;
         CREATE TABLE params (
             run_id TEXT NOT NULL,
             key TEXT NOT NULL,
@@ -91,8 +92,16 @@ def _v1_initial(db) -> None:
             PRIMARY KEY (run_id, path, version)
         ) WITHOUT ROWID;
         CREATE INDEX artifacts_by_blob ON artifacts(sha256);
-        """
+        """,
     )
+
+
+def _statements(db, script: str) -> None:
+    """Run ``;``-separated DDL one statement at a time: ``executescript`` would COMMIT the
+    migration's transaction half way (Python's sqlite3 does that before a script)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
 
 
 def _v2_notebook_capture(db) -> None:
@@ -102,7 +111,7 @@ def _v2_notebook_capture(db) -> None:
     runs.add_column("notebook", str)
     runs.add_column("cell_id", str)
     runs.add_column("capture", str)
-    db.execute("CREATE INDEX runs_by_cell ON runs(cell_id, start_time)")
+    db.execute("CREATE INDEX runs_by_cell ON runs(cell_id, start_time) WHERE cell_id IS NOT NULL")
 
 
 MIGRATIONS: list[Callable] = [_v1_initial, _v2_notebook_capture]
@@ -114,13 +123,13 @@ def schema_version(conn: sqlite3.Connection) -> int:
     return conn.execute("PRAGMA user_version").fetchone()[0]
 
 
-def migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> int:
+def migrate(conn: sqlite3.Connection, upto: int | None = None) -> int:
     """Run the migrations after the recorded version, inside the caller's write transaction."""
     import sqlite_utils  # lazy: it imports pandas
 
     db = sqlite_utils.Database(conn)
     current = schema_version(conn)
-    for version in range(current + 1, upto + 1):
+    for version in range(current + 1, (len(MIGRATIONS) if upto is None else upto) + 1):
         MIGRATIONS[version - 1](db)
         conn.execute(f"PRAGMA user_version = {int(version)}")
     return current

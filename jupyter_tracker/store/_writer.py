@@ -7,6 +7,7 @@ so a crash loses at most the last second and an acknowledged call is never lost.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 import warnings
@@ -37,6 +38,7 @@ class Writer:
         self._ops: list[tuple[str, tuple]] = []
         self._series: list[Series] = []
         self.running: set[str] = set()
+        self._sources: set[str] = set()
         self._flush_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._last_heartbeat = time.monotonic()
@@ -47,6 +49,16 @@ class Writer:
         self._ops.append((sql, args))
         if self._thread is None:
             self._start()
+
+    def add_source(self, text: str) -> str:
+        """Queue ``text`` for the deduplicated sources table (once per process); its sha256."""
+        import hashlib
+
+        sha = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        if sha not in self._sources:
+            self._sources.add(sha)
+            self.execute("INSERT OR IGNORE INTO sources (sha256, text) VALUES (?, ?)", (sha, text))
+        return sha
 
     def add_series(self, series: Series) -> Series:
         """Make ``series``' points part of every flush from now on."""
@@ -97,10 +109,10 @@ class Writer:
                 return
             try:
                 with self.store.write() as conn:
-                    for sql, args in ops:
-                        conn.execute(sql, args)
-                    for s, batch in taken:
-                        _write_points(conn, s, batch)
+                    for sql, group in itertools.groupby(ops, key=lambda op: op[0]):
+                        conn.executemany(sql, [args for _, args in group])
+                    if taken:
+                        _write_points(conn, taken)
                     if heartbeat:
                         now = now_ms()
                         conn.executemany(
@@ -116,33 +128,54 @@ class Writer:
                 self._last_heartbeat = time.monotonic()
 
 
-def _write_points(conn, s: Series, batch: list[tuple[int, float, int]]) -> None:
-    if s.id is None:
-        conn.execute(
-            "INSERT INTO series (run_id, key) VALUES (?, ?) ON CONFLICT (run_id, key) DO NOTHING",
-            (s.run_id, s.key),
+def _write_points(conn, taken: list[tuple[Series, list[tuple[int, float, int]]]]) -> None:
+    """Append each series' points after its stored ones and update the per-series summary.
+
+    A handful of statements per flush whatever the number of series: the sequence numbers
+    and summaries are read inside the write transaction, so two processes appending to the
+    same run's metric cannot collide.
+    """
+    new = [s for s, _ in taken if s.id is None]
+    if new:
+        conn.executemany(
+            "INSERT OR IGNORE INTO series (run_id, key) VALUES (?, ?)",
+            [(s.run_id, s.key) for s in new],
         )
-        s.id = conn.execute(
-            "SELECT id FROM series WHERE run_id = ? AND key = ?", (s.run_id, s.key)
-        ).fetchone()[0]
-    sid = s.id
-    count, lo, hi = conn.execute(
-        "SELECT count, min, max FROM series WHERE id = ?", (sid,)
-    ).fetchone()
-    rows = [
-        (sid, seq, step, value if value == value else None, t)
-        for seq, (step, value, t) in enumerate(batch, count)
-    ]
+        for run_id in {s.run_id for s in new}:
+            ids = dict(conn.execute("SELECT key, id FROM series WHERE run_id = ?", (run_id,)))
+            for s in new:
+                if s.run_id == run_id:
+                    s.id = ids[s.key]
+    summaries = {}
+    for i in range(0, len(taken), 900):
+        chunk = [s.id for s, _ in taken[i : i + 900]]
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(
+            f"SELECT id, count, min, max FROM series WHERE id IN ({marks})",  # noqa: S608
+            chunk,
+        ):
+            summaries[row[0]] = row[1:]
+    rows, updates = [], []
+    for s, batch in taken:
+        count, lo, hi = summaries[s.id]
+        sid = s.id
+        rows += [
+            (sid, seq, step, value if value == value else None, t)
+            for seq, (step, value, t) in enumerate(batch, count)
+        ]
+        values = [v for _, v, _ in batch if v == v]
+        if values:
+            lo = min(values) if lo is None else min(lo, min(values))
+            hi = max(values) if hi is None else max(hi, max(values))
+        step, value, t = batch[-1]
+        updates.append(
+            (count + len(batch), step, value if value == value else None, t, lo, hi, sid)
+        )
     conn.executemany(
         "INSERT INTO points (series_id, seq, step, value, time) VALUES (?, ?, ?, ?, ?)", rows
     )
-    values = [v for v in (r[3] for r in rows) if v is not None]
-    if values:
-        lo = min(values) if lo is None else min(lo, min(values))
-        hi = max(values) if hi is None else max(hi, max(values))
-    step, value, t = batch[-1]
-    conn.execute(
+    conn.executemany(
         "UPDATE series SET count = ?, last_step = ?, last_value = ?, last_time = ?, "
         "min = ?, max = ? WHERE id = ?",
-        (count + len(rows), step, value if value == value else None, t, lo, hi, sid),
+        updates,
     )

@@ -1,0 +1,26 @@
+"""The benchmark script runs end to end and reports every workload (figures are not judged)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_quick_benchmark_reports_every_workload(tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    names = " ".join(str(row) for row in report["table"])
+    for workload in ("log_metric", "lifecycle", "search_runs", "import", "bytes"):
+        assert workload in names
+    assert all(row[-1] in ("PASS", "MISS", "n/a") for row in report["table"])
