@@ -19,6 +19,9 @@ UPDATE_INTERVAL_S = 0.5
 MAX_SAMPLES = 120
 MAX_SHOWN_PARAMS = 12
 MAX_SHOWN_METRICS = 12
+# Inline on every metric cell: JupyterLab's rendered-HTML tables would otherwise pad cells by
+# 0.5em, right-align them and stripe the rows (and centre the table, 1em below it).
+_CELL = "padding:1px 12px 1px 0;border:none;line-height:22px;vertical-align:middle"
 
 
 def sparkline(values: list[float], width: int = 120, height: int = 22) -> str:
@@ -160,10 +163,11 @@ class RunCard:
         rows = []
         for key, value in sorted(run.metrics.items())[:MAX_SHOWN_METRICS]:
             rows.append(
-                f'<tr><td style="padding:1px 10px 1px 0">{esc(key)}</td>'
-                f'<td style="padding:1px 10px 1px 0;font-family:monospace">'
+                f'<tr style="background:transparent">'
+                f'<td style="{_CELL};text-align:left">{esc(key)}</td>'
+                f'<td style="{_CELL};text-align:right;width:7em;font-family:monospace">'
                 f"{esc(fmt_number(value))}</td>"
-                f"<td>{sparkline(self.samples.get(key, []))}</td></tr>"
+                f'<td style="{_CELL}">{sparkline(self.samples.get(key, []))}</td></tr>'
             )
         params = sorted(run.params.items())
         shown = ", ".join(f"{esc(k)}={esc(fmt_number(v))}" for k, v in params[:MAX_SHOWN_PARAMS])
@@ -182,7 +186,7 @@ class RunCard:
             parts.append(f'<div style="color:#3c4043;margin-top:2px">{shown}</div>')
         if rows:
             parts.append(
-                '<table style="border-collapse:collapse;margin-top:4px">'
+                '<table style="border-collapse:collapse;margin:4px 0 0">'
                 + "".join(rows)
                 + "</table>"
             )

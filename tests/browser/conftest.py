@@ -9,7 +9,9 @@ Playwright and pytest-jupyter's event loop do not share a process (TOOLCHAIN tra
   `sys.prefix`). Terminated at teardown, killed if it does not stop.
 - `page`: a Playwright page in a Chromium with a fresh profile (`--user-data-dir`).
 - `ui`: `open_lab`, `open_notebook` (waits for the kernel to be "Idle": trap 4),
-  `run_cell`, `open_sidebar`, `screenshot` (PNGs in `tests/artifacts/`, gitignored).
+  `run_cell`, `code_cell`, `insert_cell_below`, `set_source`, `execute` (also without
+  waiting, for long cells), `open_sidebar`, `screenshot` (PNGs in `tests/artifacts/`,
+  gitignored; of the page or of one element).
 - `make_runs`, `lab_files`: data for the test, made before `lab` starts.
 """
 
@@ -301,6 +303,25 @@ def page(browser_context):
     return page
 
 
+# Run in the page on a cell's prompt before the cell is run: `data-test-run` becomes
+# "running" when the prompt shows `[*]`, then "running done" when it shows `[n]` again.
+_WATCH_PROMPT = """
+el => {
+  el.dataset.testRun = "queued";
+  const observer = new MutationObserver(() => {
+    const text = el.textContent;
+    if (text.includes("*")) {
+      el.dataset.testRun = "running";
+    } else if (el.dataset.testRun === "running" && /\\[\\d+\\]/.test(text)) {
+      el.dataset.testRun = "running done";
+      observer.disconnect();
+    }
+  });
+  observer.observe(el, {childList: true, characterData: true, subtree: true});
+}
+"""
+
+
 class LabUI:
     """What a person does in JupyterLab, for tests: open it, open a notebook, run a cell."""
 
@@ -328,13 +349,58 @@ class LabUI:
         status = self.page.locator("#jp-main-statusbar")
         status.get_by_text(re.compile(r"\|\s*Idle")).wait_for(timeout=timeout_ms)
 
-    def run_cell(self, code: str, timeout_ms: int = UI_TIMEOUT_MS):
-        """Type `code` into the last cell and run it (Shift+Enter); that cell's locator."""
-        cells = self.notebook.locator(".jp-Cell")
-        cell = cells.nth(cells.count() - 1)
+    @property
+    def cells(self):
+        """All cells of the open notebook, in order (code and markdown)."""
+        return self.notebook.locator(".jp-Cell")
+
+    def code_cell(self, text: str):
+        """The first code cell whose source contains `text`."""
+        editor = self.page.locator(".jp-InputArea-editor", has_text=text)
+        return self.notebook.locator(".jp-CodeCell").filter(has=editor).first
+
+    def set_source(self, cell, code: str) -> None:
+        """Replace the source of `cell` with `code` (dedented); the cell stays in edit mode."""
         cell.locator(".jp-InputArea-editor .cm-content").click()
         self.page.keyboard.press("ControlOrMeta+a")
         self.page.keyboard.insert_text(textwrap.dedent(code).strip())
+
+    def insert_cell_below(self, cell, code: str | None = None):
+        """Add a code cell below `cell` (command mode `b`), with source `code`; its locator."""
+        from playwright.sync_api import expect
+
+        index = self.cells.evaluate_all("(cells, el) => cells.indexOf(el)", cell.element_handle())
+        count = self.cells.count()
+        cell.locator(".jp-InputArea-editor .cm-content").click()
+        self.page.keyboard.press("Escape")
+        self.page.keyboard.press("b")
+        expect(self.cells).to_have_count(count + 1)
+        new = self.cells.nth(index + 1)
+        expect(new).to_have_class(re.compile(r"\bjp-mod-active\b"))
+        if code is not None:
+            self.set_source(new, code)
+        return new
+
+    def execute(self, cell, *, wait: bool = True, timeout_ms: int = UI_TIMEOUT_MS):
+        """Run `cell` (Ctrl+Enter: it stays selected); its locator.
+
+        With `wait`, returns once the kernel has answered (the prompt went from `[*]` to
+        `[n]`, watched in the page, so a cell run before with a saved `[n]` works too);
+        without, once it is executing, for a test to watch a long cell while it runs.
+        """
+        prompt = cell.locator(".jp-InputArea-prompt")
+        prompt.evaluate(_WATCH_PROMPT)
+        cell.locator(".jp-InputArea-editor .cm-content").click()
+        self.wait_for_idle()
+        self.page.keyboard.press("ControlOrMeta+Enter")
+        state = "done" if wait else "running"
+        cell.locator(f'.jp-InputArea-prompt[data-test-run~="{state}"]').wait_for(timeout=timeout_ms)
+        return cell
+
+    def run_cell(self, code: str, timeout_ms: int = UI_TIMEOUT_MS):
+        """Type `code` into the last cell and run it (Shift+Enter); that cell's locator."""
+        cell = self.cells.nth(self.cells.count() - 1)
+        self.set_source(cell, code)
         self.wait_for_idle()
         self.page.keyboard.press("Shift+Enter")
         prompt = cell.locator(".jp-InputArea-prompt").filter(has_text=re.compile(r"\[\d+\]"))
@@ -352,11 +418,11 @@ class LabUI:
         panel.wait_for(state="visible")
         return panel
 
-    def screenshot(self, name: str) -> Path:
-        """Save a PNG of the page as tests/artifacts/<name>.png; its path."""
+    def screenshot(self, name: str, element=None) -> Path:
+        """Save a PNG of the page, or of `element` only, as tests/artifacts/<name>.png."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.png"
-        self.page.screenshot(path=str(path))
+        (element or self.page).screenshot(path=str(path))
         return path
 
 
