@@ -43,8 +43,8 @@ MAX_ERROR_LENGTH = 100_000
 MAX_SOURCE_BYTES = 1_000_000
 
 _store: Store | None = None
-_writers: dict[Path, Writer] = {}
-_experiment_ids: dict[tuple[Path, str], int] = {}
+_writers: dict[Store, Writer] = {}  # one per opened store, all flushed at exit
+_experiment_ids: dict[tuple[Store, str], int] = {}
 _stack: ContextVar[tuple[ActiveRun, ...]] = ContextVar("jupyter_tracker_runs", default=())
 _default_experiment: str = DEFAULT_EXPERIMENT
 _last_run: ActiveRun | None = None
@@ -87,9 +87,9 @@ def crashed_runs_on_open() -> list[str]:
 
 
 def _writer(store: Store) -> Writer:
-    writer = _writers.get(store.path)
-    if writer is None or writer.store is not store:
-        writer = _writers[store.path] = Writer(store)
+    writer = _writers.get(store)
+    if writer is None:
+        writer = _writers[store] = Writer(store)
     return writer
 
 
@@ -101,7 +101,7 @@ def set_experiment(name: str) -> str:
 
 
 def _experiment_id(store: Store, name: str) -> int:
-    key = (store.path, name)
+    key = (store, name)
     if key not in _experiment_ids:
         _experiment_ids[key] = store.experiment_id(name)
     return _experiment_ids[key]
