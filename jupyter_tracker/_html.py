@@ -26,7 +26,8 @@ def fmt_number(value: Any) -> str:
             return "NaN"
         if math.isinf(value):
             return "inf" if value > 0 else "-inf"
-        return f"{value:.6g}"
+        text = f"{value:.6g}"
+        return text if any(c in text for c in ".en") else text + ".0"  # 10.0 stays a float
     return str(value)
 
 
@@ -74,3 +75,59 @@ def run_card_html(run: Any) -> str:
         parts.append("<div><b>tags</b>" + table(sorted(run.tags.items())) + "</div>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def esc_plotly(value: Any) -> str:
+    """``value`` as text for a Plotly label (trace names, titles, tick and hover text).
+
+    Plotly renders a few tags (``<b>``, ``<br>``, ``<a href>``...) in labels and decodes
+    ``&lt; &gt; &amp;``, so escaping those three shows any string as the text it is.
+    """
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def status_color(status: str) -> str:
+    """The colour of a status, as in its badge."""
+    return _STATUS_COLORS.get(status, "#5f6368")
+
+
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml")
+
+
+def image_data_uri(media_type: str, data: bytes) -> str:
+    """An ``<img>`` for image bytes, as a data URI (the type from the allowlist, never user text).
+
+    An SVG shown through ``<img>`` runs no script, so stored SVGs are safe to preview.
+    """
+    import base64
+
+    if media_type not in IMAGE_TYPES:
+        raise ValueError(f"Not an image type to preview: {media_type!r}")
+    encoded = base64.b64encode(data).decode("ascii")
+    return (
+        f'<img src="data:{media_type};base64,{encoded}" alt="" '
+        'style="max-width:100%;max-height:240px;border:1px solid #dadce0;border-radius:4px">'
+    )
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """A duration as people read it: ``850ms``, ``12.3s``, ``4m 05s``, ``2h 03m``."""
+    if seconds is None or seconds != seconds:
+        return ""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    seconds = int(seconds)
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds // 60 % 60:02d}m"
+
+
+def fmt_time(ms: int | None) -> str:
+    """A store time (ms since the epoch) in local time, to the second."""
+    if ms is None:
+        return ""
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ms / 1000))

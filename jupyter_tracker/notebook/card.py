@@ -16,6 +16,11 @@ from typing import Any
 from .._html import esc, fmt_number, status_badge
 
 UPDATE_INTERVAL_S = 0.5
+# JupyterLab's theme colours where the card is shown in Lab, fixed ones elsewhere (GitHub).
+MUTED = "var(--jp-ui-font-color2, #5f6368)"
+TEXT = "var(--jp-ui-font-color1, #3c4043)"
+BORDER = "var(--jp-border-color2, #dadce0)"
+CURVE = "var(--jp-brand-color1, #1a73e8)"
 MAX_SAMPLES = 120
 MAX_SHOWN_PARAMS = 12
 MAX_SHOWN_METRICS = 12
@@ -45,9 +50,14 @@ def sparkline(values: list[float], width: int = 120, height: int = 22) -> str:
     if current:
         segments.append(current)
     lines = "".join(
-        f'<polyline fill="none" stroke="#1a73e8" stroke-width="1.5" points="{" ".join(seg)}"/>'
+        f'<polyline fill="none" style="stroke:{CURVE}" stroke-width="1.5" '
+        f'points="{" ".join(seg)}"/>'
         for seg in segments
     )
+    if math.isfinite(values[-1]):  # the latest value, so live updates are easy to follow
+        x, y = segments[-1][-1].split(",")
+        lines += f'<circle cx="{x}" cy="{y}" r="2.2" style="fill:{CURVE}"/>'
+
     return (
         f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'style="vertical-align:middle">{lines}</svg>'
@@ -174,16 +184,16 @@ class RunCard:
         if len(params) > MAX_SHOWN_PARAMS:
             shown += f", … ({len(params) - MAX_SHOWN_PARAMS} more)"
         parts = [
-            '<div class="jt-run-card" style="border:1px solid #dadce0;border-radius:6px;'
+            f'<div class="jt-run-card" style="border:1px solid {BORDER};border-radius:6px;'
             "padding:6px 12px;margin:2px 0;font-family:system-ui,sans-serif;font-size:13px;"
             'max-width:760px">',
-            f'<div><b>{esc(run.name)}</b> <code style="color:#5f6368">{esc(run.id[:8])}</code> '
+            f'<div><b>{esc(run.name)}</b> <code style="color:{MUTED}">{esc(run.id[:8])}</code> '
             f"{status_badge(run.status)} "
-            f'<span style="color:#5f6368">{esc(run.experiment)} · {esc(self._elapsed())}</span>'
+            f'<span style="color:{MUTED}">{esc(run.experiment)} · {esc(self._elapsed())}</span>'
             "</div>",
         ]
         if shown:
-            parts.append(f'<div style="color:#3c4043;margin-top:2px">{shown}</div>')
+            parts.append(f'<div style="color:{TEXT};margin-top:2px">{shown}</div>')
         if rows:
             parts.append(
                 '<table style="border-collapse:collapse;margin:4px 0 0">'
@@ -199,7 +209,7 @@ class RunCard:
                 f'<span title="{esc(detail)}">{"✓" if ok else "✗"} {esc(what)}</span>'
                 for what, ok, detail in health
             )
-            parts.append(f'<div style="color:#5f6368;font-size:11px;margin-top:4px">{items}</div>')
+            parts.append(f'<div style="color:{MUTED};font-size:11px;margin-top:4px">{items}</div>')
         for warning in self.warnings:
             parts.append(
                 f'<div style="color:#b06000;font-size:12px;margin-top:2px">⚠ {esc(warning)}</div>'
