@@ -13,16 +13,18 @@ from types import SimpleNamespace
 
 import pytest
 
-from jupyter_tracker.notebook import _capture
+from jupyter_tracker.notebook import _slice
 from jupyter_tracker.notebook._capture import (
     MAX_DIFF_BYTES,
-    dependency_slice,
     environment,
     git_state,
+    notebook_location,
+)
+from jupyter_tracker.notebook._slice import (
+    dependency_slice,
     hidden_state,
     names_defined,
     names_read,
-    notebook_location,
 )
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -61,7 +63,7 @@ def test_environment_of_given_modules_skips_stdlib_and_names_local_modules():
 
 def test_importing_capture_pulls_in_no_heavy_library():
     code = (
-        "import sys, jupyter_tracker.notebook._capture\n"
+        "import sys, jupyter_tracker.notebook._capture, jupyter_tracker.notebook._slice\n"
         "print([m for m in ('pandas', 'plotly', 'ipywidgets') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -248,15 +250,15 @@ def test_names_read_and_defined(source, reads, defines):
 
 
 def test_magic_lines_are_stripped_without_ipython(monkeypatch):
-    monkeypatch.setattr(_capture, "_transformer", lambda: None)
-    _capture._analyse.cache_clear()
+    monkeypatch.setattr(_slice, "_transformer", lambda: None)
+    _slice._analyse.cache_clear()
     try:
         assert names_read(
             "%load_ext autoreload\nfiles = !ls\nfor f in files:\n    !echo {f}\nprint(extra)"
         ) == {"extra"}
         assert names_defined("%%track_run alpha=1\nbeta = alpha") == {"alpha", "beta"}
     finally:
-        _capture._analyse.cache_clear()
+        _slice._analyse.cache_clear()
 
 
 # --------------------------------------------------------------------------- dependency slice

@@ -18,7 +18,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from .. import _records, tracking
 from ..errors import TrackerError
-from . import _capture
+from . import _capture, _slice
 from .card import RunCard
 
 _FLAGS = {"--nested", "--quiet", "--maximize"}
@@ -233,7 +233,7 @@ class TrackerMagics(Magics):
         shell = self.shell
         count = _current_count(shell)
         history = list(shell.user_ns.get("In") or [])[:count]
-        slice_ = _capture.dependency_slice(history, count, run.source)
+        slice_ = _slice.dependency_slice(history, count, run.source)
         where = {
             "notebook": run.notebook,
             "cell_id": run.cell_id,
@@ -250,7 +250,7 @@ class TrackerMagics(Magics):
             "history": history[max(1, count - MAX_HISTORY_CELLS) : count],
         }
         sources, order = _saved_notebook(shell, run.notebook, run.cell_id, count, slice_)
-        capture["warnings"] = _capture.hidden_state(slice_, sources, order)
+        capture["warnings"] = _slice.hidden_state(slice_, sources, order)
         folder = os.path.dirname(run.notebook) if run.notebook else os.getcwd()
         thread = threading.Thread(
             target=lambda: capture.update(git=_capture.git_state(folder, GIT_TIMEOUT_S)),
