@@ -265,3 +265,16 @@ def test_a_failing_migration_changes_nothing(tmp_path, monkeypatch):
     tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
     assert "half_done" not in tables
     conn.close()
+
+
+def test_running_runs_keep_their_heartbeat_fresh(store, monkeypatch):
+    from jupyter_tracker.store import _writer
+
+    monkeypatch.setattr(_writer, "HEARTBEAT_INTERVAL_S", 0.05)
+    with jt.start_run() as run:
+        store.flush()
+        (first,) = store.read("SELECT heartbeat FROM runs WHERE id = ?", (run.id,))[0]
+        time.sleep(0.1)
+        store.flush()  # the writer's loop does this every second
+        (later,) = store.read("SELECT heartbeat FROM runs WHERE id = ?", (run.id,))[0]
+    assert later > first

@@ -292,6 +292,7 @@ def test_script_runs_end_at_exit_finished_or_failed(run_script, tmp_path):
     assert list(frame["status"]) == ["FINISHED", "FAILED"]
     failed_run = jt.get_run(frame["run_id"][1])
     assert "RuntimeError: boom" in failed_run.error
+    assert failed_run.metrics == {"x": 1.0}  # flushed at exit
     assert 'raise RuntimeError("boom")' in failed_run.source  # the script is captured
 
 
