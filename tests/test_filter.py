@@ -601,7 +601,9 @@ ORDER_KEYS = {
 
 
 def _expected_order(items: list[tuple[str, bool]]) -> list[str]:
-    runs = sorted(RUNS, key=lambda r: r["id"])  # r.id, the final tiebreaker
+    # creation order (the fixture inserts RUNS in order), in the first field's direction,
+    # is the final tiebreaker
+    runs = list(reversed(RUNS)) if items[0][1] else list(RUNS)
     for field, descending in reversed(items):  # stable sorts, least significant first
         key = ORDER_KEYS[field]
         present = sorted((r for r in runs if key(r) is not None), key=key, reverse=descending)
@@ -637,9 +639,9 @@ def test_order_by_orders_like_the_oracle(db, order_by, items):
 
 
 def test_order_by_defaults_to_newest_first_with_a_tiebreaker():
-    assert compile_order_by(None) == ("r.start_time DESC, r.id", [])
+    assert compile_order_by(None) == ("r.start_time DESC, r.rowid DESC", [])
     sql, args = compile_order_by("tags.`team name`")
-    assert sql.endswith(", r.id") and "team name" not in sql and args == ["team name"] * 2
+    assert sql.endswith(", r.rowid ASC") and "team name" not in sql and args == ["team name"] * 2
 
 
 ORDER_HOSTILE = [

@@ -637,10 +637,11 @@ def compile_order_by(order_by: str | list[str] | None) -> tuple[str, list]:
     """SQL ORDER BY clause body (without the keywords) and args; default 'r.start_time DESC'.
 
     ``order_by`` is a list (or a comma-separated string) of ``<field> [ASC|DESC]``. Runs
-    missing the field come last either way; ``r.id`` breaks ties for a stable order.
+    missing the field come last either way; creation order (``r.rowid``, in the direction of
+    the first field) breaks ties, so runs started in the same millisecond keep their order.
     """
     if not order_by:
-        return "r.start_time DESC, r.id", []
+        return "r.start_time DESC, r.rowid DESC", []
     if isinstance(order_by, str):
         texts = [order_by]
     elif isinstance(order_by, (list, tuple)) and all(isinstance(t, str) for t in order_by):
@@ -670,5 +671,5 @@ def compile_order_by(order_by: str | list[str] | None) -> tuple[str, list]:
         sql, keys = _order_sql(field)
         clauses.append(f"{sql} IS NULL, {sql} {direction}")
         args.extend(keys + keys)
-    clauses.append("r.id")
+    clauses.append(f"r.rowid {fields[0][1]}")
     return ", ".join(clauses), args
