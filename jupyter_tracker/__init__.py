@@ -49,6 +49,42 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "jupyter-tracker"}]
 
 
+def runs(filter=None, experiment=None, columns=None):
+    """The inline run table of the runs matching ``filter`` (the ``search_runs`` language).
+
+    Click a header to sort, type a filter (errors show in the table), choose columns, page
+    through, click a run for its detail, tick runs and press Compare. ``.df`` is the
+    DataFrame of every matching run. Plain text outside a notebook.
+    """
+    from .panels import runs as _runs
+
+    return _runs(filter, experiment, columns)
+
+
+def compare(run_ids):
+    """The comparison of 2 to 20 runs (ids or unique prefixes): differing params (all on a
+    toggle), metric summary with the best run marked, curves, parallel coordinates, a param
+    against a metric, source and dependency-slice diffs, artifacts side by side.
+
+    The best run of a metric has the lowest last value, or the highest when a word of the
+    key says higher is better (acc, accuracy, f1, auc, precision, recall, score, r2).
+    """
+    from .panels import compare as _compare
+
+    return _compare(run_ids)
+
+
+def plot(run_ids, metrics=None, x="step"):
+    """A Plotly figure of the runs' metrics: a trace per run and metric, a subplot per metric,
+    smoothing (EMA) slider and log toggle. ``x``: ``"step"``, ``"time"`` or ``"relative"``
+    (seconds since the run started). Long series are downsampled keeping spikes and gaps.
+    A ``FigureWidget`` in a notebook, a ``Figure`` elsewhere.
+    """
+    from .panels import plot as _plot
+
+    return _plot(run_ids, metrics, x)
+
+
 def load_ipython_extension(shell) -> None:
     """``%load_ext jupyter_tracker``: register the magics (no heavy import)."""
     from .notebook.magics import load
@@ -74,6 +110,7 @@ __all__ = [
     "StoreVersionError",
     "TrackerError",
     "active_run",
+    "compare",
     "end_run",
     "get_run",
     "last_active_run",
@@ -88,6 +125,8 @@ __all__ = [
     "log_text",
     "metric_history",
     "param",
+    "plot",
+    "runs",
     "search_runs",
     "set_experiment",
     "set_store",

@@ -213,6 +213,16 @@ def sampled_points(store: Store, run_id: str, key: str, n: int = 120) -> list[fl
     return [_nan(v) for (v,) in values]
 
 
+def previous_cell_run(store: Store, cell_id: str, run_id: str) -> str | None:
+    """The latest earlier top-level run of the same notebook cell (``rerun_of``)."""
+    rows = store.read(
+        "SELECT id FROM runs WHERE cell_id = ? AND id != ? AND deleted = 0 "
+        "AND parent_id IS NULL ORDER BY start_time DESC, rowid DESC LIMIT 1",
+        (cell_id, run_id),
+    )
+    return rows[0][0] if rows else None
+
+
 def experiments(store: Store) -> list[dict]:
     """Every experiment with its run count."""
     return [
@@ -223,3 +233,118 @@ def experiments(store: Store) -> list[dict]:
             "GROUP BY e.id ORDER BY e.id"
         )
     ]
+
+
+# -- for the panels: counting, columns and drawing without reading every row ---------------
+
+
+def _matching(filter: str | None, experiment: str | None) -> tuple[str, list]:
+    """``FROM ... WHERE ...`` of the runs a filter selects, and its bound args."""
+    from .store._filter import compile_filter
+
+    where, args = compile_filter(filter)
+    sql = (
+        "FROM runs r JOIN experiments e ON e.id = r.experiment_id "
+        f"WHERE r.deleted = 0 AND ({where})"
+    )
+    if experiment is not None:
+        sql += " AND e.name = ?"
+        args = [*args, experiment]
+    return sql, args
+
+
+def count_runs(store: Store, filter: str | None = None, experiment: str | None = None) -> int:
+    """How many runs ``records`` would return with no limit."""
+    sql, args = _matching(filter, experiment)
+    return store.read(f"SELECT COUNT(*) {sql}", args)[0][0]  # noqa: S608
+
+
+def run_keys(
+    store: Store, filter: str | None = None, experiment: str | None = None
+) -> dict[str, list[str]]:
+    """The param, metric and tag keys of the matching runs, sorted (the table's columns)."""
+    sql, args = _matching(filter, experiment)
+    out = {}
+    for kind, table in (("params", "params"), ("metrics", "series"), ("tags", "tags")):
+        rows = store.read(
+            f"SELECT DISTINCT key FROM {table} WHERE run_id IN (SELECT r.id {sql}) ORDER BY key",  # noqa: S608
+            args,
+        )
+        out[kind] = [key for (key,) in rows]
+    return out
+
+
+def origins(store: Store, run_ids: list[str]) -> dict[str, dict]:
+    """Where each run came from: notebook, cell id and execution count (from the capture)."""
+    return {
+        run_id: {"notebook": notebook, "cell_id": cell_id, "execution_count": count}
+        for run_id, notebook, cell_id, count in _in_chunks(
+            store,
+            "SELECT id, notebook, cell_id, json_extract(capture, '$.execution_count') FROM runs "
+            "WHERE id IN",
+            run_ids,
+        )
+    }
+
+
+def downsampled_points(
+    store: Store, run_id: str, key: str, max_points: int = 4000
+) -> tuple[list, list, list]:
+    """Like ``metric_points``, with at most ``max_points`` points that keep the shape.
+
+    Longer series are cut into ``max_points // 3`` buckets of consecutive points; each
+    bucket keeps its lowest and its highest point and, when it holds NaN points, its first
+    NaN (a gap in the line). Spikes, the global minimum and maximum and the gaps survive;
+    SQLite does the work (two index range scans per bucket), so a million points are never
+    read into Python.
+    """
+    rows = store.read(
+        "SELECT s.id, s.count FROM series s WHERE s.run_id = ? AND s.key = ?", (run_id, key)
+    )
+    if not rows or rows[0][1] <= max_points:
+        return metric_points(store, run_id, key)
+    series_id, count = rows[0]
+    width = -(-count // max(1, max_points // 3))
+    buckets = -(-count // width)
+    in_bucket = "series_id = ?1 AND seq >= b * ?2 AND seq < (b + 1) * ?2"
+    picks = store.read(
+        "WITH RECURSIVE r(b) AS (SELECT 0 UNION ALL SELECT b + 1 FROM r WHERE b + 1 < ?3) "  # noqa: S608
+        f"SELECT (SELECT CASE WHEN MIN(value) IS NULL THEN NULL ELSE seq END FROM points "
+        f"WHERE {in_bucket}), "
+        f"(SELECT CASE WHEN MAX(value) IS NULL THEN NULL ELSE seq END FROM points "
+        f"WHERE {in_bucket}), "
+        f"(SELECT MIN(CASE WHEN value IS NULL THEN seq END) FROM points WHERE {in_bucket}) "
+        "FROM r",
+        (series_id, width, buckets),
+    )
+    seqs = sorted({seq for row in picks for seq in row if seq is not None})
+    points = _in_chunks(
+        store,
+        "SELECT seq, step, value, time FROM points WHERE series_id = ? AND seq IN",
+        seqs,
+        [series_id],
+    )
+    points.sort()
+    return (
+        [p[1] for p in points],
+        [_nan(p[2]) for p in points],
+        [p[3] for p in points],
+    )
+
+
+def _in_chunks(store: Store, select: str, values: list, args: list = ()) -> list[tuple]:
+    """Rows of ``select`` (ending in ``IN``) for ``values``, in chunks of bound ``?`` marks."""
+    rows: list[tuple] = []
+    for i in range(0, len(values), _CHUNK):
+        chunk = values[i : i + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        rows += store.read(f"{select} ({marks})", [*args, *chunk])
+    return rows
+
+
+def series_counts(store: Store, run_ids: list[str]) -> dict[tuple[str, str], int]:
+    """How many points each metric of these runs has: ``{(run_id, key): count}``."""
+    return {
+        (run_id, key): count
+        for run_id, key, count in _for_runs(store, "SELECT run_id, key, count FROM series", run_ids)
+    }

@@ -1,0 +1,84 @@
+"""Side-by-side diffs of source text as static HTML (inline styles, every line escaped)."""
+
+from __future__ import annotations
+
+import difflib
+
+from .._html import esc
+
+CONTEXT_LINES = 3
+MAX_DIFF_LINES = 2000
+
+_COLORS = {"-": "#fce8e6", "+": "#e6f4ea"}
+_TD = "padding:0 6px;white-space:pre;vertical-align:top"
+_NUM = "padding:0 6px;color:#9aa0a6;text-align:right;user-select:none;vertical-align:top"
+
+
+def _row(left: tuple[int, str] | None, right: tuple[int, str] | None, kind: str) -> str:
+    """One line pair; ``kind``: ``=`` same, ``-`` removed, ``+`` added, ``~`` changed."""
+
+    def half(side: tuple[int, str] | None, background: str) -> str:
+        if side is None:
+            return f'<td style="{_NUM}"></td><td style="{_TD};background:#f8f9fa"></td>'
+        style = f"{_TD};background:{background}" if background else _TD
+        return f'<td style="{_NUM}">{side[0]}</td><td style="{style}">{esc(side[1])}</td>'
+
+    removed = _COLORS["-"] if kind in ("-", "~") else ""
+    added = _COLORS["+"] if kind in ("+", "~") else ""
+    return f"<tr>{half(left, removed)}{half(right, added)}</tr>"
+
+
+def side_by_side(
+    old: str, new: str, old_title: str, new_title: str, context: int = CONTEXT_LINES
+) -> str:
+    """``old`` and ``new`` side by side, changed lines coloured, long equal runs folded."""
+    a, b = old.splitlines(), new.splitlines()
+    rows = []
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            n = i2 - i1
+            if n > 2 * context + 1:
+                keep_head = context if i1 > 0 else 0
+                keep_tail = context if i2 < len(a) else 0
+                for k in range(keep_head):
+                    rows.append(_row((i1 + k + 1, a[i1 + k]), (j1 + k + 1, b[j1 + k]), "="))
+                folded = n - keep_head - keep_tail
+                rows.append(
+                    f'<tr><td colspan="4" style="color:#5f6368;background:#f1f3f4;padding:0 6px">'
+                    f"⋯ {folded} identical line{'s' if folded != 1 else ''}</td></tr>"
+                )
+                for k in range(n - keep_tail, n):
+                    rows.append(_row((i1 + k + 1, a[i1 + k]), (j1 + k + 1, b[j1 + k]), "="))
+            else:
+                for k in range(n):
+                    rows.append(_row((i1 + k + 1, a[i1 + k]), (j1 + k + 1, b[j1 + k]), "="))
+        else:
+            kind = "~" if tag == "replace" else "-" if tag == "delete" else "+"
+            for k in range(max(i2 - i1, j2 - j1)):
+                left = (i1 + k + 1, a[i1 + k]) if i1 + k < i2 else None
+                right = (j1 + k + 1, b[j1 + k]) if j1 + k < j2 else None
+                rows.append(_row(left, right, kind))
+        if len(rows) > MAX_DIFF_LINES:
+            rows.append(f'<tr><td colspan="4" style="{_TD}">{esc("… (diff cut here)")}</td></tr>')
+            break
+    head = (
+        f'<tr><th colspan="2" style="text-align:left;padding:2px 6px">{esc(old_title)}</th>'
+        f'<th colspan="2" style="text-align:left;padding:2px 6px">{esc(new_title)}</th></tr>'
+    )
+    return (
+        '<div style="overflow-x:auto;border:1px solid #dadce0;border-radius:4px;margin:4px 0">'
+        '<table style="border-collapse:collapse;font-family:var(--jp-code-font-family,monospace);'
+        f'font-size:11px;width:100%">{head}{"".join(rows)}</table></div>'
+    )
+
+
+def slice_text(capture: dict | None) -> str | None:
+    """A run's dependency slice (the earlier cells its inputs came from) as one text."""
+    cells = ((capture or {}).get("dependency_slice") or {}).get("cells") or []
+    if not cells:
+        return None
+    return "\n".join(
+        f"# In [{cell.get('execution_count')}]\n{cell.get('source') or ''}".rstrip()
+        for cell in cells
+    )

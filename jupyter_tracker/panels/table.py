@@ -1,0 +1,479 @@
+"""The run table: a page of runs at a time, sorted, filtered and paged by the store.
+
+The view (``_table.js``, an anywidget ES module) shows the rows it is sent and turns
+clicks into trait changes: ``filter``, ``sort_by``/``descending``, ``page``, ``columns``,
+``selected``, ``opened``. Python answers each with one page of rows from
+``_records.records`` (SQL does the filtering, sorting and paging), so 10,000 runs open as
+fast as 50 and the browser never holds more than a page. ``.df`` is the DataFrame of every
+matching run, read only when asked for.
+
+A filter the grammar refuses is shown in the table (``error``), never raised, and the
+last good result stays. While a shown page has RUNNING runs, a thread re-reads it every
+``POLL_INTERVAL_S`` seconds; it stops when none is left running or the table is closed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+import ipywidgets as widgets
+import traitlets
+
+from .. import _records, tracking
+from .._html import _STATUS_COLORS, esc, fmt_duration, fmt_number, fmt_time, status_badge
+from ..errors import InvalidInputError, TrackerError
+from . import has_frontend
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..store import Store
+    from .compare import Comparison
+
+POLL_INTERVAL_S = 2.0
+PAGE_SIZE = 50
+MAX_DEFAULT_KEYS = 12  # params and metrics shown by default, each (the rest: Columns ▾)
+TEXT_CELL_WIDTH = 24
+
+# column id -> (header label, the order_by field that sorts it)
+ATTRIBUTES: dict[str, tuple[str, str]] = {
+    "status": ("status", "status"),
+    "name": ("name", "name"),
+    "run_id": ("id", "run_id"),
+    "experiment": ("experiment", "experiment"),
+    "start_time": ("started", "start_time"),
+    "duration": ("duration", "duration"),
+    "source": ("notebook · cell", "notebook"),
+}
+DEFAULT_ATTRIBUTES = ("status", "name", "run_id", "start_time", "duration", "source")
+KINDS = {"metrics": "metric", "params": "param", "tags": "tag"}
+_SINGULAR = {"metric": "metrics", "param": "params", "tag": "tags"}
+
+_HERE = Path(__file__).parent
+
+
+def _css() -> str:
+    badges = "".join(
+        f".jt-table .jt-s-{status}{{background:{color}}}"
+        for status, color in _STATUS_COLORS.items()
+    )
+    return (_HERE / "_table.css").read_text() + badges + ".jt-table .jt-s-OTHER{background:#5f6368}"
+
+
+def order_field(column: str) -> str:
+    """The ``order_by`` field of a column id (keys quoted, so any key sorts)."""
+    if column in ATTRIBUTES:
+        return ATTRIBUTES[column][1]
+    kind, _, key = column.partition(".")
+    return f"{kind}.`{key}`"
+
+
+def cell_text(record: dict, column: str, origin: dict | None, now_ms: int) -> str:
+    """What a table cell shows for ``record`` (a ``_records.records`` dict)."""
+    if column == "run_id":
+        return record["run_id"][:8]
+    if column == "start_time":
+        return fmt_time(record["start_time"])
+    if column == "duration":
+        end = record["end_time"] if record["end_time"] is not None else now_ms
+        return fmt_duration((end - record["start_time"]) / 1000)
+    if column == "source":
+        return source_text(origin or {})
+    if column in ATTRIBUTES:
+        value = record.get(column)
+        return "" if value is None else str(value)
+    kind, _, key = column.partition(".")
+    value = record.get(kind, {}).get(key)
+    if value is None:
+        return ""
+    return fmt_number(value) if kind == "metrics" else str(value)
+
+
+def source_text(origin: dict) -> str:
+    """``analysis.ipynb · In [12]``: the notebook and cell a run came from, if known."""
+    notebook = origin.get("notebook")
+    count = origin.get("execution_count")
+    cell = f"In [{count}]" if count is not None else (origin.get("cell_id") or "")[:8]
+    parts = [os.path.basename(notebook) if notebook else "", cell]
+    return " · ".join(p for p in parts if p)
+
+
+class RunTable(anywidget.AnyWidget):
+    """The inline run table (``jt.runs()``); ``.df`` is the DataFrame of every matching run.
+
+    Set ``filter``, ``sort_by``/``descending``, ``page`` or ``columns`` from Python or
+    click in the table; ``open_run(run_id)`` shows a run's detail and ``compare(ids)`` the
+    comparison below the table.
+    """
+
+    _esm = (_HERE / "_table.js").read_text()
+    _css = _css()
+
+    filter = traitlets.Unicode("").tag(sync=True)
+    sort_by = traitlets.Unicode("start_time").tag(sync=True)
+    descending = traitlets.Bool(True).tag(sync=True)
+    page = traitlets.Int(0).tag(sync=True)
+    page_size = traitlets.Int(PAGE_SIZE).tag(sync=True)
+    total = traitlets.Int(0).tag(sync=True)
+    columns = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    all_columns = traitlets.List().tag(sync=True)  # [id, group, label] of every column
+    rows = traitlets.List().tag(sync=True)  # this page: {"id", "status", "cells": [...]}
+    error = traitlets.Unicode("").tag(sync=True)
+    selected = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    opened = traitlets.Unicode("").tag(sync=True)
+    live = traitlets.Bool(False).tag(sync=True)
+
+    def __init__(
+        self,
+        filter: str | None = None,
+        experiment: str | None = None,
+        columns: list[str] | None = None,
+        page_size: int = PAGE_SIZE,
+        store: Store | None = None,
+    ) -> None:
+        super().__init__()
+        self.store = store if store is not None else tracking.current_store()
+        self.experiment = experiment
+        self._lock = threading.RLock()
+        self._ready = False
+        self._shown_filter: str | None = None  # the last filter that parsed
+        self._df: pd.DataFrame | None = None
+        self._displayed = False
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
+        self.below = widgets.VBox()
+        self.panel = widgets.VBox([self, self.below])
+        self.on_msg(self._on_message)
+
+        self.total = _records.count_runs(self.store, filter, experiment)  # a bad filter raises
+        self.filter = filter or ""
+        self._shown_filter = filter or None
+        self.page_size = page_size
+        self._load_columns()
+        self.columns = self._resolve(columns) if columns is not None else self._default_columns()
+        self._ready = True
+        self._load_page()
+
+    # -- columns ------------------------------------------------------------------------
+
+    def _load_columns(self) -> None:
+        keys = _records.run_keys(self.store, None, self.experiment)
+        self._keys = keys
+        columns = [[c, "", label] for c, (label, _) in ATTRIBUTES.items()]
+        for kind, group in KINDS.items():
+            columns += [[f"{kind}.{key}", group, key] for key in keys[kind]]
+        known = {c[0] for c in columns}
+        columns += [
+            [c, KINDS[c.partition(".")[0]], c.partition(".")[2]]
+            for c in self.columns
+            if c not in known
+        ]
+        self.all_columns = columns
+
+    def _default_columns(self) -> list[str]:
+        attributes = list(DEFAULT_ATTRIBUTES)
+        if self.experiment is None and sum(e["runs"] > 0 for e in self._experiments()) > 1:
+            attributes.insert(3, "experiment")
+        return (
+            attributes
+            + [f"metrics.{k}" for k in self._keys["metrics"][:MAX_DEFAULT_KEYS]]
+            + [f"params.{k}" for k in self._keys["params"][:MAX_DEFAULT_KEYS]]
+        )
+
+    def _experiments(self) -> list[dict]:
+        return _records.experiments(self.store)
+
+    def _resolve(self, columns: list[str]) -> list[str]:
+        """Column ids from what users write: ``status``, ``params.alpha``, or a bare key."""
+        out = []
+        for column in columns:
+            kind, dot, key = str(column).partition(".")
+            kind = _SINGULAR.get(kind, kind)
+            if column in ATTRIBUTES:
+                out.append(column)
+            elif dot and kind in KINDS and key:
+                out.append(f"{kind}.{key}")
+            else:
+                matches = [f"{k}.{column}" for k in KINDS if column in self._keys[k]]
+                if len(matches) != 1:
+                    raise InvalidInputError(
+                        f"Unknown column {column!r}: give one of {', '.join(ATTRIBUTES)}, or "
+                        "params.<key>, metrics.<key>, tags.<key>"
+                        + (f" (it could be {' or '.join(matches)})." if matches else ".")
+                    )
+                out.append(matches[0])
+        self.columns = out
+        self._load_columns()
+        return out
+
+    # -- queries ------------------------------------------------------------------------
+
+    @property
+    def order_by(self) -> list[str]:
+        """The ``order_by`` the table sorts with (as ``search_runs`` takes it)."""
+        if not self.sort_by:
+            return []
+        return [f"{order_field(self.sort_by)} {'DESC' if self.descending else 'ASC'}"]
+
+    def _load_page(self) -> None:
+        """Read the current page of the current (valid) query into ``rows``."""
+        with self._lock:
+            pages = max(1, -(-self.total // max(1, self.page_size)))
+            if self.page >= pages:
+                self.page = pages - 1  # observed: loads that page
+                return
+            records = _records.records(
+                self.store,
+                self._shown_filter,
+                self.order_by,
+                self.experiment,
+                offset=max(0, self.page) * self.page_size,
+                limit=self.page_size,
+            )
+            columns = list(self.columns)
+            origins = (
+                _records.origins(self.store, [r["run_id"] for r in records])
+                if "source" in columns
+                else {}
+            )
+            now = int(time.time() * 1000)
+            self._records = records
+            self.rows = [
+                {
+                    "id": r["run_id"],
+                    "status": r["status"],
+                    "cells": [cell_text(r, c, origins.get(r["run_id"]), now) for c in columns],
+                }
+                for r in records
+            ]
+            self.live = any(r["status"] == "RUNNING" for r in records)
+        if self.live:
+            self._start_polling()
+
+    def _query(self, filter: str | None) -> None:
+        """Run ``filter`` (and the sort); its error is shown, the last good rows stay."""
+        with self._lock:
+            try:
+                from ..store._filter import compile_order_by
+
+                compile_order_by(self.order_by)
+                total = _records.count_runs(self.store, filter, self.experiment)
+            except TrackerError as exc:
+                self.error = str(exc)
+                return
+            self.error = ""
+            self._shown_filter = filter
+            self._df = None
+            self.total = total
+            self._load_page()
+
+    @traitlets.observe("filter", "sort_by", "descending")
+    def _on_query(self, change: dict) -> None:
+        if self._ready:
+            self._query(self.filter.strip() or None)
+
+    @traitlets.observe("page", "page_size", "columns")
+    def _on_page(self, change: dict) -> None:
+        if not self._ready:
+            return
+        if change["name"] == "columns":
+            self._load_columns()
+        self._load_page()
+
+    def refresh(self) -> None:
+        """Read the store again: new runs, new keys (columns), changed statuses."""
+        with self._lock:
+            self._load_columns()
+            self._query(self._shown_filter)
+
+    @property
+    def df(self) -> pd.DataFrame:
+        """Every run the table's filter matches, in its order, as ``search_runs`` returns."""
+        with self._lock:
+            if self._df is None:
+                self._df = _records.to_frame(
+                    _records.records(self.store, self._shown_filter, self.order_by, self.experiment)
+                )
+            return self._df
+
+    # -- opening runs, comparing them -------------------------------------------------------
+
+    def _on_message(self, _widget: Any, content: dict, _buffers: Any) -> None:
+        event = content.get("event") if isinstance(content, dict) else None
+        if event == "compare":
+            self.compare()
+        elif event == "refresh":
+            self.refresh()
+
+    def open_run(self, run_id: str) -> None:
+        """Show the detail of run ``run_id`` below the table (``""`` closes it)."""
+        self.opened = run_id
+
+    @traitlets.observe("opened")
+    def _on_opened(self, change: dict) -> None:
+        run_id = change["new"]
+        if not run_id:
+            self.below.children = ()
+            return
+        from .detail import RunDetail
+
+        try:
+            detail = RunDetail(self.store.resolve_run_id(run_id), store=self.store)
+        except TrackerError as exc:
+            self._note(str(exc))
+            return
+        self.below.children = (widgets.HTML(detail.html()),)
+
+    def compare(self, run_ids: list[str] | None = None) -> Comparison | None:
+        """Show the comparison of ``run_ids`` (default: the selected runs) below the table."""
+        from .compare import Comparison
+
+        try:
+            comparison = Comparison(self.selected if run_ids is None else run_ids, store=self.store)
+        except TrackerError as exc:
+            self._note(str(exc))
+            return None
+        self.opened = ""
+        self.below.children = (comparison,)
+        return comparison
+
+    def _note(self, text: str) -> None:
+        self.below.children = (
+            widgets.HTML(f'<div style="color:#d93025;font-size:12px">{esc(text)}</div>'),
+        )
+
+    # -- live refresh of RUNNING rows --------------------------------------------------------
+
+    def _start_polling(self) -> None:
+        with self._lock:
+            if not self._displayed or self._stop.is_set():
+                return
+            if self._poller is not None and self._poller.is_alive():
+                return
+            self._poller = threading.Thread(
+                target=_poll,
+                args=(weakref.ref(self), self._stop),
+                name="jupyter-tracker-table",
+                daemon=True,
+            )
+            self._poller.start()
+
+    def poll_once(self) -> bool:
+        """Re-read the shown page (what the live thread does); whether any run still runs."""
+        with self._lock:
+            try:
+                self.total = _records.count_runs(self.store, self._shown_filter, self.experiment)
+                self._load_page()
+            except TrackerError:
+                self.live = False
+            if not self.live:
+                self._poller = None
+            return self.live
+
+    def close(self) -> None:
+        """Stop the live refresh and close the table, its detail area and its panel."""
+        stop = getattr(self, "_stop", None)
+        if stop is not None:
+            stop.set()
+        below = getattr(self, "below", None)
+        if below is not None:
+            for child in below.children:
+                child.close()
+            below.close()
+            self.panel.close()
+        super().close()
+
+    # -- display --------------------------------------------------------------------------
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+        text = self.text()
+        if not has_frontend():
+            return {"text/plain": text}
+        self._displayed = True
+        if self.live:
+            self._start_polling()
+        bundle = self.panel._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = text
+        bundle["text/html"] = self.html()
+        return bundle
+
+    def __repr__(self) -> str:
+        return f"<RunTable: {self.total} runs, filter {self._shown_filter or ''!r}>"
+
+    def _header(self) -> str:
+        first = self.page * self.page_size + 1 if self.total else 0
+        last = min(self.total, (self.page + 1) * self.page_size)
+        text = f"{first}–{last} of {self.total} runs"
+        if self._shown_filter:
+            text += f" matching {self._shown_filter}"
+        if self.sort_by:
+            text += f", sorted by {self.sort_by} {'desc' if self.descending else 'asc'}"
+        return text
+
+    def _labels(self) -> list[str]:
+        labels = {c[0]: c[2] for c in self.all_columns}
+        return [labels.get(c, c) for c in self.columns]
+
+    def text(self) -> str:
+        """The shown page as plain text (terminals, and ``text/plain``)."""
+
+        def cut(value: str) -> str:
+            return value if len(value) <= TEXT_CELL_WIDTH else value[: TEXT_CELL_WIDTH - 1] + "…"
+
+        table = [[cut(h) for h in self._labels()]]
+        table += [[cut(c) for c in row["cells"]] for row in self.rows]
+        widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+        lines = [
+            "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in table
+        ]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        footer = self._header() + (" (.df has them all)" if self.total > len(self.rows) else "")
+        if self.error:
+            footer += "\nfilter error: " + self.error
+        return "\n".join([*lines, footer]) if self.rows else f"No runs. ({self._header()})"
+
+    def html(self) -> str:
+        """The shown page as static HTML (saved notebooks, GitHub, nbviewer); all escaped."""
+        head = "".join(
+            f'<th style="text-align:left;padding:3px 8px;border-bottom:1px solid #dadce0;'
+            f'white-space:nowrap">{esc(label)}</th>'
+            for label in self._labels()
+        )
+        body = []
+        for row in self.rows:
+            cells = []
+            for column, value in zip(self.columns, row["cells"], strict=True):
+                shown = status_badge(value) if column == "status" else esc(value)
+                align = "right" if column.startswith("metrics.") else "left"
+                cells.append(
+                    f'<td style="text-align:{align};padding:2px 8px;border-bottom:1px solid '
+                    f'#eceff1;white-space:nowrap">{shown}</td>'
+                )
+            body.append("<tr>" + "".join(cells) + "</tr>")
+        return (
+            '<div class="jt-runs" style="font-family:system-ui,sans-serif;font-size:12px">'
+            f'<div style="color:#5f6368;margin-bottom:4px">{esc(self._header())}</div>'
+            '<div style="overflow-x:auto"><table style="border-collapse:collapse">'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div></div>"
+        )
+
+
+def _poll(ref: weakref.ref, stop: threading.Event) -> None:
+    """The live thread: re-read the table's page until nothing on it runs (or it closes)."""
+    while not stop.wait(POLL_INTERVAL_S):
+        table = ref()
+        if table is None:
+            return
+        try:
+            running = table.poll_once()
+        except Exception:  # the store went away, the widget closed: stop quietly
+            running = False
+        del table
+        if not running:
+            return
