@@ -327,3 +327,24 @@ def test_the_saved_notebook_reveals_edited_cells_and_cells_below(ip, tmp_path, m
     warnings = " ".join(run.capture["warnings"])
     assert f"Cell [{count}]" in warnings
     assert "was edited after it ran" in warnings and "below it in the notebook" in warnings
+
+
+def test_a_param_value_over_the_limit_starts_no_run(ip):
+    result = cell(ip, "%%track_run note='" + "x" * 7000 + "'\nran = True\n")
+    assert type(result.error_in_exec).__name__ == "UsageError"
+    assert "limit is 6000" in str(result.error_in_exec)
+    assert "ran" not in ip.user_ns and jt.search_runs().empty
+
+
+def test_sweep_children_inherit_experiment_and_tags_and_reruns_link_sweeps(ip):
+    source = "%%track_sweep alpha=1,2 --name grid --experiment study --tag stage=dev --quiet\n"
+    for _ in range(2):
+        assert ip.run_cell(source + "y = alpha\n", store_history=True, cell_id="sweep").success
+    frame = jt.search_runs(order_by="start_time")
+    assert set(frame["experiment"]) == {"study"} and set(frame["tags.stage"]) == {"dev"}
+    parents = frame[frame["parent_id"].isna()]
+    first, second = (jt.get_run(i) for i in parents["run_id"])
+    assert second.rerun_of == first.id  # the sweep re-run links to the previous sweep
+    children = frame[frame["parent_id"].notna()]
+    assert len(children) == 4
+    assert all(jt.get_run(i).rerun_of is None for i in children["run_id"])  # siblings

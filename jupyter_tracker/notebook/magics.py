@@ -17,6 +17,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from .. import _records, tracking
+from .._limits import check_key
 from ..errors import TrackerError
 from . import _capture, _slice
 from .card import RunCard
@@ -187,15 +188,21 @@ class TrackerMagics(Magics):
         __tracebackhide__ = True
         raw_params, tags, options = parse_args(line, _RUN_OPTIONS)
         params = {k: literal(v) for k, v in raw_params.items()}
-        run = self._start(line, cell, params, tags, options, nested=options.get("nested", False))
-        return self._execute(run, cell, options.get("quiet", False))
+        run, where = self._start(
+            "track_run", line, cell, params, tags, options, options.get("nested", False)
+        )
+        return self._execute(run, where, cell, options.get("quiet", False))
 
-    def _start(self, line, cell, params, tags, options, nested, magic="track_run"):
+    def _start(self, magic, line, cell, params, tags, options, nested):
+        """Start the run of a tracked cell: params checked first, so a bad one starts none."""
         try:
+            for key, value in params.items():
+                check_key(key, "Param")
+                tracking.param_text(value)
             run = tracking._start(
                 options.get("name"),
                 options.get("experiment"),
-                None,
+                params,
                 tags,
                 nested,
                 None,
@@ -203,25 +210,13 @@ class TrackerMagics(Magics):
             )
         except TrackerError as exc:
             raise UsageError(str(exc)) from None
-        try:
-            for key, value in params.items():
-                run.log_param(key, value)
-        except TrackerError as exc:
-            run.end("FAILED", error=str(exc))
-            raise UsageError(str(exc)) from None
         where = _capture.notebook_location(self.shell)
         cell_id = self.cell.cell_id or where.get("cell_id")
-        previous = None
-        if cell_id:
-            rows = run._store.read(
-                "SELECT id FROM runs WHERE cell_id = ? AND id != ? AND deleted = 0 "
-                "ORDER BY start_time DESC LIMIT 1",
-                (cell_id, run.id),
-            )
-            previous = rows[0][0] if rows else None
+        top_level = cell_id and run.parent_id is None  # children of a sweep are not re-runs
+        previous = _records.previous_cell_run(run._store, cell_id, run.id) if top_level else None
         run.set_origin(where.get("notebook"), cell_id, previous)
         self.shell.user_ns.update(params)
-        return run
+        return run, where
 
     def _source(self, magic: str, line: str, cell: str) -> str:
         raw = self.cell.raw_cell
@@ -229,16 +224,12 @@ class TrackerMagics(Magics):
             return raw
         return f"%%{magic} {line}\n{cell}"
 
-    def _capture(self, run) -> tuple[dict, threading.Thread]:
+    def _capture(self, run, where: dict) -> tuple[dict, threading.Thread]:
         shell = self.shell
         count = _current_count(shell)
         history = list(shell.user_ns.get("In") or [])[:count]
         slice_ = _slice.dependency_slice(history, count, run.source)
-        where = {
-            "notebook": run.notebook,
-            "cell_id": run.cell_id,
-            **{k: v for k, v in _capture.notebook_location(shell).items() if k == "how"},
-        }
+        where = {"notebook": run.notebook, "cell_id": run.cell_id, "how": where.get("how")}
         capture: dict[str, Any] = {
             "magic_line": run.source.lstrip().split("\n", 1)[0],
             "execution_count": count,
@@ -260,10 +251,10 @@ class TrackerMagics(Magics):
         thread.start()
         return capture, thread
 
-    def _execute(self, run, cell: str, quiet: bool) -> Any:
+    def _execute(self, run, where: dict, cell: str, quiet: bool) -> Any:
         """Run the cell body for ``run``; its outcome becomes the run's status."""
         __tracebackhide__ = True
-        capture, git = self._capture(run)
+        capture, git = self._capture(run, where)
         run.set_capture(capture)
         card = RunCard(run, html=_has_frontend(self.shell), quiet=quiet)
         card.warnings = capture["warnings"]
@@ -322,21 +313,22 @@ class TrackerMagics(Magics):
         combos = [
             dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())
         ]
-        parent = self._start(
-            line, cell, {}, tags, options, nested=options.get("nested", False), magic="track_sweep"
+        parent, where = self._start(
+            "track_sweep", line, cell, {}, tags, options, options.get("nested", False)
         )
         parent.log_param("sweep_size", len(combos))
+        inherited = {"experiment": options.get("experiment")}
         children = []
         status = "FINISHED"
         try:
             for i, combo in enumerate(combos, 1):
                 name = f"{parent.name}-{i}"
-                child = self._start(
-                    line, cell, combo, {}, {"name": name}, nested=True, magic="track_sweep"
+                child, _ = self._start(
+                    "track_sweep", line, cell, combo, tags, {**inherited, "name": name}, True
                 )
                 children.append(child)
                 try:
-                    self._execute(child, cell, options.get("quiet", False))
+                    self._execute(child, where, cell, options.get("quiet", False))
                 except KeyboardInterrupt:
                     status = "KILLED"
                     raise
