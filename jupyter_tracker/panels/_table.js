@@ -238,11 +238,19 @@ function render({ model, el }) {
         const id = columns[i];
         if (id === "status") {
           const status = STATUSES.includes(value) ? value : "OTHER";
-          return h("td", {}, h("span", { class: "jt-badge jt-s-" + status }, value));
+          return h(
+            "td",
+            { "data-column": id },
+            h("span", { class: "jt-badge jt-s-" + status }, value),
+          );
         }
         const group = (info.get(id) || {}).group;
         const numeric = group === "metric" || id === "duration";
-        return h("td", { class: numeric ? "jt-num" : null, title: value }, value);
+        return h(
+          "td",
+          { class: numeric ? "jt-num" : null, title: value, "data-column": id },
+          value,
+        );
       });
       return h(
         "tr",
@@ -312,8 +320,8 @@ function render({ model, el }) {
         { class: "jt-btn", disabled: page >= pages - 1, onclick: () => set({ page: page + 1 }) },
         "Next ›",
       ),
-      model.get("live") ? h("span", { class: "jt-live" }, "● live") : null,
     );
+    if (model.get("live")) pager.append(h("span", { class: "jt-live" }, "● live"));
   }
 
   function drawError() {

@@ -345,15 +345,17 @@ class Comparison(widgets.VBox):
             )
         )
         fig.update_layout(
-            height=360,
-            width=620,
-            margin={"l": 60, "r": 60, "t": 80, "b": 30},
-            title={"text": "Parallel coordinates", "font": {"size": 13}, "x": 0},
+            height=380,
+            width=560,
+            margin={"l": 50, "r": 40, "t": 100, "b": 30},
             updatemenus=[
                 _dropdown(
-                    [(esc_plotly(k), "restyle", [choice(k)]) for k in self.metric_keys],
+                    [
+                        ("metric: " + esc_plotly(_short(k)), "restyle", [choice(k)])
+                        for k in self.metric_keys
+                    ],
                     "metric",
-                    x=1,
+                    x=0,
                 )
             ],
         )
@@ -382,11 +384,10 @@ class Comparison(widgets.VBox):
             )
         )
         fig.update_layout(
-            height=360,
-            width=520,
+            height=380,
+            width=440,
             template="plotly_white",
-            margin={"l": 60, "r": 20, "t": 80, "b": 50},
-            title={"text": "Param against metric", "font": {"size": 13}, "x": 0},
+            margin={"l": 60, "r": 20, "t": 100, "b": 50},
             xaxis_title=esc_plotly(key0),
             yaxis_title=esc_plotly(self.metric_keys[0]),
             updatemenus=[
@@ -412,7 +413,7 @@ class Comparison(widgets.VBox):
                         for k in self.metric_keys
                     ],
                     "metric",
-                    x=0.5,
+                    x=0.45,
                 ),
             ],
         )
@@ -482,8 +483,9 @@ def _dropdown(options: list[tuple[str, str, list]], name: str, x: float) -> dict
         "name": name,
         "x": x,
         "xanchor": "left" if x < 1 else "right",
-        "y": 1.16,
-        "yanchor": "top",
+        "y": 1.02,
+        "yanchor": "bottom",
+        "pad": {"b": 40},
         "showactive": True,
         "buttons": [
             {"label": label, "method": method, "args": args} for label, method, args in options

@@ -193,7 +193,7 @@ def build_figure(
         "height": ROW_HEIGHT * rows + 130,
         "margin": {"l": 60, "r": 20, "t": 70 if note else 50, "b": 90},
         "template": "plotly_white",
-        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "xanchor": "left"},
+        "legend": {"font": {"size": 11}},
         "hovermode": "closest",
         "updatemenus": [
             {

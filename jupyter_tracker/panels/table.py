@@ -178,6 +178,8 @@ class RunTable(anywidget.AnyWidget):
 
     def _default_columns(self) -> list[str]:
         attributes = list(DEFAULT_ATTRIBUTES)
+        if not _records.count_runs(self.store, "notebook IS NOT NULL", self.experiment):
+            attributes.remove("source")  # no run came from a notebook: an empty column
         if self.experiment is None and sum(e["runs"] > 0 for e in self._experiments()) > 1:
             attributes.insert(3, "experiment")
         return (
