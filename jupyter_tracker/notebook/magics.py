@@ -388,46 +388,33 @@ class TrackerMagics(Magics):
     # -- line magics --------------------------------------------------------------------
 
     @line_magic
-    def runs(self, line: str = "") -> Any:
-        """Show the runs (``%runs metrics.loss < 0.5``): the run table, or text without panels."""
+    def runs(self, line: str = "") -> None:
+        """Show the run table: ``%runs`` or ``%runs metrics.loss < 0.5`` (a filter)."""
+        from ..panels import runs
+
         try:
-            rows = _records.records(tracking.current_store(), line.strip() or None, limit=50)
+            table = runs(line.strip() or None)
         except TrackerError as exc:
             raise UsageError(str(exc)) from None
-        from .._html import esc, fmt_number, status_badge
+        from IPython.display import display
 
-        head = ["id", "name", "status", "params", "metrics"]
-        body = [
-            [
-                r["run_id"][:8],
-                r["name"],
-                r["status"],
-                ", ".join(f"{k}={v}" for k, v in sorted(r["params"].items())),
-                ", ".join(f"{k}={fmt_number(v)}" for k, v in sorted(r["metrics"].items())),
-            ]
-            for r in rows
-        ]
-        text = "\n".join("  ".join(row) for row in [head, *body]) if body else "No runs."
-        html = (
-            "<table><tr>"
-            + "".join(f"<th>{h}</th>" for h in head)
-            + "</tr>"
-            + "".join(
-                f"<tr><td><code>{esc(b[0])}</code></td><td>{esc(b[1])}</td>"
-                f"<td>{status_badge(b[2])}</td><td>{esc(b[3])}</td><td>{esc(b[4])}</td></tr>"
-                for b in body
-            )
-            + "</table>"
-        )
-        _show(self.shell, html, text)
+        display(table)
 
     @line_magic
     def compare(self, line: str) -> None:
-        """Compare runs side by side: ``%compare ID ID ...``."""
+        """Compare 2 to 20 runs side by side: ``%compare ID ID ...`` (ids or unique prefixes)."""
         ids = line.split()
         if len(ids) < 2:
             raise UsageError("Give at least two run ids, e.g. %compare 1a2b3c4d 5e6f7a8b.")
-        raise UsageError("The comparison panel is not available yet; use %runs for now.")
+        from ..panels import compare
+
+        try:
+            comparison = compare(ids)
+        except TrackerError as exc:
+            raise UsageError(str(exc)) from None
+        from IPython.display import display
+
+        display(comparison)
 
     @line_magic
     def export_run(self, line: str) -> None:

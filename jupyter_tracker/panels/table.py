@@ -423,18 +423,33 @@ class RunTable(anywidget.AnyWidget):
         return [labels.get(c, c) for c in self.columns]
 
     def text(self) -> str:
-        """The shown page as plain text (terminals, and ``text/plain``)."""
+        """The shown page as plain text (terminals, ``text/plain``): the run columns aligned,
+        then the shown metrics, params and tags as ``key=value`` (wide tables stay legible)."""
 
         def cut(value: str) -> str:
             return value if len(value) <= TEXT_CELL_WIDTH else value[: TEXT_CELL_WIDTH - 1] + "…"
 
-        table = [[cut(h) for h in self._labels()]]
-        table += [[cut(c) for c in row["cells"]] for row in self.rows]
+        plain = [i for i, c in enumerate(self.columns) if c in ATTRIBUTES]
+        groups = [
+            (kind, [i for i, c in enumerate(self.columns) if c.startswith(kind + ".")])
+            for kind in KINDS
+        ]
+        groups = [(kind, idx) for kind, idx in groups if idx]
+        labels = self._labels()
+        table = [[labels[i] for i in plain] + [kind for kind, _ in groups]]
+        for row in self.rows:
+            cells = row["cells"]
+            table.append(
+                [cut(cells[i]) for i in plain]
+                + [
+                    ", ".join(f"{labels[i]}={cells[i]}" for i in idx if cells[i] != "")
+                    for _, idx in groups
+                ]
+            )
         widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
         lines = [
             "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in table
         ]
-        lines.insert(1, "  ".join("-" * w for w in widths))
         footer = self._header() + (" (.df has them all)" if self.total > len(self.rows) else "")
         if self.error:
             footer += "\nfilter error: " + self.error
