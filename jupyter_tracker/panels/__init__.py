@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .compare import Comparison
+    from .comparison import Comparison
     from .table import RunTable
 
 
@@ -32,7 +32,7 @@ def runs(
 
 def compare(run_ids: Any) -> Comparison:
     """The comparison panel of 2 to 20 runs (see ``jupyter_tracker.compare``)."""
-    from .compare import Comparison
+    from .comparison import Comparison
 
     return Comparison(run_ids)
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..store import Store
-    from .compare import Comparison
+    from .comparison import Comparison
 
 POLL_INTERVAL_S = 2.0
 PAGE_SIZE = 50
@@ -277,7 +277,12 @@ class RunTable(anywidget.AnyWidget):
 
     @traitlets.observe("filter", "sort_by", "descending")
     def _on_query(self, change: dict) -> None:
-        if self._ready:
+        if not self._ready:
+            return
+        with self._lock:
+            self._ready = False  # a new query starts on its first page
+            self.page = 0
+            self._ready = True
             self._query(self.filter.strip() or None)
 
     @traitlets.observe("page", "page_size", "columns")
@@ -334,7 +339,7 @@ class RunTable(anywidget.AnyWidget):
 
     def compare(self, run_ids: list[str] | None = None) -> Comparison | None:
         """Show the comparison of ``run_ids`` (default: the selected runs) below the table."""
-        from .compare import Comparison
+        from .comparison import Comparison
 
         try:
             comparison = Comparison(self.selected if run_ids is None else run_ids, store=self.store)

@@ -120,8 +120,11 @@ class Comparison(widgets.VBox):
             [
                 widgets.HTML(self._header()),
                 widgets.HBox(
-                    [widgets.HTML(f'<div style="{H}">Params</div>'), self.show_all],
-                    layout=widgets.Layout(align_items="center", gap="12px"),
+                    [
+                        widgets.HTML(f'<div style="{H};margin-right:12px">Params</div>'),
+                        self.show_all,
+                    ],
+                    layout=widgets.Layout(align_items="center"),
                 ),
                 self.params_html,
                 widgets.HTML(self._summary()),
