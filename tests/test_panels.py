@@ -388,6 +388,26 @@ def test_plot_has_smoothing_and_log_controls_and_x_modes(store, frontend):
         jt.plot(ids, x="epoch")
 
 
+def test_a_live_figure_grows_while_its_run_runs(store, frontend, monkeypatch):
+    monkeypatch.setattr(curves_module, "POLL_INTERVAL_S", 0.01)
+    run = jt.start_run(name="training")
+    for step in range(5):
+        jt.log_metric("loss", 1 / (step + 1))
+    fig = jt.plot([run.id])
+    assert len(fig.data[0].y) == 5
+    fig._repr_mimebundle_()  # shown: the live thread starts
+    poller = fig._jt_poller
+    assert poller.is_alive()
+    for step in range(5, 12):
+        jt.log_metric("loss", 1 / (step + 1))
+    run.end()
+    poller.join(10)
+    assert not poller.is_alive()
+    assert len(fig.data[0].y) == 12
+    assert len(fig.layout.sliders[0].steps[2].args[0]["y"]) == 1
+    assert "12 points" in fig._repr_mimebundle_()["text/plain"]
+
+
 def test_ema_is_debiased_and_keeps_gaps():
     assert curves_module.ema([1.0, 1.0, 1.0], 0.9) == pytest.approx([1.0, 1.0, 1.0])
     smoothed = curves_module.ema([0.0, 10.0, math.nan, 10.0], 0.5)

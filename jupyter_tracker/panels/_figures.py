@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
+
 import plotly.graph_objects as go
 
+from . import curves
 from .curves import plotly_json, summary_html, summary_text
 
 
@@ -24,13 +28,53 @@ class _Summary:
 
 
 class Curves(_Summary, go.FigureWidget):
-    """``jt.plot``'s figure in a notebook: a FigureWidget with a static HTML fallback."""
+    """``jt.plot``'s figure in a notebook: a FigureWidget with a static HTML fallback,
+    whose curves grow while its runs are RUNNING (once it is shown)."""
+
+    _jt_records: list = []
+    _jt_poller: threading.Thread | None = None
 
     def _repr_mimebundle_(self, include=None, exclude=None, validate=True, **kwargs):
         bundle = super()._repr_mimebundle_(include, exclude, validate, **kwargs)
         bundle["text/plain"] = self.summary_text()
         bundle["text/html"] = self.summary_html()
+        if any(r["status"] == "RUNNING" for r in self._jt_records):
+            self._start_polling()
         return bundle
+
+    def _start_polling(self) -> None:
+        if self._jt_poller is not None and self._jt_poller.is_alive():
+            return
+        self._jt_stop = threading.Event()
+        self._jt_poller = threading.Thread(
+            target=_poll,
+            args=(weakref.ref(self), self._jt_stop),
+            daemon=True,
+            name="jupyter-tracker-curves",
+        )
+        self._jt_poller.start()
+
+    def close(self) -> None:
+        """Stop the live updates and close the widget."""
+        stop = getattr(self, "_jt_stop", None)
+        if stop is not None:
+            stop.set()
+        super().close()
+
+
+def _poll(ref: weakref.ref, stop: threading.Event) -> None:
+    """Extend a live figure's curves until none of its runs runs (or it closes)."""
+    while not stop.wait(curves.POLL_INTERVAL_S):
+        fig = ref()
+        if fig is None or fig.comm is None:
+            return
+        try:
+            running = curves.refresh(fig)
+        except Exception:  # the store went away: stop quietly
+            running = False
+        del fig
+        if not running:
+            return
 
 
 class StaticCurves(_Summary, go.Figure):

@@ -5,6 +5,9 @@ A series longer than a trace's budget is downsampled in SQLite
 so a million-point metric costs a few thousand points in the browser and keeps its spikes,
 its global extremes and its holes. Arrays travel as Plotly's typed arrays (base64).
 
+In a notebook the figure is a FigureWidget: while one of its runs is RUNNING, a thread
+extends its curves every ``POLL_INTERVAL_S`` seconds, and stops when none runs any more.
+
 The figure carries its own controls, so they work in a saved notebook too: a smoothing
 slider (exponential moving average, precomputed per level over the drawn points) and a
 linear/log toggle. Every label made from user text goes through ``_html.esc_plotly``;
@@ -37,6 +40,7 @@ SMOOTHING = (0.0, 0.6, 0.8, 0.9, 0.95, 0.99)
 MAX_DEFAULT_METRICS = 12
 X_MODES = {"step": "step", "time": "time", "relative": "seconds since the run started"}
 ROW_HEIGHT = 280
+POLL_INTERVAL_S = 2.0  # a live figure re-reads its RUNNING runs this often
 
 
 @dataclass
@@ -228,18 +232,50 @@ def build_figure(
                 "yanchor": "top",
                 "pad": {"t": 40},
                 "currentvalue": {"prefix": "smoothing (EMA) ", "font": {"size": 11}},
-                "steps": [
-                    {
-                        "label": f"{alpha:g}",
-                        "method": "restyle",
-                        "args": [{"y": [typed_array(ema(c.y, alpha)) for c in curves]}],
-                    }
-                    for alpha in SMOOTHING
-                ],
+                "steps": smoothing_steps(curves),
             }
         ]
     fig.update_layout(layout)
     return fig
+
+
+def smoothing_steps(curves: list[Curve]) -> list[dict]:
+    """The smoothing slider's steps: each restyles every trace to its EMA at one level."""
+    return [
+        {
+            "label": f"{alpha:g}",
+            "method": "restyle",
+            "args": [{"y": [typed_array(ema(c.y, alpha)) for c in curves]}],
+        }
+        for alpha in SMOOTHING
+    ]
+
+
+def refresh(fig: Any) -> bool:
+    """Re-read the curves of the figure's RUNNING runs into it; whether any still runs.
+
+    What a live figure's thread does every ``POLL_INTERVAL_S`` seconds (see ``_figures``).
+    """
+    import numpy as np
+
+    store, x = fig._jt_store, fig._jt_x
+    was_running = {r["run_id"] for r in fig._jt_records if r["status"] == "RUNNING"}
+    records = run_records(store, [r["run_id"] for r in fig._jt_records])
+    fig._jt_records = records
+    if was_running:
+        fresh = {(c.run_id, c.key): c for c in load_curves(store, records, fig._jt_keys, x)}
+        curves = list(fig._jt_curves)
+        with fig.batch_update():
+            for i, old in enumerate(curves):
+                new = fresh.get((old.run_id, old.key))
+                if old.run_id in was_running and new is not None:
+                    fig.data[i].x = _x_array(new, x)
+                    fig.data[i].y = np.asarray(new.y, dtype="<f4")
+                    curves[i] = new
+            if fig.layout.sliders:
+                fig.layout.sliders[0].steps = smoothing_steps(curves)
+        fig._jt_curves = curves
+    return any(r["status"] == "RUNNING" for r in records)
 
 
 # -- what plot() returns ------------------------------------------------------------------
@@ -321,4 +357,5 @@ def plot(
     cls = figure_class(has_frontend() if widget is None else widget)
     fig = build_figure(curves, keys, x, note, figure=cls())
     fig._jt_curves, fig._jt_keys, fig._jt_x = curves, keys, x
+    fig._jt_store, fig._jt_records = store, records
     return fig
