@@ -564,6 +564,11 @@ def test_hostile_strings_are_escaped_in_every_fallback_and_label(store, frontend
     assert "&lt;img src=x onerror=alert(1)&gt;" in json.dumps(
         comparison.curves_output.outputs[0]["data"]
     )
+    parallel = comparison.parallel_output.outputs[0]["data"]["application/vnd.plotly.v1+json"]
+    dimensions = {d["label"]: d for d in parallel["data"][0]["dimensions"]}
+    assert "&lt;/script&gt;&lt;script&gt;alert(…" in dimensions  # a key, cut and escaped
+    # parcoords ticks are drawn as plain text (checked in the browser): not escaped there
+    assert dimensions["note"]["ticktext"] == ["</script><script>alert(…"]
 
     fig = jt.plot(ids)
     names = [trace.name for trace in fig.data]

@@ -324,7 +324,8 @@ class Comparison(widgets.VBox):
                 "label": esc_plotly(_short(label)),
                 "values": [codes.get(str(v)) if v is not None else None for v in values],
                 "tickvals": list(range(len(categories))),
-                "ticktext": [esc_plotly(_short(c)) for c in categories],
+                # parcoords draws tick text as plain text (no tags, no entities): unescaped
+                "ticktext": [_short(c) for c in categories],
             }
 
         base = [dimension(k, v, n) for k, v, n in params]
