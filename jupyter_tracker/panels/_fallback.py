@@ -23,7 +23,8 @@ PALETTE = (
     "#bcbd22",
     "#17becf",
 )
-SVG_BUCKETS = 300
+SVG_BUCKETS = 300  # per trace, at most
+SVG_POINTS = 2000  # per chart: many traces get fewer buckets each
 
 
 def color(i: int) -> str:
@@ -82,8 +83,9 @@ def svg_chart(
         return top + h - (y - y0) * h / yspan
 
     lines = []
+    buckets = max(20, min(SVG_BUCKETS, SVG_POINTS // (2 * len(traces))))
     for colour, xs, ys in traces:
-        xs, ys = thin(xs, ys)
+        xs, ys = thin(xs, ys, buckets)
         segment: list[str] = []
         segments = [segment]
         for x, y in zip(xs, ys, strict=False):

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 MAX_TRACE_POINTS = 4000  # points sent per trace, at most
 MIN_TRACE_POINTS = 200
-FIGURE_POINTS = 60_000  # shared by the traces of one figure before MIN_TRACE_POINTS
+FIGURE_POINTS = 40_000  # shared by the traces of one figure (each gets MIN_TRACE_POINTS)
 SMOOTHING = (0.0, 0.6, 0.8, 0.9, 0.95, 0.99)
 MAX_DEFAULT_METRICS = 12
 X_MODES = {"step": "step", "time": "time", "relative": "seconds since the run started"}

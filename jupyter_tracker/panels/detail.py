@@ -148,8 +148,15 @@ class RunDetail:
 
     def _metrics_html(self) -> str:
         head = "".join(
-            f'<th style="{CELL};{MUTED};font-weight:500;text-align:left">{h}</th>'
-            for h in ("metric", "last", "min", "max", "points", "")
+            f'<th style="{CELL};{MUTED};font-weight:500;text-align:{align}">{h}</th>'
+            for h, align in (
+                ("metric", "left"),
+                ("last", "right"),
+                ("min", "right"),
+                ("max", "right"),
+                ("points", "right"),
+                ("", "left"),
+            )
         )
         rows = []
         for key, s in self.detail["metric_summary"].items():

@@ -490,7 +490,7 @@ def _poll(ref: weakref.ref, stop: threading.Event) -> None:
     """The live thread: re-read the table's page until nothing on it runs (or it closes)."""
     while not stop.wait(POLL_INTERVAL_S):
         table = ref()
-        if table is None:
+        if table is None or table.comm is None:  # collected, or closed by the frontend
             return
         try:
             running = table.poll_once()
