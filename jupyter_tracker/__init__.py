@@ -78,7 +78,7 @@ def plot(run_ids, metrics=None, x="step"):
     """A Plotly figure of the runs' metrics: a trace per run and metric, a subplot per metric,
     smoothing (EMA) slider and log toggle. ``x``: ``"step"``, ``"time"`` or ``"relative"``
     (seconds since the run started). Long series are downsampled keeping spikes and gaps.
-    A ``FigureWidget`` in a notebook, a ``Figure`` elsewhere.
+    A live ``FigureWidget`` in a notebook while a run is RUNNING, else a ``Figure``.
     """
     from .panels import plot as _plot
 

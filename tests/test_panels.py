@@ -370,7 +370,9 @@ def test_plot_sends_a_few_thousand_points_per_trace(store):
 def test_plot_has_smoothing_and_log_controls_and_x_modes(store, frontend):
     ids = training_runs(2)
     fig = jt.plot(ids)
-    assert isinstance(fig, go.FigureWidget)
+    # finished runs: a static figure (Plotly JSON, no 5 MB script in the saved notebook)
+    assert isinstance(fig, go.Figure) and not isinstance(fig, go.FigureWidget)
+    assert "application/vnd.plotly.v1+json" in fig._repr_mimebundle_()
     assert len(fig.data) == 4  # 2 runs x 2 metrics
     (slider,) = fig.layout.sliders
     assert [s.label for s in slider.steps] == [f"{a:g}" for a in curves_module.SMOOTHING]
@@ -379,7 +381,7 @@ def test_plot_has_smoothing_and_log_controls_and_x_modes(store, frontend):
     assert [b.label for b in menu.buttons] == ["linear", "log"]
     assert menu.buttons[1].args[0] == {"yaxis.type": "log", "yaxis2.type": "log"}
     bundle = fig._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in bundle and "<svg" in bundle["text/html"]
+    assert "application/vnd.plotly.v1+json" in bundle and "<svg" in bundle["text/html"]
     timed = jt.plot(ids, metrics=["loss"], x="time")
     assert timed.layout.xaxis.type == "date" and len(timed.data) == 2
     relative = jt.plot(ids[0], metrics="loss", x="relative")
@@ -394,8 +396,10 @@ def test_a_live_figure_grows_while_its_run_runs(store, frontend, monkeypatch):
     for step in range(5):
         jt.log_metric("loss", 1 / (step + 1))
     fig = jt.plot([run.id])
+    assert isinstance(fig, go.FigureWidget)  # a run is RUNNING: a live widget
     assert len(fig.data[0].y) == 5
-    fig._repr_mimebundle_()  # shown: the live thread starts
+    bundle = fig._repr_mimebundle_()  # shown: the live thread starts
+    assert "application/vnd.jupyter.widget-view+json" in bundle and "<svg" in bundle["text/html"]
     poller = fig._jt_poller
     assert poller.is_alive()
     for step in range(5, 12):

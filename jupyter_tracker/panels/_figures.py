@@ -78,7 +78,8 @@ def _poll(ref: weakref.ref, stop: threading.Event) -> None:
 
 
 class StaticCurves(_Summary, go.Figure):
-    """``jt.plot``'s figure outside a notebook: a Figure that a terminal shows as text."""
+    """``jt.plot``'s figure for finished runs: Plotly JSON for notebooks (no script carried),
+    static SVG as the HTML fallback, text for terminals."""
 
     def _ipython_display_(self):
         raise NotImplementedError  # IPython then uses _repr_mimebundle_

@@ -345,7 +345,12 @@ def plot(
     store: Store | None = None,
     widget: bool | None = None,
 ) -> go.Figure:
-    """The runs' metric curves as a Plotly figure (a FigureWidget in a notebook)."""
+    """The runs' metric curves as a Plotly figure.
+
+    A ``FigureWidget`` (whose curves grow live) only when shown in a notebook while one of
+    the runs is RUNNING; otherwise a static ``Figure``, which JupyterLab renders from its
+    JSON, so saved notebooks do not carry Plotly's 5 MB script per figure.
+    """
     store = store if store is not None else tracking.current_store()
     if x not in X_MODES:
         raise InvalidInputError(f"x must be one of {', '.join(X_MODES)}; got {x!r}.")
@@ -354,7 +359,9 @@ def plot(
         raise InvalidInputError("Give at least one run id to plot.")
     keys, note = metric_keys(records, metrics)
     curves = load_curves(store, records, keys, x)
-    cls = figure_class(has_frontend() if widget is None else widget)
+    if widget is None:
+        widget = has_frontend() and any(r["status"] == "RUNNING" for r in records)
+    cls = figure_class(widget)
     fig = build_figure(curves, keys, x, note, figure=cls())
     fig._jt_curves, fig._jt_keys, fig._jt_x = curves, keys, x
     fig._jt_store, fig._jt_records = store, records
