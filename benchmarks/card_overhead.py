@@ -13,7 +13,9 @@ Logs N points (default 100,000) with ``jt.log_metric`` in a loop, three ways:
   run's start, the capture, the card and its refresh thread, the loop, the final flush and
   the final card;
 - ``%%track_run --quiet``: the same cell without the card, to tell the card's cost from the
-  magic's.
+  magic's;
+- ``start_run`` in a kernel cell: the script's code run as a cell, to tell what the kernel
+  itself (request to idle, its threads) costs from what the magic adds.
 
 Each repetition uses a fresh store; the modes are interleaved; the figure is the median.
 Issue 3's target: the tracked cell with the live card at most 1.2x the script.
@@ -109,6 +111,11 @@ class Kernel:
         flag = " --quiet" if quiet else ""
         return self.run(f"%%track_run --name cell{flag}\n" + LOOP.format(points=points))
 
+    def time_plain_cell(self, points: int, store: Path) -> float:
+        self.run(f"jt.set_store({str(store)!r});")
+        loop = "".join("    " + line for line in LOOP.format(points=points).splitlines(True))
+        return self.run("with jt.start_run(name='cell'):\n" + loop)[0]
+
     def close(self) -> None:
         self.kc.stop_channels()
         self.km.shutdown_kernel(now=True)
@@ -117,10 +124,10 @@ class Kernel:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--points", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=9)
     args = parser.parse_args()
 
-    times: dict[str, list[float]] = {"script": [], "card": [], "quiet": []}
+    times: dict[str, list[float]] = {"script": [], "card": [], "quiet": [], "kernel": []}
     updates: list[int] = []
     with tempfile.TemporaryDirectory(prefix="jt-card-bench-") as tmp:
         folder = Path(tmp)
@@ -134,6 +141,7 @@ def main() -> None:
                 updates.append(shown)
                 seconds, _ = kernel.time_cell(args.points, folder / f"quiet-{rep}", True)
                 times["quiet"].append(seconds)
+                times["kernel"].append(kernel.time_plain_cell(args.points, folder / f"k-{rep}"))
         finally:
             kernel.close()
 
@@ -142,6 +150,7 @@ def main() -> None:
         ("plain start_run script", script, ""),
         ("%%track_run, live card", statistics.median(times["card"]), f"<= {TARGET}x"),
         ("%%track_run --quiet (no card)", statistics.median(times["quiet"]), ""),
+        ("start_run in a kernel cell", statistics.median(times["kernel"]), ""),
     ]
     print(
         f"{args.points:,} log_metric calls, median of {args.repeat} "

@@ -6,6 +6,8 @@ function that needs them is called.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .errors import (
     FilterError,
     InvalidInputError,
@@ -41,6 +43,12 @@ from .tracking import (
     start_run,
 )
 
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+    from .panels.comparison import Comparison
+    from .panels.table import RunTable
+
 __version__ = "0.1.0"
 
 
@@ -49,7 +57,9 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "jupyter-tracker"}]
 
 
-def runs(filter=None, experiment=None, columns=None):
+def runs(
+    filter: str | None = None, experiment: str | None = None, columns: list[str] | None = None
+) -> RunTable:
     """The inline run table of the runs matching ``filter`` (the ``search_runs`` language).
 
     Click a header to sort, type a filter (errors show in the table), choose columns, page
@@ -61,7 +71,7 @@ def runs(filter=None, experiment=None, columns=None):
     return _runs(filter, experiment, columns)
 
 
-def compare(run_ids):
+def compare(run_ids: list[str]) -> Comparison:
     """The comparison of 2 to 20 runs (ids or unique prefixes): differing params (all on a
     toggle), metric summary with the best run marked, curves, parallel coordinates, a param
     against a metric, source and dependency-slice diffs, artifacts side by side.
@@ -74,7 +84,9 @@ def compare(run_ids):
     return _compare(run_ids)
 
 
-def plot(run_ids, metrics=None, x="step"):
+def plot(
+    run_ids: str | list[str], metrics: str | list[str] | None = None, x: str = "step"
+) -> go.Figure:
     """A Plotly figure of the runs' metrics: a trace per run and metric, a subplot per metric,
     smoothing (EMA) slider and log toggle. ``x``: ``"step"``, ``"time"`` or ``"relative"``
     (seconds since the run started). Long series are downsampled keeping spikes and gaps.
