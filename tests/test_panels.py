@@ -3,11 +3,13 @@ HTML and text fallbacks (the browser side is tests/browser/test_panels_browser.p
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
@@ -173,44 +175,15 @@ def test_columns_can_be_chosen(store):
         jt.runs(columns=["nope"])
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
 def _build_big_store(path, runs=10_000, params=20, metrics=10) -> Store:
-    """10,000 runs x 20 params x 10 metrics, written in one transaction."""
-    store = Store.open(path)
-    t0 = 1_700_000_000_000
-    with store.write() as conn:
-        conn.executemany(
-            "INSERT INTO runs (id, experiment_id, name, status, start_time, end_time) "
-            "VALUES (?, 0, ?, ?, ?, ?)",
-            [
-                (
-                    f"{i:032x}",
-                    f"run-{i}",
-                    "FAILED" if i % 7 == 0 else "FINISHED",
-                    t0 + i,
-                    t0 + i + 5,
-                )
-                for i in range(runs)
-            ],
-        )
-        conn.executemany(
-            "INSERT INTO params (run_id, key, value, type, num) VALUES (?, ?, ?, 'float', ?)",
-            [
-                (f"{i:032x}", f"param_{j:02d}", str(v), v)
-                for i in range(runs)
-                for j in range(params)
-                for v in [round((i * 31 + j * 17) % 1000 / 1000, 3)]
-            ],
-        )
-        conn.executemany(
-            "INSERT INTO series (run_id, key, count, last_step, last_value, last_time, min, max) "
-            "VALUES (?, ?, 100, 99, ?, ?, 0, 1)",
-            [
-                (f"{i:032x}", f"metric_{j:02d}", ((i * 13 + j) % 997) / 997, t0)
-                for i in range(runs)
-                for j in range(metrics)
-            ],
-        )
-    return store
+    """10,000 runs x 20 params x 10 metrics by direct SQL: the benchmark's own store."""
+    spec = importlib.util.spec_from_file_location("bench_panels", ROOT / "benchmarks/panels.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench.build_table_store(path, runs, params, metrics)
 
 
 @pytest.fixture(scope="module")
