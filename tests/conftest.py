@@ -29,6 +29,17 @@ def store(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def ip(store):
+    """A real IPython shell with the extension loaded and a fresh store."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "jupyter_tracker")
+    yield shell
+    shell.run_line_magic("unload_ext", "jupyter_tracker")
+
+
+@pytest.fixture
 def run_script(tmp_path):
     """Run Python code in a fresh interpreter with the store at ``tmp_path/store``."""
 

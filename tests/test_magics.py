@@ -12,15 +12,6 @@ from IPython.core.interactiveshell import InteractiveShell
 import jupyter_tracker as jt
 
 
-@pytest.fixture
-def ip(store):
-    """A real IPython shell with the extension loaded and a fresh store."""
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "jupyter_tracker")
-    yield shell
-    shell.run_line_magic("unload_ext", "jupyter_tracker")
-
-
 def cell(ip, source: str):
     """Run ``source`` as a cell (with history, like a notebook)."""
     return ip.run_cell(source, store_history=True)

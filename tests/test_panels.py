@@ -14,7 +14,6 @@ from pathlib import Path
 import ipywidgets as widgets
 import plotly.graph_objects as go
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from ipywidgets.widgets.widget import _remove_buffers
 
 import jupyter_tracker as jt
@@ -559,14 +558,6 @@ def test_hostile_strings_are_escaped_in_every_fallback_and_label(store, frontend
 
 
 # -- magics ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def ip(store):
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "jupyter_tracker")
-    yield shell
-    shell.run_line_magic("unload_ext", "jupyter_tracker")
 
 
 def test_runs_and_compare_magics(ip, capsys):
