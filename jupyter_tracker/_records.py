@@ -173,6 +173,28 @@ def artifacts(store: Store, run_id: str) -> list[dict]:
     ]
 
 
+def artifact_version(
+    store: Store, run_id: str, path: str, version: int | None = None
+) -> dict | None:
+    """One stored version of an artifact path (the latest when ``version`` is None), or None."""
+    sql = (
+        "SELECT path, version, sha256, size, media_type, created_at FROM artifacts "
+        "WHERE run_id = ? AND path = ?"
+    )
+    args: list = [run_id, path]
+    if version is None:
+        sql += " ORDER BY version DESC LIMIT 1"
+    else:
+        sql += " AND version = ?"
+        args.append(version)
+    rows = store.read(sql, args)
+    if not rows:
+        return None
+    return dict(
+        zip(("path", "version", "sha256", "size", "media_type", "created_at"), rows[0], strict=True)
+    )
+
+
 def series_state(store: Store, run_id: str) -> list[tuple[str, int, tuple | None]]:
     """For resuming: each metric's key, last step and last point."""
     return [

@@ -10,14 +10,19 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
 
 import pytest
 from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
 from tornado.httpclient import HTTPClientError
 from tornado.web import RequestHandler
+
+import jupyter_tracker as jt
+from jupyter_tracker.store import Store
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -26,6 +31,9 @@ pytest_plugins = ["pytest_jupyter.jupyter_server"]
 pytestmark = pytest.mark.filterwarnings("error::jupyter_server.utils.JupyterServerAuthWarning")
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
+SVG = "<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>"
+NOTE = 'notes/naïve "report" 100%.txt'
+SPIKE = 1000.0
 
 MAKE_RUNS = textwrap.dedent(
     f"""
@@ -37,6 +45,12 @@ MAKE_RUNS = textwrap.dedent(
         for i in range(3):
             jt.log_metric("loss", 1.0 / (i + 1))
         jt.log_metric("acc", float("nan"))
+        for i in range(1000):  # a long curve with one spike at 537 and a NaN gap at 800
+            wave = {SPIKE} if i == 537 else float("nan") if i == 800 else i % 7
+            jt.log_metric("train/wave", wave)
+        jt.log_artifact({SVG!r}, name="plots/evil.svg")
+        jt.log_artifact("first draft", name={NOTE!r})
+        jt.log_artifact("second draft", name={NOTE!r})
         jt.set_tag("stage", "dev")
     time.sleep(0.01)  # distinct start times (ms), so "newest first" is one order
     try:
@@ -65,8 +79,15 @@ def made_store(tmp_path_factory):
 
 @pytest.fixture
 def store_dir(request, made_store, tmp_path):
-    if getattr(request, "param", None) == "missing":
+    """The shared store (read-only tests), or "missing", "copy" (to change), "live" (empty,
+    current in this process so a test can hold a run RUNNING)."""
+    kind = getattr(request, "param", None)
+    if kind == "missing":
         return tmp_path / "no-store-yet"
+    if kind == "copy":
+        return shutil.copytree(made_store[0], tmp_path / "copy")
+    if kind == "live":
+        return request.getfixturevalue("store").path
     return made_store[0]
 
 
@@ -99,6 +120,22 @@ async def get(jp_fetch, path, **params):
         return exc.response
 
 
+async def send(jp_fetch, method, path, data=None, raw=None):
+    """PUT/DELETE a route with the token; the response, whatever its status."""
+    payload = {} if data is None and raw is None else {"body": raw or json.dumps(data)}
+    try:
+        return await jp_fetch("jupyter-tracker", "api", path, method=method, **payload)
+    except HTTPClientError as exc:
+        assert exc.response is not None, exc
+        return exc.response
+
+
+async def get_raw(http_server_client, jp_base_url, jp_auth_header, path):
+    """GET ``path`` exactly as written (no escaping by the test client)."""
+    url = url_path_join(jp_base_url, "jupyter-tracker/api", path)
+    return await http_server_client.fetch(url, headers=jp_auth_header, raise_error=False)
+
+
 def body(response):
     """The JSON body, refusing NaN/Infinity literals as browsers' JSON.parse does."""
     assert response.headers["Content-Type"].startswith("application/json")
@@ -122,7 +159,7 @@ def tracker_routes(router):
 @pytest.mark.parametrize("allow_unauthenticated_access", [True, False], indirect=True)
 async def test_every_route_needs_the_token(jp_web_app, http_server_client, jp_auth_header):
     routes = tracker_routes(jp_web_app.default_router)
-    assert len(routes) >= 3, routes
+    assert len(routes) >= 6, routes
     for path, handler in routes:
         assert issubclass(handler, APIHandler), f"{path}: {handler} is not an APIHandler"
         methods = [
@@ -220,3 +257,238 @@ async def test_no_store_yet_lists_nothing_and_creates_nothing(jp_fetch, store_di
     assert body(await get(jp_fetch, "experiments"))["experiments"] == []
     assert (await get(jp_fetch, "runs/0123abcd")).code == 404
     assert not store_dir.exists()
+
+
+# -- metrics ---------------------------------------------------------------------------
+
+
+async def test_metric_points_downsampled_with_the_spike_and_the_gap(jp_fetch, made_store):
+    run_id = made_store[1]
+    response = await get(jp_fetch, f"runs/{run_id}/metrics/train/wave", points="60")
+    assert response.code == 200
+    data = body(response)
+    assert data["key"] == "train/wave" and data["count"] == 1000
+    assert 0 < len(data["values"]) <= 60
+    assert len(data["steps"]) == len(data["values"]) == len(data["times"])
+    assert SPIKE in data["values"] and "NaN" in data["values"]
+    assert data["steps"] == sorted(data["steps"]) and 537 in data["steps"]
+    full = body(await get(jp_fetch, f"runs/{run_id[:8]}/metrics/train/wave"))
+    assert len(full["values"]) == 1000 and full["steps"] == list(range(1000))  # default 1000
+    huge = body(await get(jp_fetch, f"runs/{run_id}/metrics/loss", points="10000000"))
+    assert huge["steps"] == [0, 1, 2] and huge["values"][0] == 1.0
+
+
+async def test_metric_errors(jp_fetch, made_store):
+    run_id = made_store[1]
+    unknown_key = await get(jp_fetch, f"runs/{run_id}/metrics/nope")
+    assert unknown_key.code == 404 and "nope" in body(unknown_key)["error"]
+    unknown_run = await get(jp_fetch, "runs/feedfacefeedface/metrics/loss")
+    assert unknown_run.code == 404 and "feedfacefeedface" in body(unknown_run)["error"]
+    for bad in ("0", "2", "many"):
+        response = await get(jp_fetch, f"runs/{run_id}/metrics/loss", points=bad)
+        assert response.code == 400 and "points" in body(response)["error"], bad
+
+
+# -- artifacts -------------------------------------------------------------------------
+
+
+async def test_artifact_is_a_download_never_rendered(jp_fetch, made_store):
+    run_id = made_store[1]
+    response = await get(jp_fetch, f"runs/{run_id}/artifacts/plots/evil.svg")
+    assert response.code == 200 and response.body == SVG.encode()
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Content-Disposition"] == (
+        "attachment; filename=\"evil.svg\"; filename*=UTF-8''evil.svg"
+    )
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+
+
+async def test_artifact_versions_and_quoted_names(jp_fetch, made_store):
+    run_id = made_store[1]
+    latest = await get(jp_fetch, f"runs/{run_id}/artifacts/{NOTE}")
+    assert latest.code == 200 and latest.body == b"second draft"
+    assert latest.headers["Content-Disposition"] == (
+        'attachment; filename="na_ve _report_ 100_.txt"; '
+        "filename*=UTF-8''na%C3%AFve%20%22report%22%20100%25.txt"
+    )
+    first = await get(jp_fetch, f"runs/{run_id}/artifacts/{NOTE}", version="1")
+    assert first.code == 200 and first.body == b"first draft"
+    normalised = await get(jp_fetch, f"runs/{run_id}/artifacts/./plots//evil.svg")
+    assert normalised.code == 200 and normalised.body == SVG.encode()
+
+
+async def test_artifact_not_found(jp_fetch, made_store):
+    run_id = made_store[1]
+    for path, params in (
+        (f"runs/{run_id}/artifacts/plots/missing.png", {}),
+        (f"runs/{run_id}/artifacts/{NOTE}", {"version": "3"}),
+        ("runs/feedfacefeedface/artifacts/plots/evil.svg", {}),
+    ):
+        response = await get(jp_fetch, path, **params)
+        assert response.code == 404, path
+        assert body(response)["error"]
+    bad_version = await get(jp_fetch, f"runs/{run_id}/artifacts/{NOTE}", version="0")
+    assert bad_version.code == 400
+
+
+@pytest.mark.parametrize("store_dir", ["copy"], indirect=True)
+async def test_artifact_content_missing_from_the_blobs_is_a_404(jp_fetch, made_store, store_dir):
+    run_id = made_store[1]
+    detail = body(await get(jp_fetch, f"runs/{run_id}"))
+    (svg,) = [a for a in detail["artifacts"] if a["path"] == "plots/evil.svg"]
+    Store(store_dir).blob_path(svg["sha256"]).unlink()
+    response = await get(jp_fetch, f"runs/{run_id}/artifacts/plots/evil.svg")
+    assert response.code == 404 and "missing" in body(response)["error"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "..%2F..%2Fstore.db",
+        "%2e%2e/%2e%2e/store.db",
+        "%252e%252e/store.db",
+        "plots/%2E%2E/%2E%2E/%2E%2E/etc/passwd",
+        "plots%5Cevil.svg",
+        "plots/evil.svg%00.txt",
+        "%2Fetc%2Fpasswd",
+        "C:%5Cwindows",
+        "plots/evil.svg%23x",
+    ],
+)
+async def test_artifact_traversal_forms_are_a_400(
+    http_server_client, jp_base_url, jp_auth_header, made_store, path
+):
+    run_id = made_store[1]
+    response = await get_raw(
+        http_server_client, jp_base_url, jp_auth_header, f"runs/{run_id}/artifacts/{path}"
+    )
+    assert response.code == 400, path
+    assert "not allowed" in body(response)["error"] or "absolute" in body(response)["error"]
+
+
+async def test_artifact_dot_dot_through_the_test_client_is_a_400(jp_fetch, made_store):
+    run_id = made_store[1]
+    for path in ("../../store.db", "plots/../../x", "a\\b", "a\x00b"):
+        response = await get(jp_fetch, f"runs/{run_id}/artifacts/{path}")
+        assert response.code == 400, path
+
+
+# -- delete and tags -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("store_dir", ["copy"], indirect=True)
+async def test_delete_hides_the_run(jp_fetch, made_store):
+    run_id = made_store[1]
+    response = await send(jp_fetch, "DELETE", f"runs/{run_id[:8]}")
+    assert response.code == 200
+    assert body(response) == {
+        "run_id": run_id,
+        "name": "baseline",
+        "status": "FINISHED",
+        "deleted": True,
+    }
+    names = [r["name"] for r in body(await get(jp_fetch, "runs"))["runs"]]
+    assert names == ["sweep lr=0.1", XSS_NAME]
+    counts = {e["name"]: e["runs"] for e in body(await get(jp_fetch, "experiments"))["experiments"]}
+    assert counts == {"Default": 1, "mnist": 1}
+    again = await send(jp_fetch, "DELETE", f"runs/{run_id}")
+    assert again.code == 200 and body(again)["deleted"] is True
+    unknown = await send(jp_fetch, "DELETE", "runs/feedfacefeedface")
+    assert unknown.code == 404
+
+
+@pytest.mark.parametrize("store_dir", ["live"], indirect=True)
+async def test_delete_refuses_a_running_run(jp_fetch, store):
+    run = jt.start_run(name="training")
+    store.flush()
+    response = await send(jp_fetch, "DELETE", f"runs/{run.id}")
+    assert response.code == 409
+    message = body(response)["error"]
+    assert "still RUNNING" in message and run.id[:8] in message and "end it first" in message
+    assert [r["name"] for r in body(await get(jp_fetch, "runs"))["runs"]] == ["training"]
+    jt.end_run()
+    store.flush()
+    done = await send(jp_fetch, "DELETE", f"runs/{run.id}")
+    assert done.code == 200 and body(done)["status"] == "FINISHED"
+    assert body(await get(jp_fetch, "runs"))["runs"] == []
+
+
+@pytest.mark.parametrize("store_dir", ["copy"], indirect=True)
+async def test_put_tag_shows_in_the_run(jp_fetch, made_store):
+    run_id = made_store[1]
+    response = await send(jp_fetch, "PUT", f"runs/{run_id}/tags/review note", {"value": XSS_NAME})
+    assert response.code == 200
+    assert body(response)["tags"] == {"stage": "dev", "review note": XSS_NAME}
+    replaced = await send(jp_fetch, "PUT", f"runs/{run_id[:8]}/tags/stage", {"value": "prod"})
+    assert replaced.code == 200
+    detail = body(await get(jp_fetch, f"runs/{run_id}"))
+    assert detail["tags"] == {"stage": "prod", "review note": XSS_NAME}
+    nested = await send(jp_fetch, "PUT", f"runs/{run_id}/tags/team/owner", {"value": "ana"})
+    assert body(nested)["tags"]["team/owner"] == "ana"
+    listed = body(await get(jp_fetch, "runs", filter="tags.stage = 'prod'"))
+    assert [r["run_id"] for r in listed["runs"]] == [run_id]
+
+
+@pytest.mark.parametrize("store_dir", ["copy"], indirect=True)
+async def test_put_tag_errors(jp_fetch, made_store):
+    run_id = made_store[1]
+    cases = [
+        ("stage", None, "not json", "JSON object"),
+        ("stage", None, "", "JSON object"),
+        ("stage", None, '["prod"]', "JSON object"),
+        ("stage", {"val": "prod"}, None, "JSON object"),
+        ("stage", {"value": 3}, None, "must be a string"),
+        ("stage", {"value": "x" * 8001}, None, "the limit is 8000"),
+        ("bad;key", {"value": "x"}, None, "characters outside"),
+        ("k" * 251, {"value": "x"}, None, "1 to 250"),
+    ]
+    for key, data, raw, expected in cases:
+        response = await send(jp_fetch, "PUT", f"runs/{run_id}/tags/{key}", data, raw)
+        assert response.code == 400, (key, data, raw)
+        assert expected in body(response)["error"], (key, data, raw)
+    unknown = await send(jp_fetch, "PUT", "runs/feedfacefeedface/tags/stage", {"value": "x"})
+    assert unknown.code == 404
+    assert body(await get(jp_fetch, f"runs/{run_id}"))["tags"] == {"stage": "dev"}
+
+
+@pytest.mark.parametrize("store_dir", ["copy"], indirect=True)
+async def test_cookie_writes_need_the_xsrf_token(
+    http_server_client, jp_base_url, jp_auth_header, made_store
+):
+    """A browser session (the login cookie) may not PUT/DELETE without the XSRF token."""
+    run_id = made_store[1]
+    api = url_path_join(jp_base_url, "jupyter-tracker/api")
+    login = await http_server_client.fetch(f"{api}/runs", headers=jp_auth_header)
+    cookie = "; ".join(c.split(";", 1)[0] for c in login.headers.get_list("Set-Cookie"))
+    assert cookie, "a token request sets the login cookie"
+    session = {"Cookie": cookie}
+    assert (await http_server_client.fetch(f"{api}/runs", headers=session)).code == 200
+    for method, path, payload in (
+        ("DELETE", f"runs/{run_id}", None),
+        ("PUT", f"runs/{run_id}/tags/stage", json.dumps({"value": "prod"})),
+    ):
+        refused = await http_server_client.fetch(
+            f"{api}/{path}", method=method, headers=session, body=payload, raise_error=False
+        )
+        assert refused.code == 403, (method, path)
+        with_xsrf = {"Cookie": f"{cookie}; _xsrf=abc123", "X-XSRFToken": "abc123"}
+        allowed = await http_server_client.fetch(
+            f"{api}/{path}", method=method, headers=with_xsrf, body=payload, raise_error=False
+        )
+        assert allowed.code == 200, (method, path, allowed.body)
+    detail = json.loads(
+        (await http_server_client.fetch(f"{api}/runs/{run_id}", headers=session)).body
+    )
+    assert detail["tags"]["stage"] == "prod"
+
+
+@pytest.mark.parametrize("store_dir", ["live"], indirect=True)
+async def test_large_artifact_streams_whole(jp_fetch, store):
+    data = bytes(range(256)) * 5000  # 1.28 MB: several chunks
+    with jt.start_run(name="big") as run:
+        jt.log_artifact(data, name="weights.bin")
+    store.flush()
+    response = await get(jp_fetch, f"runs/{run.id}/artifacts/weights.bin")
+    assert response.code == 200 and response.body == data
+    assert response.headers["Content-Length"] == str(len(data))

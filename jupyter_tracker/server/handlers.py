@@ -1,28 +1,55 @@
-"""The REST handlers: each parses its query, calls one `_records` function, answers JSON.
+"""The REST handlers: each parses its request, calls one library function, answers JSON.
 
 Every route is a `jupyter_server` `APIHandler` whose verbs are `@tornado.web.authenticated`
-(token or session cookie, XSRF kept); `tests/test_server.py` enumerates the routes to
-prove it. Store reads run in a thread so a busy database never blocks the server.
+(token or session cookie, XSRF kept for PUT/DELETE); `tests/test_server.py` enumerates the
+routes to prove it. Store work runs in a thread so a busy database never blocks the server.
+Artifacts go out as downloads (`attachment`, `application/octet-stream`, `nosniff`), found
+by their content hash: a user-given path is checked and looked up, never opened.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import threading
 from pathlib import Path
+from urllib.parse import quote
 
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado.ioloop import IOLoop
+from tornado.iostream import StreamClosedError
 
 from .. import _records
+from .._paths import safe_relative_path
 from ..errors import InvalidInputError, RunNotFoundError, TrackerError
 from ..store import DB_NAME, Store, find_store_dir
+from ..store._maintenance import RunStillRunningError, delete_run, set_run_tag
 
 API_PREFIX = "jupyter-tracker/api"
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+DEFAULT_POINTS = 1000
+MAX_POINTS = 5000
+MIN_POINTS = 3  # downsampling keeps up to three points (low, high, gap) per bucket
+CHUNK_BYTES = 256 * 1024
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_ATTR_CHARS = "!#$&+^`|~"  # RFC 5987 attr-chars that `quote` would otherwise escape
+
+
+class NotFoundError(TrackerError):
+    """A metric key or an artifact path (or its content) that the run does not have."""
+
+
+# (error class, HTTP status), the first match wins: subclasses before their bases.
+ERROR_STATUS = (
+    (RunNotFoundError, 404),
+    (NotFoundError, 404),
+    (RunStillRunningError, 409),
+    (TrackerError, 400),
+)
 
 
 class StoreAccess:
@@ -51,7 +78,9 @@ class TrackerHandler(APIHandler):
         super().set_default_headers()
         self.set_header("X-Content-Type-Options", "nosniff")
 
-    def int_argument(self, name: str, default: int, low: int, high: int | None = None) -> int:
+    def int_argument(
+        self, name: str, default: int | None, low: int, high: int | None = None
+    ) -> int | None:
         raw = self.get_query_argument(name, None)
         if raw is None or raw == "":
             return default
@@ -64,18 +93,24 @@ class TrackerHandler(APIHandler):
             raise InvalidInputError(f"Query argument {name!r} must be at least {low}, got {value}.")
         return value if high is None else min(value, high)
 
-    async def answer(self, read, *args) -> None:
-        """Run ``read(store, *args)`` off the event loop and send its result, or the error."""
+    async def answer(self, action, *args) -> None:
+        """Run ``action(store, *args)`` off the event loop and send its result, or the error."""
         try:
-            result = await IOLoop.current().run_in_executor(None, self._read, read, args)
-        except RunNotFoundError as exc:
-            return self.send_json({"error": str(exc)}, 404)
-        except (InvalidInputError, TrackerError) as exc:
-            return self.send_json({"error": str(exc)}, 400)
+            result = await self.call(action, *args)
+        except TrackerError as exc:
+            return self.send_error_json(exc)
         self.send_json(result)
 
-    def _read(self, read, args):
-        return read(self.access.get(), *args)
+    async def call(self, action, *args):
+        """``action(store, *args)`` run in a thread (the store is None until one exists)."""
+        return await IOLoop.current().run_in_executor(None, self._call, action, args)
+
+    def _call(self, action, args):
+        return action(self.access.get(), *args)
+
+    def send_error_json(self, exc: TrackerError) -> None:
+        status = next(code for cls, code in ERROR_STATUS if isinstance(exc, cls))
+        self.send_json({"error": str(exc)}, status)
 
     def send_json(self, data, status: int = 200) -> None:
         self.set_status(status)
@@ -96,10 +131,57 @@ def _runs(store: Store | None, query: dict) -> dict:
     }
 
 
-def _run(store: Store | None, run_id: str) -> dict:
+def _opened(store: Store | None, run_id: str) -> tuple[Store, str]:
+    """The store and the run's full id, or ``RunNotFoundError``."""
     if store is None:
         raise RunNotFoundError(run_id)
-    return _records.run_detail(store, store.resolve_run_id(run_id))
+    return store, store.resolve_run_id(run_id)
+
+
+def _run(store: Store | None, run_id: str) -> dict:
+    return _records.run_detail(*_opened(store, run_id))
+
+
+def _metric(store: Store | None, run_id: str, key: str, points: int) -> dict:
+    store, run_id = _opened(store, run_id)
+    count = _records.series_counts(store, [run_id]).get((run_id, key))
+    if count is None:
+        raise NotFoundError(f"Run {run_id[:8]} has no metric {key!r}.")
+    steps, values, times = _records.downsampled_points(store, run_id, key, points)
+    return {"key": key, "count": count, "steps": steps, "values": values, "times": times}
+
+
+def _artifact_blob(store: Store | None, run_id: str, path: str, version: int | None):
+    """The artifact version's record and its blob opened for reading."""
+    store, run_id = _opened(store, run_id)
+    found = _records.artifact_version(store, run_id, path, version)
+    if found is None:
+        which = "" if version is None else f" version {version}"
+        raise NotFoundError(f"Run {run_id[:8]} has no artifact {path!r}{which}.")
+    if not _SHA256.fullmatch(found["sha256"]):
+        raise NotFoundError(f"Artifact {path!r} has no valid content hash in the store.")
+    try:
+        return found, open(store.blob_path(found["sha256"]), "rb")  # noqa: SIM115
+    except FileNotFoundError:
+        raise NotFoundError(
+            f"The content of artifact {path!r} is missing from the store's blobs; "
+            "`jupyter-tracker doctor` counts missing blobs."
+        ) from None
+
+
+def _delete(store: Store | None, run_id: str) -> dict:
+    return delete_run(*_opened(store, run_id))
+
+
+def _set_tag(store: Store | None, run_id: str, key: str, value: str) -> dict:
+    return set_run_tag(*_opened(store, run_id), key, value)
+
+
+def attachment(path: str) -> str:
+    """``Content-Disposition`` of a download named after the path's last part (RFC 6266)."""
+    name = path.rsplit("/", 1)[-1]
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\%' else "_" for c in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe=_ATTR_CHARS)}"
 
 
 def _experiments(store: Store | None) -> dict:
@@ -125,11 +207,70 @@ class RunsHandler(TrackerHandler):
 
 
 class RunHandler(TrackerHandler):
-    """`GET runs/{id}`: everything about one run (a full id or a unique prefix)."""
+    """`GET runs/{id}`: everything about one run (a full id or a unique prefix).
+    `DELETE runs/{id}`: soft delete (409 while RUNNING); the run's new state."""
 
     @tornado.web.authenticated
     async def get(self, run_id: str) -> None:
         await self.answer(_run, run_id)
+
+    @tornado.web.authenticated
+    async def delete(self, run_id: str) -> None:
+        await self.answer(_delete, run_id)
+
+
+class MetricHandler(TrackerHandler):
+    """`GET runs/{id}/metrics/{key}?points=N`: the metric's points, at most N (spikes kept)."""
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str, key: str) -> None:
+        try:
+            points = self.int_argument("points", DEFAULT_POINTS, low=MIN_POINTS, high=MAX_POINTS)
+        except InvalidInputError as exc:
+            return self.send_error_json(exc)
+        await self.answer(_metric, run_id, key, points)
+
+
+class ArtifactHandler(TrackerHandler):
+    """`GET runs/{id}/artifacts/{path}?version=N`: the artifact (default: latest) as a
+    download, streamed in chunks; never rendered from this origin."""
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str, path: str) -> None:
+        try:
+            path = safe_relative_path(path)
+            version = self.int_argument("version", None, low=1)
+            found, blob = await self.call(_artifact_blob, run_id, path, version)
+        except TrackerError as exc:
+            return self.send_error_json(exc)
+        loop = IOLoop.current()
+        try:
+            self.set_header("Content-Type", "application/octet-stream")
+            self.set_header("Content-Disposition", attachment(found["path"]))
+            self.set_header("Content-Length", str(os.fstat(blob.fileno()).st_size))
+            while chunk := await loop.run_in_executor(None, blob.read, CHUNK_BYTES):
+                self.write(chunk)
+                await self.flush()
+        except StreamClosedError:
+            return None
+        finally:
+            blob.close()
+        self.finish(set_content_type="application/octet-stream")
+
+
+class TagHandler(TrackerHandler):
+    """`PUT runs/{id}/tags/{key}` with `{"value": "..."}`: set a tag; the run's tags."""
+
+    @tornado.web.authenticated
+    async def put(self, run_id: str, key: str) -> None:
+        try:
+            data = json.loads(self.request.body or b"null")
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or "value" not in data:
+            msg = 'The body must be a JSON object with the tag\'s "value": {"value": "..."}.'
+            return self.send_json({"error": msg}, 400)
+        await self.answer(_set_tag, run_id, key, data["value"])
 
 
 class ExperimentsHandler(TrackerHandler):
@@ -143,6 +284,9 @@ class ExperimentsHandler(TrackerHandler):
 ROUTES = [
     ("runs", RunsHandler),
     (r"runs/(?P<run_id>[^/]+)", RunHandler),
+    (r"runs/(?P<run_id>[^/]+)/metrics/(?P<key>.+)", MetricHandler),
+    (r"runs/(?P<run_id>[^/]+)/artifacts/(?P<path>.+)", ArtifactHandler),
+    (r"runs/(?P<run_id>[^/]+)/tags/(?P<key>.+)", TagHandler),
     ("experiments", ExperimentsHandler),
 ]
 

@@ -1,10 +1,12 @@
-"""Store upkeep: soft delete, garbage collection of deleted runs and blobs, counts."""
+"""Store upkeep: soft delete, tags set afterwards, garbage collection, counts."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
+from .._limits import MAX_TAG_VALUE_LENGTH, check_key, check_length
+from ..errors import InvalidInputError, RunNotFoundError, TrackerError
 from . import Store
 
 TMP_GRACE_S = 3600.0  # leftover *.tmp files and unreferenced blobs younger than this stay
@@ -29,6 +31,55 @@ def set_deleted(conn, run_ids: list[str], deleted: bool) -> None:
     conn.executemany(
         "UPDATE runs SET deleted = ? WHERE id = ?", [(int(deleted), i) for i in run_ids]
     )
+
+
+class RunStillRunningError(TrackerError):
+    """A RUNNING run cannot be deleted: its process may still be writing to it."""
+
+    def __init__(self, run_id: str, name: str) -> None:
+        self.run_id, self.name = run_id, name
+        super().__init__(
+            f"Run {run_id[:8]} ({name}) is still RUNNING; end it first "
+            "(a run whose process died is marked CRASHED and can then be deleted)."
+        )
+
+
+def delete_run(store: Store, run_id: str) -> dict:
+    """Soft-delete one run (a full id or a unique prefix); its new state.
+
+    Runs whose process died are marked CRASHED first; a run still RUNNING is refused
+    (``RunStillRunningError``). The check and the update share one write transaction.
+    """
+    run_id = store.resolve_run_id(run_id)
+    store.mark_crashed()
+    with store.write() as conn:
+        row = conn.execute("SELECT name, status FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:  # purged by `gc` since it was resolved
+            raise RunNotFoundError(run_id)
+        name, status = row
+        if status == "RUNNING":
+            raise RunStillRunningError(run_id, name)
+        set_deleted(conn, [run_id], True)
+    return {"run_id": run_id, "name": name, "status": status, "deleted": True}
+
+
+def set_run_tag(store: Store, run_id: str, key: object, value: object) -> dict:
+    """Set (or replace) tag ``key`` of a stored run in one write transaction; its tags."""
+    check_key(key, "Tag")
+    if not isinstance(value, str):
+        raise InvalidInputError(f"A tag value must be a string, got {type(value).__name__}.")
+    check_length(value, MAX_TAG_VALUE_LENGTH, "A tag value")
+    run_id = store.resolve_run_id(run_id)
+    with store.write() as conn:
+        if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+            raise RunNotFoundError(run_id)
+        conn.execute(
+            "INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) "
+            "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
+            (run_id, key, value),
+        )
+        tags = dict(conn.execute("SELECT key, value FROM tags WHERE run_id = ?", (run_id,)))
+    return {"run_id": run_id, "tags": tags}
 
 
 # (what, table, condition), deleted in this order (points before their series); fixed text.
