@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import __version__, _records
 from ._html import fmt_number
-from .errors import FilterError, StoreVersionError, TrackerError
+from .errors import FilterError, RunStillRunningError, StoreVersionError, TrackerError
 from .store import DB_NAME, Store, _schema, find_store_dir
 from .store._location import ENV_VAR, STORE_DIRNAME
 from .store._maintenance import (
@@ -358,10 +358,7 @@ def cmd_runs_delete(args) -> int:
     runs = describe_runs(store, args.run_ids)
     running = [r for r in runs if r[2] == "RUNNING" and not r[3]]
     if running:
-        raise TrackerError(
-            f"Run {running[0][0][:8]} ({running[0][1]}) is still RUNNING; end it first "
-            "(a run whose process died is marked CRASHED and can then be deleted)."
-        )
+        raise RunStillRunningError(running[0][0], running[0][1])
     with store.write() as conn:
         set_deleted(conn, [r[0] for r in runs], True)
     for run_id, name, status, deleted in runs:

@@ -63,3 +63,14 @@ class StoreVersionError(TrackerError):
             f"jupyter-tracker; this one reads up to version {supported}. "
             "Upgrade with `pip install -U jupyter-tracker`."
         )
+
+
+class RunStillRunningError(TrackerError):
+    """A RUNNING run cannot be deleted: its process may still be writing to it."""
+
+    def __init__(self, run_id: str, name: str) -> None:
+        self.run_id, self.name = run_id, name
+        super().__init__(
+            f"Run {run_id[:8]} ({name}) is still RUNNING; end it first "
+            "(a run whose process died is marked CRASHED and can then be deleted)."
+        )

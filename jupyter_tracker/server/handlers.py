@@ -24,9 +24,9 @@ from tornado.iostream import StreamClosedError
 
 from .. import _records
 from .._paths import safe_relative_path
-from ..errors import InvalidInputError, RunNotFoundError, TrackerError
+from ..errors import InvalidInputError, RunNotFoundError, RunStillRunningError, TrackerError
 from ..store import DB_NAME, Store, find_store_dir
-from ..store._maintenance import RunStillRunningError, delete_run, set_run_tag
+from ..store._maintenance import delete_run, set_run_tag
 
 API_PREFIX = "jupyter-tracker/api"
 DEFAULT_LIMIT = 50

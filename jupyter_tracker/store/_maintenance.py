@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from .._limits import MAX_TAG_VALUE_LENGTH, check_key, check_length
-from ..errors import InvalidInputError, RunNotFoundError, TrackerError
+from ..errors import InvalidInputError, RunNotFoundError, RunStillRunningError
 from . import Store
 
 TMP_GRACE_S = 3600.0  # leftover *.tmp files and unreferenced blobs younger than this stay
@@ -31,17 +31,6 @@ def set_deleted(conn, run_ids: list[str], deleted: bool) -> None:
     conn.executemany(
         "UPDATE runs SET deleted = ? WHERE id = ?", [(int(deleted), i) for i in run_ids]
     )
-
-
-class RunStillRunningError(TrackerError):
-    """A RUNNING run cannot be deleted: its process may still be writing to it."""
-
-    def __init__(self, run_id: str, name: str) -> None:
-        self.run_id, self.name = run_id, name
-        super().__init__(
-            f"Run {run_id[:8]} ({name}) is still RUNNING; end it first "
-            "(a run whose process died is marked CRASHED and can then be deleted)."
-        )
 
 
 def delete_run(store: Store, run_id: str) -> dict:
