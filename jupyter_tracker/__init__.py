@@ -44,6 +44,9 @@ from .tracking import (
 )
 
 if TYPE_CHECKING:
+    import os
+    from pathlib import Path
+
     import plotly.graph_objects as go
 
     from .panels.comparison import Comparison
@@ -97,6 +100,29 @@ def plot(
     return _plot(run_ids, metrics, x)
 
 
+def export_run(run_id: str, directory: str | os.PathLike) -> Path:
+    """Write run ``run_id`` as a project directory that re-runs outside Jupyter; its path.
+
+    ``train.py`` (the cell with the cells it depended on, or the script; params as
+    command-line options defaulting to the logged values), ``MLproject`` and
+    ``python_env.yaml`` (``mlflow run DIR -P alpha=0.7 --env-manager local``),
+    ``requirements.txt``, ``params.yaml``, ``metrics.json``, ``metrics/<key>.csv``,
+    ``artifacts/``, ``run.json``, ``run.ipynb`` and ``README.md``. ``directory`` must be new,
+    empty, or an earlier export of the same run (its files are then replaced). Re-running
+    ``python train.py`` with jupyter-tracker installed logs a new run tagged
+    ``jupyter_tracker.origin`` = ``run_id``.
+    """
+    import sys
+
+    from .export import export_run as _export
+    from .tracking import current_store
+
+    def progress(line: str) -> None:
+        print(f"jupyter-tracker: {line}", file=sys.stderr)
+
+    return _export(current_store(), run_id, directory, progress).path
+
+
 def load_ipython_extension(shell) -> None:
     """``%load_ext jupyter_tracker``: register the magics (no heavy import)."""
     from .notebook.magics import load
@@ -124,6 +150,7 @@ __all__ = [
     "active_run",
     "compare",
     "end_run",
+    "export_run",
     "get_run",
     "last_active_run",
     "log_artifact",

@@ -1,4 +1,5 @@
-"""The ``jupyter-tracker`` command (also ``jupyter tracker``): list, show, delete, gc, doctor.
+"""The ``jupyter-tracker`` command (also ``jupyter tracker``): list, show, delete, export, gc,
+doctor.
 
 Each command opens the store, calls the read layer (``_records``) or one SQL transaction,
 and prints. User errors (unknown run, bad filter, a store from a newer version) end with
@@ -446,6 +447,19 @@ def cmd_gc(args) -> int:
     return 0
 
 
+# -- export ---------------------------------------------------------------------------
+
+
+def cmd_export(args) -> int:
+    """`export ID DIR`: write the run as a project directory that re-runs outside Jupyter."""
+    from .export import export_run
+
+    store = _open(args)
+    done = export_run(store, args.run_id, args.directory, lambda line: print(line, file=sys.stderr))
+    print(done.summary())
+    return 0
+
+
 # -- doctor ---------------------------------------------------------------------------
 
 
@@ -611,6 +625,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = runs_commands.add_parser("restore", parents=[common], help="bring deleted runs back")
     p.add_argument("run_ids", metavar="ID", nargs="+", help="run ids or unique prefixes")
     p.set_defaults(func=cmd_runs_restore)
+
+    p = commands.add_parser(
+        "export",
+        parents=[common],
+        help="write a run as a project directory (train.py, MLproject, ...)",
+        description="Write a run as a project directory that re-runs outside Jupyter: "
+        "train.py, MLproject, python_env.yaml, requirements.txt, params.yaml, metrics, "
+        "artifacts, run.json, run.ipynb and README.md.",
+    )
+    p.add_argument("run_id", metavar="ID", help="a run id or a unique prefix of one")
+    p.add_argument(
+        "directory", metavar="DIR", help="new or empty (or an earlier export of the run)"
+    )
+    p.set_defaults(func=cmd_export)
 
     p = commands.add_parser(
         "gc", parents=[common], help="purge deleted runs and unreferenced blobs"

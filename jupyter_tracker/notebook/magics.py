@@ -17,7 +17,6 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from .. import _records, tracking
-from .._limits import check_key
 from ..errors import TrackerError
 from . import _capture, _slice
 from .card import RunCard
@@ -31,32 +30,36 @@ MAX_NOTEBOOK_BYTES = 50_000_000
 GIT_TIMEOUT_S = 2.0
 
 
-def split_line(line: str) -> list[str]:
-    """Split a magic line on spaces outside quotes and brackets (``lr=[1e-3, 1e-2]``)."""
-    tokens, current, depth, quote = [], [], 0, None
+def split_line(line: str, separator: str | None = None) -> list[str]:
+    """Split a magic line on spaces (or on ``separator``) outside quotes and brackets:
+    ``lr=[1e-3, 1e-2] name='a b'``; a backslash escapes a quote inside quotes."""
+    tokens, current, depth, quote, escaped = [], [], 0, None, False
     for char in line:
         if quote:
             current.append(char)
-            if char == quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
                 quote = None
-        elif char in "'\"":
+            continue
+        at_break = char == separator if separator else char.isspace()
+        if at_break and depth <= 0:
+            if current or separator:
+                tokens.append("".join(current))
+            current = []
+            continue
+        if char in "'\"":
             quote = char
-            current.append(char)
         elif char in "([{":
             depth += 1
-            current.append(char)
         elif char in ")]}":
             depth -= 1
-            current.append(char)
-        elif char.isspace() and depth <= 0:
-            if current:
-                tokens.append("".join(current))
-                current = []
-        else:
-            current.append(char)
+        current.append(char)
     if quote or depth > 0:
         raise UsageError(f"Unbalanced quote or bracket in: {line.strip()}")
-    if current:
+    if current or separator:
         tokens.append("".join(current))
     return tokens
 
@@ -90,13 +93,15 @@ def parse_args(line: str, allowed: set[str]) -> tuple[dict[str, str], dict[str, 
             if i + 1 >= len(tokens):
                 raise UsageError(f"{token} needs a value, e.g. {token} something.")
             value = tokens[i + 1]
+            if value[:1] in ("'", '"'):  # --tag "stage=dev", --name "my run"
+                value = str(literal(value))
             if token == "--tag":
                 key, sep, tag_value = value.partition("=")
                 if not sep or not key:
                     raise UsageError(f"--tag takes key=value, got {value!r}.")
                 tags[key] = literal(tag_value)
             else:
-                options[token[2:]] = str(literal(value))
+                options[token[2:]] = value
             i += 2
             continue
         key, sep, value = token.partition("=")
@@ -114,21 +119,15 @@ def parse_args(line: str, allowed: set[str]) -> tuple[dict[str, str], dict[str, 
 
 
 def _sweep_values(key: str, text: str) -> list[Any]:
+    """``0.1,0.5,1`` or ``[1e-3, 1e-2]`` or ``'a,b',c``: the values to sweep over."""
     value = literal(text)
     if isinstance(value, (list, tuple)):
         values = list(value)
-    elif "," in text:
-        values = [literal(part) for part in split_commas(text)]
     else:
-        values = [value]
+        values = [literal(part) for part in split_line(text, ",")]
     if not values or any(v == "" for v in values):
         raise UsageError(f"{key}={text} has an empty value in its list.")
     return values
-
-
-def split_commas(text: str) -> list[str]:
-    """``0.1,0.5,1`` -> parts, keeping commas inside brackets and quotes."""
-    return split_line(text.replace(",", " ")) if not any(c in text for c in "[({'\"") else [text]
 
 
 class _CellContext:
@@ -196,9 +195,6 @@ class TrackerMagics(Magics):
     def _start(self, magic, line, cell, params, tags, options, nested):
         """Start the run of a tracked cell: params checked first, so a bad one starts none."""
         try:
-            for key, value in params.items():
-                check_key(key, "Param")
-                tracking.param_text(value)
             run = tracking._start(
                 options.get("name"),
                 options.get("experiment"),
@@ -418,8 +414,27 @@ class TrackerMagics(Magics):
 
     @line_magic
     def export_run(self, line: str) -> None:
-        """Export a run to a project directory: ``%export_run ID DIR``."""
-        raise UsageError("Export is not available yet in this version of jupyter-tracker.")
+        """Export a run to a project directory that re-runs outside Jupyter: ``%export_run ID DIR``.
+
+        ``DIR`` must be new, empty or an earlier export of the same run; quote it if it has
+        spaces. Prints what was written and how to re-run it (``python train.py --alpha 0.7``,
+        ``mlflow run DIR -P alpha=0.7 --env-manager local``).
+        """
+        import shlex
+
+        from ..export import export_run
+
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise UsageError(f"%export_run: {exc}; quote DIR like this: 'my dir'.") from None
+        if len(words) != 2:
+            raise UsageError("Give a run id and a directory: %export_run 1a2b3c4d exports/best.")
+        try:
+            done = export_run(tracking.current_store(), words[0], words[1], print)
+        except TrackerError as exc:
+            raise UsageError(" ".join(str(exc).split())) from None
+        print(done.summary())
 
 
 def load(shell) -> None:
@@ -431,6 +446,7 @@ def load(shell) -> None:
     shell.events.register("pre_run_cell", magics.pre_run_cell)
     shell.events.register("post_run_cell", magics.post_run_cell)
     shell._jupyter_tracker_magics = magics
+    tracking._implicit_end = "with this cell"
     crashed = tracking.crashed_runs_on_open()
     if crashed:
         names = ", ".join(crashed[:5]) + (" ..." if len(crashed) > 5 else "")
@@ -452,6 +468,7 @@ def unload(shell) -> None:
             shell.magics_manager.magics[kind].pop(name, None)
     shell.magics_manager.registry.pop(type(magics).__name__, None)
     del shell._jupyter_tracker_magics
+    tracking._implicit_end = "when the process exits"
 
 
 def _show(shell, html: str, text: str) -> None:

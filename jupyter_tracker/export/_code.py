@@ -1,0 +1,563 @@
+"""The code of a run as a plain Python script (and as notebook cells).
+
+A tracked cell becomes: its dependency-slice cells in execution order, then the cell body
+without its ``%%track_run`` line. IPython-only statements (``%magic``, ``!shell``,
+``get_ipython()``, cell magics) become ``pass`` with a comment saying they were skipped, so
+the script runs under plain ``python``; ``%time CODE`` and the bodies of ``%%time`` /
+``%%capture`` / ``%%prun`` keep their Python code. The run's params become command-line
+options whose defaults are the logged values, parsed back to their logged types.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from dataclasses import dataclass, field
+from keyword import iskeyword
+
+from ..notebook import _slice
+
+SCRIPT = "train.py"
+# Cell magics whose body is Python that runs once in the user namespace.
+_BODY_MAGICS = frozenset({"time", "capture", "prun"})
+_BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+_OPTION_CHARS = re.compile(r"[^A-Za-z0-9_]+")
+_RESERVED_OPTIONS = frozenset({"help", "h"})
+_CONVERTERS = {"int": "int", "float": "float", "str": "str", "bool": "_bool"}
+_LITERAL_KINDS = frozenset({"list", "tuple", "dict", "set", "NoneType"})
+
+
+def one_line(text: object) -> str:
+    """``text`` safe inside a ``#`` comment or a Markdown line: no line breaks or controls."""
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text)
+    )
+
+
+# -- IPython syntax -------------------------------------------------------------------------
+
+
+@dataclass
+class Converted:
+    """A cell as plain Python (``script``) and as IPython syntax (``notebook``)."""
+
+    script: str
+    notebook: str
+    skipped: list[str] = field(default_factory=list)  # IPython-only lines left out
+    error: str | None = None  # why the cell does not parse, if it does not
+
+
+def _uses_ipython(node: ast.stmt) -> bool:
+    """Whether the statement itself (not the blocks it holds) calls ``get_ipython``."""
+    for name, value in ast.iter_fields(node):
+        if name in _BLOCK_FIELDS:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, ast.AST) and any(
+                isinstance(n, ast.Name) and n.id == "get_ipython" for n in ast.walk(item)
+            ):
+                return True
+    return False
+
+
+def _magic_call(node: ast.AST) -> tuple[str, list[str]] | None:
+    """``get_ipython().METHOD('a', 'b')`` -> ``(METHOD, ['a', 'b'])`` (constant strings only)."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return None
+    owner = node.func.value
+    if not (
+        isinstance(owner, ast.Call)
+        and isinstance(owner.func, ast.Name)
+        and owner.func.id == "get_ipython"
+        and not node.keywords
+        and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args)
+    ):
+        return None
+    return node.func.attr, [a.value for a in node.args]
+
+
+def _ipython_text(method: str, args: list[str]) -> str | None:
+    """The IPython syntax that IPython turned into ``get_ipython().method(*args)``."""
+    if method == "run_line_magic" and len(args) == 2:
+        return f"%{args[0]} {args[1]}".rstrip()
+    if method in ("system", "getoutput") and len(args) == 1:
+        return f"!{args[0]}"
+    if method == "run_cell_magic" and len(args) == 3:
+        return f"%%{args[0]} {args[1]}".rstrip() + "\n" + args[2]
+    return None
+
+
+def _parses(code: str) -> bool:
+    try:
+        ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _statement(node: ast.stmt, segment: str) -> tuple[str, str, str]:
+    """For one IPython statement: (script replacement, notebook text, what was skipped)."""
+    value = getattr(node, "value", None)
+    call = _magic_call(value) if value is not None else None
+    original = _ipython_text(*call) if call else None
+    if isinstance(node, ast.Assign) and original is not None:
+        targets = " = ".join(ast.unparse(t) for t in node.targets)
+        original = f"{targets} = {original}"
+    shown = original if original is not None else segment
+    if (
+        call
+        and isinstance(node, ast.Expr)
+        and call[0] == "run_line_magic"
+        and call[1][0] == "time"
+        and call[1][1].strip()
+        and "\n" not in call[1][1]
+        and _parses(call[1][1])
+    ):
+        return f"{call[1][1].strip()}  # was: %time", shown, ""
+    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+    single = isinstance(node, ast.Assign | ast.AnnAssign) and len(targets) == 1
+    if single and isinstance(targets[0], ast.Name):  # x = !ls: x stays bound
+        return f"{targets[0].id} = None", shown, shown
+    return "pass", shown, shown
+
+
+def _cell_magic(name: str, line: str, body: str) -> Converted:
+    """A whole cell that is one cell magic."""
+    header = f"%%{name} {line}".rstrip()
+    if name in _BODY_MAGICS:
+        inner = convert(body)
+        script = f"# {one_line(header)}  (IPython only; its body runs as plain Python)\n"
+        return Converted(script + inner.script, f"{header}\n{body}", inner.skipped, inner.error)
+    if name == "track_run":
+        inner = convert(body)
+        assigned = "".join(f"{key} = {text}\n" for key, text in magic_params(line).items())
+        script = (
+            f"# {one_line(header)}  (was a tracked run of its own; its params become variables "
+            "and its log calls now log into this run)\n"
+        )
+        return Converted(
+            script + assigned + inner.script, f"{header}\n{body}", inner.skipped, inner.error
+        )
+    commented = "".join(f"# {one_line(line)}\n" for line in body.splitlines())
+    script = f"# {one_line(header)}  (skipped: IPython only)\n{commented}pass\n"
+    return Converted(script, f"{header}\n{body}", [header])
+
+
+def convert(source: str) -> Converted:
+    """A cell (IPython syntax or IPython's transformed Python) as plain Python and as IPython."""
+    python = _slice._to_python(source)
+    try:
+        tree = ast.parse(python)
+    except (SyntaxError, ValueError) as exc:  # it failed in the kernel too: keep it as comments
+        error = f"{type(exc).__name__}: {exc}"
+        commented = "".join(f"# {one_line(line)}\n" for line in source.splitlines())
+        return Converted(
+            f"# (does not parse: {one_line(error)})\n{commented}pass\n", source, [], error
+        )
+    whole = _slice._cell_magic_call(tree)
+    if whole is not None:
+        return _cell_magic(*whole)
+    lines = python.splitlines(keepends=True)
+    edits: list[tuple[ast.stmt, str, str, str]] = []
+
+    def visit(statements: list) -> None:
+        for node in statements:
+            if isinstance(node, ast.ExceptHandler | ast.match_case):
+                visit(node.body)
+            elif _uses_ipython(node):
+                edits.append((node, *_statement(node, ast.get_source_segment(python, node) or "")))
+            else:
+                for name in _BLOCK_FIELDS:
+                    visit(getattr(node, name, []))
+
+    visit(tree.body)
+    script_lines, notebook_lines = list(lines), list(lines)
+    skipped = []
+    for node, script, notebook, what in sorted(edits, key=lambda e: -e[0].lineno):
+        first = lines[node.lineno - 1].encode()
+        last = lines[node.end_lineno - 1].encode()
+        before = first[: node.col_offset].decode()
+        after = last[node.end_col_offset :].decode()
+        whole_line = not before.strip() and (not after.strip() or after.lstrip().startswith("#"))
+        if what:
+            skipped.append(what)
+            if whole_line:
+                script += f"  # skipped (IPython only): {one_line(what)}"
+        span = slice(node.lineno - 1, node.end_lineno)
+        script_lines[span] = [before + script + after]
+        notebook_lines[span] = [before + notebook + after]
+    skipped.reverse()
+    return Converted("".join(script_lines), "".join(notebook_lines), skipped)
+
+
+def magic_params(line: str) -> dict[str, str]:
+    """``key=value`` params of a ``%%track_run`` line as Python source (literals, else str)."""
+    from ..notebook.magics import literal, split_line
+
+    names = _slice._magic_params("track_run", line)
+    try:
+        tokens = split_line(line)
+    except Exception:  # an unbalanced line never ran: nothing to assign
+        return {}
+    out = {}
+    for token in tokens:
+        key, eq, value = token.partition("=")
+        if eq and key in names and value and key not in out:
+            out[key] = repr(literal(value))
+    return out
+
+
+# -- params as options ----------------------------------------------------------------------
+
+
+@dataclass
+class Option:
+    """One param as a command-line option of the script (and an MLproject parameter)."""
+
+    key: str  # the param key as logged
+    name: str  # --name on the command line, {name} in MLproject (letters, digits, _)
+    kind: str  # the logged Python type name
+    text: str  # the logged value as text: the option's default
+    value: object  # the logged value
+
+    @property
+    def converter(self) -> str:
+        """The function the script parses the option's text with."""
+        if self.kind in _CONVERTERS and type(self.value).__name__ == self.kind:
+            return _CONVERTERS[self.kind]
+        if self.kind in _LITERAL_KINDS and type(self.value).__name__ == self.kind:
+            return "_literal"
+        return "str"
+
+    @property
+    def numeric(self) -> bool:
+        """Whether MLflow may treat it as a ``float`` parameter."""
+        return self.converter in ("int", "float")
+
+
+def options(typed_params: dict[str, tuple[str, str]]) -> list[Option]:
+    """The run's params as options, in key order; names made unique and option-safe."""
+    from ..tracking import typed_param
+
+    used = set(_RESERVED_OPTIONS)
+    out = []
+    for key in sorted(typed_params):
+        text, kind = typed_params[key]
+        base = _OPTION_CHARS.sub("_", key).strip("_") or "param"
+        if base[0].isdigit():
+            base = f"p_{base}"
+        name, n = base, 1
+        while name.lower() in used:
+            n += 1
+            name = f"{base}_{n}"
+        used.add(name.lower())
+        out.append(Option(key, name, kind, text, typed_param(text, kind)))
+    return out
+
+
+# -- the script -----------------------------------------------------------------------------
+
+_HELPERS = '''
+
+def _literal(text):
+    """A Python literal ([1, 2], {'a': 1}, None...), else the text itself."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _bool(text):
+    """True or False (also true/false, yes/no, 1/0)."""
+    answer = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+    if text.strip().lower() not in answer:
+        raise argparse.ArgumentTypeError(f"expected True or False, got {text!r}")
+    return answer[text.strip().lower()]
+'''
+
+_STAND_IN = '''
+
+def _stand_in(params):
+    """A do-nothing jupyter_tracker for when it is not installed: log calls are no-ops,
+    jt.param returns the value given on the command line."""
+
+    def nothing(*args, **kwargs):
+        return None
+
+    class Run:
+        id = name = None
+        status = "RUNNING"
+
+        def __init__(self):
+            self.params, self.tags, self.metrics = dict(params), {}, {}
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def __getattr__(self, name):
+            return nothing
+
+    def missing(name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return nothing
+
+    run = Run()
+    module = types.ModuleType("jupyter_tracker", _stand_in.__doc__)
+    module.param = lambda key, default=None: params.get(key, default)
+    module.log_param = lambda key, value, *args, **kwargs: value
+    module.start_run = module.active_run = module.last_active_run = lambda *a, **k: run
+    module.__getattr__ = missing
+    sys.modules["jupyter_tracker"] = module
+    return module
+'''
+
+
+@dataclass
+class Script:
+    """The exported script's text and what the README should say about it."""
+
+    text: str
+    kind: str  # "cell", "script" or "none": where the code came from
+    options: list[Option]
+    code: str  # the user's code alone (for finding its imports)
+    skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    cells: list[dict] = field(default_factory=list)  # for the notebook: {"count", "source"}
+    variables: list[str] = field(default_factory=list)
+    starts_own_run: bool = False
+
+
+def code_kind(detail: dict) -> str:
+    """``"cell"`` (a tracked cell), ``"script"`` or ``"none"`` (no source recorded)."""
+    source = detail.get("source")
+    if source is None:
+        return "none"
+    if source.lstrip().startswith(("%%track_run", "%%track_sweep")):
+        return "cell"
+    return "script"
+
+
+def _calls_start_run(code: str) -> bool:
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name == "start_run":
+                return True
+    return False
+
+
+def _hoist_future(code: str) -> tuple[str, list[str]]:
+    """``from __future__`` imports must come first: take them out of the user's code."""
+    kept, future = [], []
+    for line in code.splitlines(keepends=True):
+        if re.match(r"from\s+__future__\s+import\s", line):
+            future.append(line.rstrip("\n"))
+            kept.append(f"# {line.rstrip()}  (moved to the top)\n")
+        else:
+            kept.append(line)
+    return "".join(kept), future
+
+
+def build(detail: dict, version: str) -> Script:
+    """The exported script of a run: options, the stand-in, start_run, the code."""
+    kind = code_kind(detail)
+    opts = options(detail["typed_params"])
+    script = Script("", kind, opts, "")
+    capture = detail.get("capture") or {}
+    parts: list[str] = []
+    if kind == "cell":
+        magic_line, _, body = detail["source"].lstrip().partition("\n")
+        magic, _, line = magic_line[2:].partition(" ")
+        names = _slice._magic_params(magic.strip(), line)
+        script.variables = [o.key for o in opts if o.key in names and not iskeyword(o.key)]
+        for cell in (capture.get("dependency_slice") or {}).get("cells", []):
+            converted = convert(cell["source"])
+            defines = ", ".join(cell.get("provides") or cell.get("defines") or [])
+            parts.append(_banner(f"In [{cell['execution_count']}], needed for: {defines}"))
+            parts.append(converted.script)
+            script.cells.append({"count": cell["execution_count"], "source": converted.notebook})
+            _note(script, converted, f"In [{cell['execution_count']}]")
+        converted = convert(body)
+        count = capture.get("execution_count")
+        parts.append(_banner(f"In [{count}], the tracked cell: {one_line(magic_line)}"))
+        parts.append(converted.script)
+        _note(script, converted, f"In [{count}]")
+        unresolved = (capture.get("dependency_slice") or {}).get("unresolved") or []
+        if unresolved:
+            script.notes.append(
+                "Names the code reads that the dependency slice traced to no earlier cell "
+                "(fine if a kept line such as %time sets them, else a NameError): "
+                f"{', '.join(unresolved)}."
+            )
+    elif kind == "script":
+        script.starts_own_run = _calls_start_run(detail["source"])
+        parts.append(_banner("the script that ran, unchanged"))
+        parts.append(detail["source"])
+    else:
+        parts.append(
+            "# The code of this run was not recorded: it was started by jt.start_run() or a log\n"
+            "# call in a notebook cell, not by %%track_run or a script. Put the code here.\n"
+        )
+    code = "".join(p if p.endswith("\n") else p + "\n" for p in parts)
+    code, future = _hoist_future(code)
+    script.code = code
+    script.text = _assemble(detail, script, code, future, version)
+    try:
+        compile(script.text, SCRIPT, "exec")
+    except SyntaxError as exc:
+        script.notes.append(f"{SCRIPT} does not compile (line {exc.lineno}: {exc.msg}); edit it.")
+    return script
+
+
+def _note(script: Script, converted: Converted, where: str) -> None:
+    script.skipped += [
+        f"{where}: {one_line(s.splitlines()[0] if s else s)}" for s in converted.skipped
+    ]
+    if converted.error:
+        script.notes.append(f"{where} does not parse as Python ({converted.error}).")
+
+
+def _banner(text: str) -> str:
+    head = f"# ---- {one_line(text)} "
+    return "\n" + head + "-" * max(4, 92 - len(head)) + "\n"
+
+
+def _assemble(detail: dict, script: Script, code: str, future: list[str], version: str) -> str:
+    run_id, name = detail["run_id"], detail["name"]
+    opts = script.options
+    example = next((o for o in opts if o.numeric), opts[0] if opts else None)
+    usage = f"python {SCRIPT}" + (f" --{example.name} {_example_value(example)}" if example else "")
+    where = []
+    if detail.get("notebook"):
+        where.append(f"notebook {detail['notebook']}")
+    count = (detail.get("capture") or {}).get("execution_count")
+    if script.kind == "cell" and count is not None:
+        where.append(f"cell In [{count}]")
+    head = [
+        f"# {one_line(name)} (jupyter-tracker run {run_id}), exported by jupyter-tracker {version}",
+        *([f"# From {one_line(', '.join(where))}."] if where else []),
+        "#",
+        f"# Re-run:  {usage}   ({SCRIPT} --help lists the options)",
+    ]
+    if script.starts_own_run:
+        head += [
+            "# This script starts its own run (jt.start_run), so it is kept as it was: it takes",
+            "# no options and its runs are not tagged with their origin (see README.md).",
+        ]
+    else:
+        head += [
+            "# Each option defaults to the value the run logged. With jupyter-tracker installed",
+            "# the re-run is logged as a new run tagged jupyter_tracker.origin (this run's id);",
+            "# without it the code still runs and the jupyter_tracker calls do nothing.",
+        ]
+    if script.kind == "cell":
+        head += [
+            "# The code: the cells the run's cell read names from (its dependency slice, in",
+            "# execution order), then the cell. IPython-only lines are skipped, as comments say.",
+        ]
+    if script.starts_own_run:
+        return "\n".join(head) + "\n" + ("\n".join(future) + "\n" if future else "") + code
+    tags = {
+        k: v for k, v in detail["tags"].items() if not k.startswith(("mlflow.", "jupyter_tracker."))
+    }
+    tags = {"jupyter_tracker.origin": run_id, "jupyter_tracker.origin_name": name, **tags}
+    out = [*head, ""]
+    out += future
+    out += ["import argparse", "import ast", "import sys", "import types", ""]
+    out += [f"EXPERIMENT = {detail['experiment']!r}", f"TAGS = {_pyrepr(tags)}"]
+    out += [_HELPERS.rstrip("\n"), "", "", _params_function(detail, opts).rstrip("\n")]
+    out += [_STAND_IN.rstrip("\n")]
+    out += [
+        "",
+        "",
+        "PARAMS = _params()",
+        "try:",
+        "    import jupyter_tracker as tracker",
+        "except ImportError:",
+        "    tracker = _stand_in(PARAMS)",
+        "",
+        "# The run ends at the end of the script: FINISHED, or FAILED with the traceback if the",
+        "# code raises (jupyter-tracker ends it when the interpreter exits).",
+        "tracker.start_run(experiment=EXPERIMENT, params=PARAMS, tags=TAGS)",
+    ]
+    if script.variables:
+        out.append("# The params of %%track_run, as variables (as the magic set them):")
+        out += [f"{key} = PARAMS[{key!r}]" for key in script.variables]
+    out += [code.rstrip("\n"), "", "tracker.end_run()", ""]
+    return "\n".join(out)
+
+
+def _example_value(option: Option) -> str:
+    if option.converter == "int" and isinstance(option.value, int):
+        return str(option.value * 2 or 1)
+    if option.converter == "float" and isinstance(option.value, float):
+        value = option.value * 2 if option.value == option.value else 0.5
+        return repr(value or 0.5)
+    return _shell(option.text)
+
+
+def _shell(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def _pyrepr(value: dict) -> str:
+    items = ",\n".join(f"    {k!r}: {v!r}" for k, v in value.items())
+    return "{\n" + items + ",\n}" if value else "{}"
+
+
+def _params_function(detail: dict, opts: list[Option]) -> str:
+    description = _help(f"Re-run of jupyter-tracker run {detail['name']} ({detail['run_id'][:8]}).")
+    lines = [
+        "def _params(argv=None):",
+        '    """The run\'s params from the command line, each defaulting to the logged value."""',
+        f"    parser = argparse.ArgumentParser(description={description!r})",
+    ]
+    for o in opts:
+        shown = o.text if len(o.text) <= 60 else o.text[:57] + "..."
+        what = o.kind if o.converter != "str" or o.kind == "str" else f"{o.kind}, given as text"
+        lines.append(
+            f"    parser.add_argument({'--' + o.name!r}, type={o.converter}, "
+            f"default={o.text!r}, help={_help(f'{what}; logged: {shown}')!r})"
+        )
+    lines.append("    args = vars(parser.parse_args(argv))")
+    mapping = ", ".join(f"{o.key!r}: args[{o.name!r}]" for o in opts)
+    lines.append(f"    return {{{mapping}}}")
+    return "\n".join(lines) + "\n"
+
+
+def _help(text: str) -> str:
+    """Text for argparse help: one line, ``%`` escaped (argparse formats it)."""
+    return one_line(text).replace("%", "%%")
+
+
+def imported_modules(code: str) -> list[str]:
+    """Top-level names of the non-standard modules ``code`` imports, in order."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return []
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            top = name.partition(".")[0]
+            if top not in sys.stdlib_module_names and top not in found and top != "__future__":
+                found.append(top)
+    return found
