@@ -14,6 +14,7 @@ from .errors import (
     NoActiveRunError,
     ParamConflictError,
     RunNotFoundError,
+    StoreGoneError,
     StoreVersionError,
     TrackerError,
 )
@@ -23,6 +24,7 @@ from .tracking import (
     active_run,
     end_run,
     get_run,
+    get_tracking_uri,
     last_active_run,
     log_artifact,
     log_artifacts,
@@ -40,6 +42,7 @@ from .tracking import (
     set_store,
     set_tag,
     set_tags,
+    set_tracking_uri,
     start_run,
 )
 
@@ -145,6 +148,7 @@ __all__ = [
     "ParamConflictError",
     "Run",
     "RunNotFoundError",
+    "StoreGoneError",
     "StoreVersionError",
     "TrackerError",
     "active_run",
@@ -152,6 +156,7 @@ __all__ = [
     "end_run",
     "export_run",
     "get_run",
+    "get_tracking_uri",
     "last_active_run",
     "log_artifact",
     "log_artifacts",
@@ -171,5 +176,6 @@ __all__ = [
     "set_store",
     "set_tag",
     "set_tags",
+    "set_tracking_uri",
     "start_run",
 ]

@@ -29,7 +29,7 @@ RUN_COLUMNS = (
 )
 _RUN_SELECT = (
     "SELECT r.id, r.name, r.status, e.name, r.start_time, r.end_time, r.parent_id, "
-    "r.notebook, r.cell_id, r.rerun_of FROM runs r JOIN experiments e ON e.id = r.experiment_id"
+    "r.notebook, r.cell_id, r.rerun_of"
 )
 
 
@@ -41,20 +41,16 @@ def records(
     store: Store,
     filter: str | None = None,
     order_by: str | list[str] | None = None,
-    experiment: str | None = None,
+    experiment: str | list[str] | None = None,
     offset: int = 0,
     limit: int | None = None,
 ) -> list[dict]:
     """Runs matching ``filter`` with their params (text), latest metrics and tags."""
-    from .store._filter import compile_filter, compile_order_by
+    from .store._filter import compile_order_by
 
-    where, args = compile_filter(filter)
+    matching, args = _matching(filter, experiment)
     order, order_args = compile_order_by(order_by)
-    sql = f"{_RUN_SELECT} WHERE r.deleted = 0 AND ({where})"
-    if experiment is not None:
-        sql += " AND e.name = ?"
-        args = [*args, experiment]
-    sql += f" ORDER BY {order} LIMIT ? OFFSET ?"
+    sql = f"{_RUN_SELECT} {matching} ORDER BY {order} LIMIT ? OFFSET ?"
     rows = store.read(sql, [*args, *order_args, -1 if limit is None else int(limit), int(offset)])
     out = [dict(zip(RUN_COLUMNS, row, strict=False)) for row in rows]
     by_id = {}
@@ -260,8 +256,9 @@ def experiments(store: Store) -> list[dict]:
 # -- for the panels: counting, columns and drawing without reading every row ---------------
 
 
-def _matching(filter: str | None, experiment: str | None) -> tuple[str, list]:
-    """``FROM ... WHERE ...`` of the runs a filter selects, and its bound args."""
+def _matching(filter: str | None, experiment: str | list[str] | None) -> tuple[str, list]:
+    """``FROM ... WHERE ...`` of the runs a filter selects (in one experiment, or any of a
+    list), and its bound args."""
     from .store._filter import compile_filter
 
     where, args = compile_filter(filter)
@@ -269,9 +266,13 @@ def _matching(filter: str | None, experiment: str | None) -> tuple[str, list]:
         "FROM runs r JOIN experiments e ON e.id = r.experiment_id "
         f"WHERE r.deleted = 0 AND ({where})"
     )
-    if experiment is not None:
+    if isinstance(experiment, str):
         sql += " AND e.name = ?"
         args = [*args, experiment]
+    elif experiment is not None:
+        names = list(experiment)
+        sql += f" AND e.name IN ({','.join('?' * len(names))})"
+        args = [*args, *names]
     return sql, args
 
 

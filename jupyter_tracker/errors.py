@@ -74,3 +74,15 @@ class RunStillRunningError(TrackerError):
             f"Run {run_id[:8]} ({name}) is still RUNNING; end it first "
             "(a run whose process died is marked CRASHED and can then be deleted)."
         )
+
+
+class StoreGoneError(TrackerError):
+    """The store's database file was deleted or replaced while this process was using it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(
+            f"The store at {path} was deleted (or replaced) while this process was using it; "
+            "what was logged since could not be written. Call jt.set_store(...) to use a new "
+            "store, or restart the kernel."
+        )

@@ -46,6 +46,9 @@ _store: Store | None = None
 _writers: dict[Store, Writer] = {}  # one per opened store, all flushed at exit
 _experiment_ids: dict[tuple[Store, str], int] = {}
 _stack: ContextVar[tuple[ActiveRun, ...]] = ContextVar("jupyter_tracker_runs", default=())
+_main_thread = threading.main_thread()
+_main_runs: tuple[ActiveRun, ...] = ()  # the main thread's runs, seen by threads users start
+_implicit_end = "when the process exits"  # the notebook integration says "with this cell"
 _default_experiment: str = DEFAULT_EXPERIMENT
 _last_run: ActiveRun | None = None
 _lock = threading.Lock()
@@ -57,8 +60,30 @@ _lock = threading.Lock()
 def set_store(path: str | os.PathLike | None) -> Store:
     """Use the store at ``path`` (created if missing) from now on; ``None``: the default."""
     global _store
-    _store = Store.open(path)
+    target = Path(path).expanduser().resolve() if path is not None else None
+    if _store is not None and target == _store.path and _store.db_path.exists():
+        return _store  # re-running a setup cell keeps the same store and writer
+    _store = Store.open(target)
     return _store
+
+
+def set_tracking_uri(uri: str | os.PathLike) -> None:
+    """MLflow's ``set_tracking_uri`` for a local folder (or ``file:`` URI): ``set_store``.
+
+    Tracking servers are not written to directly: runs stay local, with no server to run.
+    """
+    text = os.fspath(uri)
+    if "://" in text and not text.startswith("file://"):
+        raise InvalidInputError(
+            f"jupyter-tracker keeps runs in a local store; {text!r} is not a local folder. "
+            "Give a folder (or a file: URI), or leave the default store."
+        )
+    set_store(text.removeprefix("file://"))
+
+
+def get_tracking_uri() -> str:
+    """The store's folder as a ``file:`` URI (MLflow's ``get_tracking_uri``)."""
+    return current_store().path.as_uri()
 
 
 def current_store() -> Store:
@@ -84,6 +109,21 @@ def crashed_runs_on_open() -> list[str]:
     marks = ",".join("?" * len(store.crashed_on_open))
     rows = store.read(f"SELECT name, id FROM runs WHERE id IN ({marks})", store.crashed_on_open)  # noqa: S608
     return [f"{name} ({run_id[:8]})" for name, run_id in rows]
+
+
+def _active_runs() -> tuple[ActiveRun, ...]:
+    """This context's runs; in a thread of the user's own, the main thread's runs."""
+    runs = _stack.get()
+    if runs or threading.current_thread() is _main_thread:
+        return runs
+    return _main_runs
+
+
+def _set_runs(runs: tuple[ActiveRun, ...]) -> None:
+    global _main_runs
+    _stack.set(runs)
+    if threading.current_thread() is _main_thread:
+        _main_runs = runs
 
 
 def _writer(store: Store) -> Writer:
@@ -336,7 +376,7 @@ class ActiveRun(Run):
                 f"Status {status!r} cannot end a run; use one of "
                 f"{', '.join(s for s in STATUSES if s != 'RUNNING')}."
             )
-        _stack.set(tuple(r for r in _stack.get() if r is not self))
+        _set_runs(tuple(r for r in _stack.get() if r is not self))
         if self.status != "RUNNING":
             return
         self.status, self._end_ms = status, now_ms()
@@ -357,8 +397,7 @@ class ActiveRun(Run):
         text, kind, num = param_text(value)
         if key in self.params:
             old = self.params[key]
-            old_text, old_kind, _ = param_text(old)
-            if old_text == text and (old_kind == kind or old == value):
+            if param_text(old)[0] == text:  # the same text is the same param (as MLflow)
                 return value
             if not overwrite:
                 raise ParamConflictError(self.id, key, old, value)
@@ -485,8 +524,7 @@ class ActiveRun(Run):
         return run
 
     @classmethod
-    def _resume(cls, store: Store, run_id: str) -> ActiveRun:
-        detail = _records.run_detail(store, run_id)
+    def _resume(cls, store: Store, detail: dict) -> ActiveRun:
         run = cls(
             store,
             detail["run_id"],
@@ -585,7 +623,7 @@ def _start(
     implicit: bool = False,
 ) -> ActiveRun:
     store = current_store()
-    active = _stack.get()
+    active = _active_runs()
     if active and not nested:
         raise TrackerError(
             f"Run {active[-1].name!r} ({active[-1].id[:8]}) is still active. End it with "
@@ -593,8 +631,14 @@ def _start(
         )
     if name is not None:
         _check_name(name, "Run name", MAX_RUN_NAME_LENGTH)
+    _check_values(params, tags)  # a bad key or value starts no run
     if run_id is not None:
-        run = ActiveRun._resume(store, store.resolve_run_id(run_id))
+        detail = _records.run_detail(store, store.resolve_run_id(run_id))
+        stored = Run(detail).params
+        for key, value in (params or {}).items():
+            if key in stored and param_text(stored[key])[0] != param_text(value)[0]:
+                raise ParamConflictError(detail["run_id"], key, stored[key], value)
+        run = ActiveRun._resume(store, detail)
         if name is not None and name != run.name:
             run.name = name
             run._writer.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run.id))
@@ -613,7 +657,7 @@ def _start(
             source if source is not None else _script_source(),
             implicit,
         )
-    _stack.set((*active, run))
+    _set_runs((*active, run))
     if params:
         for key, value in params.items():
             run.log_param(key, value)
@@ -625,9 +669,18 @@ def _start(
     return run
 
 
+def _check_values(params: dict | None, tags: dict | None) -> None:
+    for key, value in (params or {}).items():
+        check_key(key, "Param")
+        param_text(value)
+    for key, value in (tags or {}).items():
+        check_key(key, "Tag")
+        check_length(str(value), MAX_TAG_VALUE_LENGTH, "A tag value")
+
+
 def active_run() -> ActiveRun | None:
     """The innermost active run, or None."""
-    active = _stack.get()
+    active = _active_runs()
     return active[-1] if active else None
 
 
@@ -644,13 +697,13 @@ def end_run(status: str = "FINISHED") -> None:
 
 
 def _run_for(call: str) -> ActiveRun:
-    active = _stack.get()
+    active = _active_runs()
     if active:
         return active[-1]
     run = _start(None, None, None, None, False, None, implicit=True)
     print(
         f"jupyter-tracker: {call}() with no active run started run {run.name!r} "
-        f"({run.id[:8]}); it ends with jt.end_run() or when the process exits.",
+        f"({run.id[:8]}); it ends with jt.end_run() or {_implicit_end}.",
         file=sys.stderr,
     )
     return run
@@ -765,7 +818,7 @@ def search_runs(
     """Runs matching ``filter`` as a DataFrame, one row a run: ``run_id, name, status,
     start_time, end_time, ..., params.<k>, metrics.<k>, tags.<k>``."""
     if experiment is None and experiment_names:
-        experiment = experiment_names[0]
+        experiment = list(experiment_names)
     rows = _records.records(
         current_store(),
         filter if filter is not None else filter_string,
@@ -797,13 +850,18 @@ def metric_history(run_id: str, key: str) -> pd.DataFrame:
 
 @atexit.register
 def _at_exit() -> None:
-    """End this process's runs (FAILED if an uncaught exception ends the script), flush."""
+    """End this process's runs (FAILED if an uncaught exception ends the script, KILLED on
+    Ctrl-C), then write what is still buffered."""
     failed = getattr(sys, "last_value", None)
     for run in reversed(_stack.get()):
-        if failed is not None:
-            run.end("FAILED", error=_format_error(type(failed), failed, failed.__traceback__))
-        else:
-            run.end("FINISHED")
+        try:
+            if failed is None:
+                run.end("FINISHED")
+            else:
+                status = "KILLED" if isinstance(failed, KeyboardInterrupt) else "FAILED"
+                run.end(status, error=_format_error(type(failed), failed, failed.__traceback__))
+        except Exception as exc:
+            print(f"jupyter-tracker: could not end run {run.name!r}: {exc}", file=sys.stderr)
     for writer in list(_writers.values()):
         try:
             writer.flush()

@@ -278,3 +278,62 @@ def test_running_runs_keep_their_heartbeat_fresh(store, monkeypatch):
         store.flush()  # the writer's loop does this every second
         (later,) = store.read("SELECT heartbeat FROM runs WHERE id = ?", (run.id,))[0]
     assert later > first
+
+
+def test_a_full_disk_is_reported_as_such_and_nothing_acknowledged_is_lost(store):
+    with jt.start_run() as run:
+        jt.log_metric("x", 0.0)
+        store.flush()
+        conn = store.connection()
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")  # the "disk" is now full
+        for i in range(1, 50_000):
+            jt.log_metric("x", float(i))
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            store.flush()
+        with pytest.warns(RuntimeWarning, match="stays buffered"):
+            assert store.read("SELECT COUNT(*) FROM points") == [(1,)]  # reads still answer
+        conn.execute("PRAGMA max_page_count = 1073741823")  # space again
+    assert len(jt.metric_history(run.id, "x")) == 50_000
+
+
+def test_a_deleted_store_is_a_clear_error_and_a_new_one_can_be_set(store, tmp_path):
+    import shutil
+
+    doomed = jt.set_store(tmp_path / "doomed")
+    with jt.start_run(name="before"):
+        pass
+    shutil.rmtree(doomed.path)
+    with pytest.raises(jt.TrackerError, match="was deleted"), jt.start_run(name="after"):
+        jt.log_metric("x", 1.0)  # ending the run cannot write: a clear error, not silence
+    with pytest.raises(jt.TrackerError, match="was deleted"):
+        jt.search_runs()
+    fresh = jt.set_store(doomed.path)
+    assert fresh is not doomed and jt.search_runs().empty
+    assert (doomed.path / ".gitignore").read_text().endswith("*\n")
+
+
+def test_a_live_process_is_not_crashed_for_a_stale_heartbeat(store):
+    with jt.start_run() as run:
+        store.flush()
+        with store.write() as conn:  # as after a laptop sleep
+            conn.execute("UPDATE runs SET heartbeat = 1 WHERE id = ?", (run.id,))
+        assert Store.open(store.path).crashed_on_open == []
+        assert jt.get_run(run.id).status == "RUNNING"
+
+
+def test_a_crashed_run_ends_when_it_was_last_heard_of(store, run_script, tmp_path):
+    run_script(
+        """
+        import os
+        import jupyter_tracker as jt
+        jt.start_run()
+        jt.log_metric("x", 1.0, timestamp=4_000_000_000_000)
+        jt.search_runs()
+        os._exit(0)
+        """,
+        store_dir=store.path,
+    )
+    Store.open(store.path)
+    (end,) = store.read("SELECT end_time FROM runs WHERE status = 'CRASHED'")[0]
+    assert end == 4_000_000_000_000

@@ -339,3 +339,80 @@ def test_mlflow_quickstart_runs_unchanged(run_script, tmp_path):
     first = jt.get_run(jt.search_runs(order_by="start_time")["run_id"][0])
     assert list(jt.metric_history(first.id, "foo")["step"]) == [0, 1, 2]
     assert [a["path"] for a in first.artifacts] == ["test.txt"]
+
+
+def test_a_bad_param_or_tag_at_start_starts_no_run(store):
+    with pytest.raises(ValueError, match="characters outside"):
+        jt.start_run(name="a", params={"bad key!": 1})
+    with pytest.raises(ValueError, match="limit is 8000"):
+        jt.start_run(tags={"t": "x" * 8001})
+    assert jt.active_run() is None and jt.search_runs().empty
+    with jt.start_run(name="next"):  # nothing was left active
+        pass
+
+
+def test_resuming_with_a_conflicting_param_changes_nothing(store):
+    with jt.start_run(params={"alpha": 1}) as run:
+        pass
+    with pytest.raises(jt.ParamConflictError):
+        jt.start_run(run_id=run.id, params={"alpha": 2})
+    assert jt.active_run() is None and jt.get_run(run.id).status == "FINISHED"
+
+
+def test_the_same_param_text_is_the_same_param(store):
+    with jt.start_run() as run:
+        jt.log_param("alpha", 0.5)
+        jt.log_param("alpha", "0.5")  # MLflow compares the text
+    assert jt.get_run(run.id).params == {"alpha": 0.5}
+
+
+def test_a_thread_of_the_users_own_logs_to_the_active_run(store):
+    import threading
+
+    with jt.start_run() as run:
+        worker = threading.Thread(target=lambda: jt.log_metric("from_thread", 1.0))
+        worker.start()
+        worker.join()
+    assert jt.get_run(run.id).metrics == {"from_thread": 1.0}
+    assert len(jt.search_runs()) == 1
+
+
+def test_set_store_on_the_same_folder_keeps_the_store_and_idle_writers_stop(store, monkeypatch):
+    from jupyter_tracker.store import _writer
+
+    assert jt.set_store(store.path) is store
+    monkeypatch.setattr(_writer, "FLUSH_INTERVAL_S", 0.01)
+    with jt.start_run():
+        jt.log_metric("x", 1.0)
+    writer = jt.tracking._writers[store]
+    import time
+
+    deadline = time.monotonic() + 10
+    while writer._thread is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert writer._thread is None  # nothing runs: no thread left behind
+    with jt.start_run() as run:  # and it starts again with work
+        jt.log_metric("x", 2.0)
+    assert jt.get_run(run.id).metrics == {"x": 2.0}
+
+
+def test_search_runs_over_several_experiments_and_tracking_uri(store, tmp_path):
+    for name in ("a", "b", "c"):
+        with jt.start_run(experiment=name):
+            pass
+    frame = jt.search_runs(experiment_names=["a", "b"])
+    assert sorted(frame["experiment"]) == ["a", "b"]
+    jt.set_tracking_uri(f"file://{tmp_path / 'other'}")
+    assert jt.get_tracking_uri() == (tmp_path / "other").as_uri()
+    with pytest.raises(ValueError, match="local store"):
+        jt.set_tracking_uri("http://mlflow.example:5000")
+
+
+def test_ctrl_c_in_a_script_kills_its_run(run_script, tmp_path):
+    result = run_script(
+        "import jupyter_tracker as jt\njt.start_run(name='stopped')\nraise KeyboardInterrupt\n",
+        check=False,
+    )
+    assert result.returncode != 0
+    jt.set_store(tmp_path / "store")
+    assert jt.search_runs()["status"].tolist() == ["KILLED"]

@@ -10,11 +10,12 @@ import os
 import sqlite3
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import RunNotFoundError, StoreVersionError, TrackerError
+from ..errors import RunNotFoundError, StoreGoneError, StoreVersionError, TrackerError
 from . import _schema
 from ._location import find_store_dir
 
@@ -43,16 +44,21 @@ def process_started(pid: int) -> float | None:
 
 
 def _pid_alive(pid: int, started: float | None) -> bool:
+    """Whether process ``pid`` still runs: not gone, not a zombie, not a reused pid."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    if started is not None:
-        now_started = process_started(pid)
-        return now_started is None or now_started == started
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return True  # no /proc here: the signal check is all we have
+    if fields[0] == b"Z":  # exited, not yet reaped by its parent
+        return False
+    return started is None or float(fields[19]) == started
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -101,7 +107,9 @@ class Store:
     def open(cls, path: Path | str | None = None) -> Store:
         """Open (creating or upgrading if needed) the store at ``path`` or the default one."""
         store = cls(Path(path).expanduser().resolve() if path else find_store_dir())
-        store.path.mkdir(parents=True, exist_ok=True)
+        if not store.path.is_dir():
+            store.path.mkdir(parents=True, exist_ok=True)
+            (store.path / ".gitignore").write_text("# jupyter-tracker's store: not for git\n*\n")
         store._upgrade()
         store.crashed_on_open = store.mark_crashed()
         return store
@@ -122,7 +130,17 @@ class Store:
             _retrying(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
             conn.execute("PRAGMA synchronous = NORMAL")
             self._local.conn = conn
+            self._local.inode = os.stat(self.db_path).st_ino
         return conn
+
+    def _check_present(self, conn: sqlite3.Connection) -> None:
+        """Refuse to go on writing to (or reading from) a database file that was deleted."""
+        try:
+            inode = os.stat(self.db_path).st_ino
+        except FileNotFoundError:
+            inode = None
+        if inode != self._local.inode:
+            raise StoreGoneError(str(self.path))
 
     def close(self) -> None:
         """Close this thread's connection (others close when their thread ends)."""
@@ -135,18 +153,36 @@ class Store:
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (``BEGIN IMMEDIATE``): all of it lands or none of it."""
         conn = self.connection()
+        self._check_present(conn)
         _retrying(lambda: conn.execute("BEGIN IMMEDIATE"))
         try:
             yield conn
+            _retrying(lambda: conn.execute("COMMIT"))
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                conn.execute("ROLLBACK")
             raise
-        _retrying(lambda: conn.execute("COMMIT"))
 
     def read(self, sql: str, args: tuple | list = ()) -> list[tuple]:
-        """Rows of one read query (flushing this process's pending writes first)."""
-        self.flush()
-        return _retrying(lambda: self.connection().execute(sql, args).fetchall())
+        """Rows of one read query, after this process's pending writes.
+
+        If those cannot be written now (a full disk), they stay buffered, a warning says so,
+        and the read still answers from what is stored.
+        """
+        try:
+            self.flush()
+        except StoreGoneError:
+            raise
+        except Exception as exc:
+            warnings.warn(
+                f"jupyter-tracker could not write to {self.path} ({exc}); the data stays "
+                "buffered and is retried every second.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        conn = self.connection()
+        self._check_present(conn)
+        return _retrying(lambda: conn.execute(sql, args).fetchall())
 
     def add_flusher(self, flush) -> None:
         """Register a callable that writes pending data; reads call it first."""
@@ -182,7 +218,11 @@ class Store:
     # -- liveness ---------------------------------------------------------------------
 
     def mark_crashed(self) -> list[str]:
-        """Mark RUNNING runs whose process is gone (or heartbeat stale) CRASHED; their ids."""
+        """Mark RUNNING runs whose process is gone CRASHED; their ids.
+
+        On this host the process itself is checked (gone, a zombie, or its pid reused); a
+        run from another host is gone when its heartbeat is older than the grace period.
+        """
         rows = _retrying(
             lambda: (
                 self.connection()
@@ -195,19 +235,23 @@ class Store:
         )
         stale_before = now_ms() - int(HEARTBEAT_GRACE_S * 1000)
         dead = [
-            (heartbeat, run_id)
+            (run_id,)
             for run_id, host, pid, started, heartbeat in rows
-            if (host == HOST and pid is not None and not _pid_alive(pid, started))
-            or (heartbeat or 0) < stale_before
+            if (
+                not _pid_alive(pid, started)
+                if host == HOST and pid is not None
+                else (heartbeat or 0) < stale_before
+            )
         ]
         if dead:
             with self.write() as conn:
-                conn.executemany(
-                    "UPDATE runs SET status = 'CRASHED', end_time = ? "
-                    "WHERE id = ? AND status = 'RUNNING'",
+                conn.executemany(  # it ended when it was last heard of: beat or metric point
+                    "UPDATE runs SET status = 'CRASHED', end_time = MAX(COALESCE(heartbeat, "
+                    "start_time), COALESCE((SELECT MAX(last_time) FROM series "
+                    "WHERE series.run_id = runs.id), 0)) WHERE id = ? AND status = 'RUNNING'",
                     dead,
                 )
-        return [run_id for _, run_id in dead]
+        return [run_id for (run_id,) in dead]
 
     # -- lookups ----------------------------------------------------------------------
 

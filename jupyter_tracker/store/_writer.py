@@ -12,6 +12,7 @@ import threading
 import time
 import warnings
 
+from ..errors import StoreGoneError
 from . import HEARTBEAT_INTERVAL_S, Store, now_ms
 
 FLUSH_INTERVAL_S = 1.0
@@ -40,15 +41,16 @@ class Writer:
         self.running: set[str] = set()
         self._sources: set[str] = set()
         self._flush_lock = threading.Lock()
+        self._thread_lock = threading.Lock()  # the thread starts with work, stops when idle
         self._thread: threading.Thread | None = None
         self._last_heartbeat = time.monotonic()
         store.add_flusher(self.flush)
 
     def execute(self, sql: str, args: tuple = ()) -> None:
         """Queue one statement; it runs, in order, in the next flush's transaction."""
-        self._ops.append((sql, args))
-        if self._thread is None:
-            self._start()
+        with self._thread_lock:
+            self._ops.append((sql, args))
+            self._ensure_thread()
 
     def add_source(self, text: str) -> str:
         """Queue ``text`` for the deduplicated sources table (once per process); its sha256."""
@@ -62,32 +64,47 @@ class Writer:
 
     def add_series(self, series: Series) -> Series:
         """Make ``series``' points part of every flush from now on."""
-        self._series.append(series)
-        if self._thread is None:
-            self._start()
+        with self._thread_lock:
+            self._series.append(series)
+            self._ensure_thread()
         return series
 
     def drop_series(self, run_id: str) -> None:
         """Stop watching a finished run's metrics (after its final flush)."""
         self._series = [s for s in self._series if s.run_id != run_id]
 
-    def _start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._loop, name="jupyter-tracker-writer", daemon=True
-        )
-        self._thread.start()
+    def _ensure_thread(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._loop, name="jupyter-tracker-writer", daemon=True
+            )
+            self._thread.start()
+
+    def _idle(self) -> bool:
+        return not self.running and not self._ops and not any(s.pts for s in self._series)
 
     def _loop(self) -> None:
+        """Flush every second while there is work; stop when nothing runs or waits."""
         while True:
             time.sleep(FLUSH_INTERVAL_S)
             try:
                 self.flush()
+            except StoreGoneError as exc:  # nothing to retry against: say so and stop
+                with self._thread_lock:
+                    self._thread = None
+                warnings.warn(str(exc), RuntimeWarning, stacklevel=1)
+                return
             except Exception as exc:  # keep the data and try again next second
                 warnings.warn(
                     f"jupyter-tracker could not write to {self.store.path}: {exc}",
                     RuntimeWarning,
                     stacklevel=1,
                 )
+                continue
+            with self._thread_lock:
+                if self._idle():
+                    self._thread = None
+                    return
 
     def flush(self) -> None:
         """Write every buffered statement and point in one transaction."""
