@@ -418,13 +418,28 @@ def test_a_script_that_starts_its_own_run_is_kept_as_it_was(store, tmp_path, run
 
 
 def test_a_run_without_recorded_code_still_exports_its_params(store, tmp_path):
-    with jt.start_run(params={"alpha": 0.5, "note": "two words"}) as run:
+    params = {"alpha": 0.5, "note": "two words", "model/lr": 0.01, "class": "-x"}
+    with jt.start_run(params=params) as run:
         jt.log_metric("m", 1.0)
     path = jt.export_run(run.id, tmp_path / "bare")
     assert "was not recorded" in (path / "train.py").read_text()
-    rerun(path, "--note", "three more words", store=store)
+    rerun(path, "--note", "three more words", "--model_lr", "0.02", store=store)
     (again,) = new_runs(jt.get_run(run.id))
-    assert again.params == {"alpha": 0.5, "note": "three more words"}
+    assert again.params == {**params, "note": "three more words", "model/lr": 0.02}
+    assert "--class={class}" in (path / "MLproject").read_text()
+
+
+def test_requirements_pin_what_the_code_imports_at_the_sessions_versions(ip, store, tmp_path):
+    from importlib.metadata import version
+
+    cell(ip, "import sqlite_utils\nimport json")
+    cell(ip, "%%track_run --quiet\nprint(sqlite_utils.Database, json.dumps)")
+    run = jt.get_run(jt.last_active_run().id)
+    path = jt.export_run(run.id, tmp_path / "project")
+    lines = (path / "requirements.txt").read_text().splitlines()
+    assert f"sqlite-utils=={version('sqlite-utils')}" in lines
+    assert not any(line.startswith(("ipython", "json")) for line in lines)  # kernel, stdlib
+    assert any(line.startswith("# ipython==") for line in lines)  # the session's, commented
 
 
 def test_ipython_syntax_becomes_comments_and_the_result_compiles():
@@ -454,6 +469,8 @@ def test_ipython_syntax_becomes_comments_and_the_result_compiles():
     broken = convert("x = (\n%ls\n")
     assert broken.error and broken.script.endswith("# %ls\npass\n")
     compile(broken.script, "cell", "exec")
+    earlier = convert("get_ipython().run_cell_magic('track_run', 'beta=2 --name b', 'y = beta')")
+    assert "beta = 2\ny = beta\n" in earlier.script
     timed = convert("%%time\ny = 3\n")
     assert "y = 3" in timed.script and timed.notebook.startswith("%%time")
 

@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import time
 from collections.abc import Callable
@@ -73,7 +74,7 @@ class Export:
             f"{'Re-exported' if self.replaced else 'Exported'} run {self.name} "
             f"({self.run_id[:8]}) to {self.path}",
             "  " + ", ".join(shown),
-            f"  re-run: cd {self.path} && {self.rerun}",
+            f"  re-run: cd {shlex.quote(str(self.path))} && {self.rerun}",
         ]
         lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)

@@ -174,19 +174,21 @@ def convert(source: str) -> Converted:
     visit(tree.body)
     script_lines, notebook_lines = list(lines), list(lines)
     skipped = []
-    for node, script, notebook, what in sorted(edits, key=lambda e: -e[0].lineno):
-        first = lines[node.lineno - 1].encode()
-        last = lines[node.end_lineno - 1].encode()
-        before = first[: node.col_offset].decode()
-        after = last[node.end_col_offset :].decode()
-        whole_line = not before.strip() and (not after.strip() or after.lstrip().startswith("#"))
+    # Bottom-up and right to left, so the offsets of the edits still to make stay valid.
+    for node, script, notebook, what in sorted(
+        edits, key=lambda e: (e[0].lineno, e[0].col_offset), reverse=True
+    ):
+        span = slice(node.lineno - 1, node.end_lineno)
+        first, last = node.lineno - 1, node.end_lineno - 1
+        for text, out in ((script, script_lines), (notebook, notebook_lines)):
+            before = out[first].encode()[: node.col_offset].decode()
+            after = out[last].encode()[node.end_col_offset :].decode()
+            alone = not before.strip() and (not after.strip() or after.lstrip().startswith("#"))
+            if what and alone and out is script_lines:
+                text += f"  # skipped (IPython only): {one_line(what)}"
+            out[span] = [before + text + after]
         if what:
             skipped.append(what)
-            if whole_line:
-                script += f"  # skipped (IPython only): {one_line(what)}"
-        span = slice(node.lineno - 1, node.end_lineno)
-        script_lines[span] = [before + script + after]
-        notebook_lines[span] = [before + notebook + after]
     skipped.reverse()
     return Converted("".join(script_lines), "".join(notebook_lines), skipped)
 
@@ -389,7 +391,8 @@ def build(detail: dict, version: str) -> Script:
             _note(script, converted, f"In [{cell['execution_count']}]")
         converted = convert(body)
         count = capture.get("execution_count")
-        parts.append(_banner(f"In [{count}], the tracked cell: {one_line(magic_line)}"))
+        where = "the tracked cell" if count is None else f"In [{count}], the tracked cell"
+        parts.append(_banner(f"{where}: {one_line(magic_line)}"))
         parts.append(converted.script)
         _note(script, converted, f"In [{count}]")
         unresolved = (capture.get("dependency_slice") or {}).get("unresolved") or []
