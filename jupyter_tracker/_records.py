@@ -108,6 +108,21 @@ def to_frame(rows: list[dict]) -> pd.DataFrame:
     return frame
 
 
+def _capture(store: Store, capture: dict) -> dict:
+    """A stored capture report with its shared parts (git diff, history) read back."""
+
+    def text(ref: dict) -> str:
+        rows = store.read("SELECT text FROM sources WHERE sha256 = ?", (ref["$source"],))
+        return rows[0][0] if rows else ""
+
+    git = capture.get("git")
+    if isinstance(git, dict) and isinstance(git.get("diff"), dict):
+        git["diff"] = text(git["diff"])
+    if isinstance(capture.get("history"), dict):
+        capture["history"] = json.loads(text(capture["history"]) or "[]")
+    return capture
+
+
 def run_detail(store: Store, run_id: str) -> dict:
     """Everything stored about one run (its full id): record, typed params, source, capture."""
     rows = store.read(
@@ -126,7 +141,7 @@ def run_detail(store: Store, run_id: str) -> dict:
     detail.update(
         experiment_id=row[10],
         error=row[11],
-        capture=None if row[12] is None else json.loads(row[12]),
+        capture=None if row[12] is None else _capture(store, json.loads(row[12])),
         source=row[13],
         host=row[14],
         pid=row[15],

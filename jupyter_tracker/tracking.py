@@ -458,11 +458,23 @@ class ActiveRun(Run):
         )
 
     def set_capture(self, capture: dict) -> None:
-        """Keep the capture report (environment, git, dependency slice, warnings)."""
+        """Keep the capture report (environment, git, dependency slice, warnings).
+
+        Its bulky parts (the git diff, the input history), the same for every run of a
+        sweep and for most runs of a session, go to the deduplicated sources table.
+        """
         self.capture = capture
+        stored = dict(capture)
+        git = dict(stored.get("git") or {})
+        if git.get("diff"):
+            git["diff"] = {"$source": self._writer.add_source(git["diff"])}
+            stored["git"] = git
+        if stored.get("history"):
+            history = json.dumps(stored["history"])
+            stored["history"] = {"$source": self._writer.add_source(history)}
         self._writer.execute(
             "UPDATE runs SET capture = ? WHERE id = ?",
-            (json.dumps(capture, default=str), self.id),
+            (json.dumps(stored, default=str), self.id),
         )
 
     def log_artifact(self, obj: Any, name: str | None = None) -> list[str]:

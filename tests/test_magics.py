@@ -157,10 +157,16 @@ def test_git_state_is_captured_in_a_repository(ip, tmp_path, monkeypatch):
     subprocess.run([*git, "commit", "-qm", "first"], cwd=repo, check=True)
     (repo / "train.py").write_text("print(2)\n")
     monkeypatch.chdir(repo)
-    cell(ip, "%%track_run --quiet\nx = 1\n")
-    git_state = only_run().capture["git"]
-    assert git_state["branch"] == "main" and len(git_state["commit"]) == 40
-    assert git_state["dirty"] and "+print(2)" in git_state["diff"]
+    cell(ip, "%%track_sweep alpha=1,2,3 --quiet\nx = alpha\n")
+    children = jt.search_runs("parent_id LIKE '%'")
+    assert len(children) == 3
+    for run_id in children["run_id"]:
+        git_state = jt.get_run(run_id).capture["git"]
+        assert git_state["branch"] == "main" and len(git_state["commit"]) == 40
+        assert git_state["dirty"] and "+print(2)" in git_state["diff"]
+    store = jt.tracking.current_store()
+    diffs = store.read("SELECT COUNT(*) FROM sources WHERE text LIKE '%+print(2)%'")
+    assert diffs == [(1,)]  # one diff kept for the four runs of the sweep
 
 
 def test_rerunning_a_cell_links_to_the_previous_run(ip):

@@ -88,7 +88,11 @@ GC_ROWS = [
         "source",
         "sources",
         "id NOT IN (SELECT source_id FROM runs WHERE source_id IS NOT NULL "
-        "AND id NOT IN (SELECT id FROM temp.gc_runs))",
+        "AND id NOT IN (SELECT id FROM temp.gc_runs)) AND sha256 NOT IN (SELECT value FROM "
+        "runs, json_each(runs.capture, '$.git.diff') WHERE key = '$source' AND runs.id NOT IN "
+        "(SELECT id FROM temp.gc_runs)) AND sha256 NOT IN (SELECT value FROM runs, "
+        "json_each(runs.capture, '$.history') WHERE key = '$source' AND runs.id NOT IN "
+        "(SELECT id FROM temp.gc_runs))",
     ),
 ]
 
