@@ -34,28 +34,48 @@ def _media_type(name: str) -> str:
 
 
 def _object_bytes(obj: Any, name: str | None) -> tuple[bytes, str]:
-    """The bytes and default name of an in-memory object."""
+    """The bytes and default name of an in-memory object, in the format its name asks for
+    (a name whose extension the object cannot be written as is a clear error)."""
     module = type(obj).__module__.split(".")[0]
+    ext = Path(name).suffix.lower() if name else ""
     if isinstance(obj, str):
         return obj.encode("utf-8"), "text.txt"
     if isinstance(obj, (bytes, bytearray, memoryview)):
         return bytes(obj), "data.bin"
     if isinstance(obj, (dict, list)):
+        if ext in (".yaml", ".yml"):
+            yaml = _optional("yaml", "PyYAML", name)
+            return yaml.safe_dump(obj, sort_keys=False).encode("utf-8"), "data.yaml"
         return json.dumps(obj, indent=2, default=str).encode("utf-8"), "data.json"
     if module == "pandas" and hasattr(obj, "to_csv"):
-        return obj.to_csv(index=True).encode("utf-8"), "table.csv"
+        writers = {
+            "": lambda: obj.to_csv(index=True).encode("utf-8"),
+            ".csv": lambda: obj.to_csv(index=True).encode("utf-8"),
+            ".json": lambda: obj.to_json(orient="records", indent=2).encode("utf-8"),
+            ".html": lambda: obj.to_html().encode("utf-8"),
+            ".parquet": lambda: _parquet(obj, name),
+        }
+        return _by_extension(writers, ext, name, "a DataFrame")(), "table.csv"
     if module == "matplotlib" and hasattr(obj, "savefig"):
         buffer = io.BytesIO()
-        fmt = (Path(name).suffix.lstrip(".") if name else "") or "png"
-        obj.savefig(buffer, format=fmt)
-        return buffer.getvalue(), f"figure.{fmt}"
+        obj.savefig(buffer, format=ext.lstrip(".") or "png")
+        return buffer.getvalue(), f"figure{ext or '.png'}"
     if module == "plotly" and hasattr(obj, "to_json"):
-        if name and name.endswith(".html"):
-            return obj.to_html(include_plotlyjs=True).encode("utf-8"), "figure.html"
-        return obj.to_json().encode("utf-8"), "figure.plotly.json"
+        writers = {
+            "": lambda: obj.to_json().encode("utf-8"),
+            ".json": lambda: obj.to_json().encode("utf-8"),
+            ".html": lambda: obj.to_html(include_plotlyjs=True).encode("utf-8"),
+            **{
+                image: lambda image=image: _plotly_image(obj, image, name)
+                for image in (".png", ".jpg", ".jpeg", ".svg", ".pdf", ".webp")
+            },
+        }
+        return _by_extension(writers, ext, name, "a Plotly figure")(), "figure.plotly.json"
     if module == "numpy" and hasattr(obj, "dtype"):
         import numpy as np
 
+        if ext not in ("", ".npy"):
+            raise InvalidInputError(f"A numpy array is logged as .npy, not as {name!r}.")
         buffer = io.BytesIO()
         np.save(buffer, obj, allow_pickle=False)
         return buffer.getvalue(), "array.npy"
@@ -63,6 +83,37 @@ def _object_bytes(obj: Any, name: str | None) -> tuple[bytes, str]:
         f"Cannot log a {type(obj).__name__} as an artifact: give a file path, a folder, "
         "str, bytes, dict, a pandas DataFrame, a numpy array or a matplotlib/Plotly figure."
     )
+
+
+def _by_extension(writers: dict, ext: str, name: str | None, what: str):
+    if ext not in writers:
+        known = ", ".join(e for e in writers if e)
+        raise InvalidInputError(f"{what} can be logged as {known}; not as {name!r}.")
+    return writers[ext]
+
+
+def _optional(module: str, package: str, name: str | None):
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise InvalidInputError(
+            f"Writing {name!r} needs {package} (pip install {package}); "
+            "or log it under another name."
+        ) from None
+
+
+def _parquet(frame: Any, name: str | None) -> bytes:
+    _optional("pyarrow", "pyarrow", name)
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    return buffer.getvalue()
+
+
+def _plotly_image(figure: Any, ext: str, name: str | None) -> bytes:
+    _optional("kaleido", "kaleido", name)
+    return figure.to_image(format=ext.lstrip(".").replace("jpg", "jpeg"))
 
 
 def _is_file(text: str) -> bool:

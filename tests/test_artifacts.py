@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 
@@ -160,3 +161,33 @@ def test_log_artifacts_needs_a_folder(store, tmp_path):
     (tmp_path / "f.txt").write_text("x")
     with jt.start_run(), pytest.raises(ValueError, match="not a folder"):
         jt.log_artifacts(tmp_path / "f.txt")
+
+
+def test_objects_are_written_in_the_format_their_name_asks_for(store):
+    pd = pytest.importorskip("pandas")
+    np = pytest.importorskip("numpy")
+    go = pytest.importorskip("plotly.graph_objects")
+    yaml = pytest.importorskip("yaml")
+    frame = pd.DataFrame({"a": [1, 2]})
+    with jt.start_run() as run:
+        jt.log_artifact(frame, name="rows.json")
+        jt.log_dict({"lr": 0.1}, "config.yaml")
+        jt.log_figure(go.Figure(), "fig.html")
+        with pytest.raises(ValueError, match=r"\.csv, \.json, \.html, \.parquet"):
+            jt.log_artifact(frame, name="table.xlsx")
+        with pytest.raises(ValueError, match="numpy array is logged as .npy"):
+            jt.log_artifact(np.arange(3), name="a.csv")
+        if importlib.util.find_spec("kaleido") is None:
+            with pytest.raises(ValueError, match="needs kaleido"):
+                jt.log_figure(go.Figure(), "fig.png")
+        if importlib.util.find_spec("pyarrow") is None:
+            with pytest.raises(ValueError, match="needs pyarrow"):
+                jt.log_artifact(frame, name="t.parquet")
+    assert json.loads(_read_blob(store, run.id, "rows.json")) == [{"a": 1}, {"a": 2}]
+    assert yaml.safe_load(_read_blob(store, run.id, "config.yaml")) == {"lr": 0.1}
+    assert b"<html>" in _read_blob(store, run.id, "fig.html")
+    assert {a["path"] for a in jt.get_run(run.id).artifacts} == {
+        "rows.json",
+        "config.yaml",
+        "fig.html",
+    }
