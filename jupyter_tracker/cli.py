@@ -683,9 +683,14 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
         return 1
+    except sqlite3.OperationalError as exc:  # read-only folder, full disk, no permission
+        print(
+            f"{PROG}: error: cannot use the store at {locate_store(args.store)[0]}: {exc} "
+            "(check the folder's permissions and free space).",
+            file=sys.stderr,
+        )
+        return 1
     except sqlite3.DatabaseError as exc:
-        if type(exc) is not sqlite3.DatabaseError:  # e.g. OperationalError: a bug, show it
-            raise
         print(
             f"{PROG}: error: the store's database is unreadable ({exc}); run `{PROG} doctor`.",
             file=sys.stderr,

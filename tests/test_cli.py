@@ -372,3 +372,13 @@ def test_listing_runs_does_not_import_pandas(store, runs):
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_a_store_that_cannot_be_opened_is_one_line_and_exit_1(tmp_path, capsys):
+    folder = tmp_path / "store"
+    folder.mkdir()
+    (folder / "store.db").mkdir()  # not a database file: SQLite cannot open it
+    code = main(["--store", str(folder), "runs", "list"])
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "cannot use the store" in err and "Traceback" not in err
