@@ -10,7 +10,7 @@ CONTEXT_LINES = 3
 MAX_DIFF_LINES = 2000
 
 _COLORS = {"-": "#fce8e6", "+": "#e6f4ea"}
-_TD = "padding:0 6px;white-space:pre;vertical-align:top"
+_TD = "padding:0 6px;white-space:pre;vertical-align:top;text-align:left"
 _NUM = "padding:0 6px;color:#9aa0a6;text-align:right;user-select:none;vertical-align:top"
 
 
