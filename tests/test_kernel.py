@@ -7,12 +7,11 @@ fixture; the test reads the same store from this process.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import sys
 
 import pytest
+from conftest import kernel_specs
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
@@ -103,24 +102,7 @@ def notebook_path(tmp_path):
 @pytest.fixture
 def start_kernel(store, tmp_path, notebook_path):
     """Start kernels (this venv's Python) whose env names the store and the notebook."""
-    specs = tmp_path / "kernels"
-    (specs / "jt-test").mkdir(parents=True)
-    (specs / "jt-test" / "kernel.json").write_text(
-        json.dumps(
-            {
-                "argv": [
-                    sys.executable,
-                    "-m",
-                    "ipykernel_launcher",
-                    "-f",
-                    "{connection_file}",
-                    "--HistoryManager.hist_file=:memory:",
-                ],
-                "display_name": "jupyter-tracker tests",
-                "language": "python",
-            }
-        )
-    )
+    specs = kernel_specs(tmp_path)
     env = {
         **os.environ,
         "JUPYTER_TRACKER_STORE": str(store.path),

@@ -6,14 +6,13 @@ checks what a user would expect to find in the store and in the saved notebook.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import kernel_specs
 from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_core.utils import run_sync
@@ -32,24 +31,7 @@ def execute(name: str, tmp_path: Path, store_dir: Path) -> nbformat.NotebookNode
     shutil.copytree(NOTEBOOKS, folder)
     path = folder / name
     nb = nbformat.read(path, as_version=4)
-    specs = tmp_path / "kernels"
-    (specs / "jt-test").mkdir(parents=True)
-    (specs / "jt-test" / "kernel.json").write_text(
-        json.dumps(
-            {
-                "argv": [
-                    sys.executable,  # this venv's Python, whatever kernelspecs the user has
-                    "-m",
-                    "ipykernel_launcher",
-                    "-f",
-                    "{connection_file}",
-                    "--HistoryManager.hist_file=:memory:",
-                ],
-                "display_name": "jupyter-tracker tests",
-                "language": "python",
-            }
-        )
-    )
+    specs = kernel_specs(tmp_path)
     km = AsyncKernelManager(
         kernel_name="jt-test", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)])
     )
