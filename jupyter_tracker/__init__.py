@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from .errors import (
     FilterError,
     InvalidInputError,
-    NoActiveRunError,
     ParamConflictError,
     RunNotFoundError,
     StoreGoneError,
@@ -144,7 +143,6 @@ __all__ = [
     "ActiveRun",
     "FilterError",
     "InvalidInputError",
-    "NoActiveRunError",
     "ParamConflictError",
     "Run",
     "RunNotFoundError",

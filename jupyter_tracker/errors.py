@@ -49,10 +49,6 @@ class RunNotFoundError(TrackerError, KeyError):
         )
 
 
-class NoActiveRunError(TrackerError, RuntimeError):
-    """An operation needs an active run and there is none."""
-
-
 class StoreVersionError(TrackerError):
     """The store was written by a newer jupyter-tracker than this one."""
 
