@@ -30,6 +30,8 @@ test: lint unit browser
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/card_overhead.py
+	$(BIN)/python benchmarks/panels.py
 
 clean:
 	rm -rf $(VENV) build dist
