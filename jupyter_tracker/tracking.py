@@ -617,10 +617,26 @@ def start_run(
     *,
     run_name: str | None = None,
     description: str | None = None,
+    experiment_id: str | int | None = None,
 ) -> ActiveRun:
     """Start a run (or resume ``run_id``); use it as a context manager or end it with
-    ``end_run``. ``params`` are logged now and are what ``jt.param`` returns for the run."""
+    ``end_run``. ``params`` are logged now and are what ``jt.param`` returns for the run.
+    ``run_name``, ``description`` and ``experiment_id`` are MLflow's spellings."""
+    if experiment is None and experiment_id is not None:
+        experiment = _experiment_names([experiment_id])[0]
     return _start(name or run_name, experiment, params, tags, nested, run_id, description)
+
+
+def _experiment_names(ids: list[str | int]) -> list[str]:
+    """Experiment names for MLflow-style experiment ids (a clear error for unknown ones)."""
+    known = {str(e["id"]): e["name"] for e in _records.experiments(current_store())}
+    unknown = [str(i) for i in ids if str(i) not in known]
+    if unknown:
+        raise InvalidInputError(
+            f"No experiment with id {', '.join(unknown)}; this store has "
+            f"{', '.join(f'{i} ({n})' for i, n in known.items())}."
+        )
+    return [known[str(i)] for i in ids]
 
 
 def _start(
@@ -826,11 +842,15 @@ def search_runs(
     *,
     filter_string: str | None = None,
     experiment_names: list[str] | None = None,
+    experiment_ids: list[str | int] | None = None,
 ) -> pd.DataFrame:
     """Runs matching ``filter`` as a DataFrame, one row a run: ``run_id, name, status,
-    start_time, end_time, ..., params.<k>, metrics.<k>, tags.<k>``."""
+    start_time, end_time, ..., params.<k>, metrics.<k>, tags.<k>``. ``filter_string``,
+    ``experiment_names`` and ``experiment_ids`` are MLflow's spellings."""
     if experiment is None and experiment_names:
         experiment = list(experiment_names)
+    if experiment is None and experiment_ids:
+        experiment = _experiment_names(list(experiment_ids))
     rows = _records.records(
         current_store(),
         filter if filter is not None else filter_string,

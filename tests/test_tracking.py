@@ -402,6 +402,13 @@ def test_search_runs_over_several_experiments_and_tracking_uri(store, tmp_path):
             pass
     frame = jt.search_runs(experiment_names=["a", "b"])
     assert sorted(frame["experiment"]) == ["a", "b"]
+    ids = {e["name"]: e["id"] for e in jt.tracking._records.experiments(store)}
+    assert list(jt.search_runs(experiment_ids=[str(ids["c"])])["experiment"]) == ["c"]
+    with jt.start_run(experiment_id=ids["b"]) as run:
+        pass
+    assert jt.get_run(run.id).experiment == "b"
+    with pytest.raises(ValueError, match="No experiment with id 999"):
+        jt.search_runs(experiment_ids=["999"])
     jt.set_tracking_uri(f"file://{tmp_path / 'other'}")
     assert jt.get_tracking_uri() == (tmp_path / "other").as_uri()
     with pytest.raises(ValueError, match="local store"):
