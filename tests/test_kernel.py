@@ -235,16 +235,17 @@ def test_a_kernel_killed_mid_cell_leaves_a_crashed_run_noted_on_the_next_load(st
     assert stdout(start_kernel().run("%reload_ext jupyter_tracker")) == ""
 
 
-def test_a_restart_mid_cell_never_ends_the_run_finished(kernel):
+def test_a_restart_mid_cell_crashes_the_run_and_keeps_its_points(kernel):
     """JupyterLab's restart (``restart_kernel(now=False)``): jupyter_client interrupts the
-    kernel before asking it to shut down, so the cell sees KeyboardInterrupt and its run ends
-    KILLED with every point stored; the exit handler must not end it FINISHED."""
+    kernel before asking it to shut down; the interrupted run is CRASHED (not KILLED as by
+    the stop button, never FINISHED), with every point stored."""
     msg_id = kernel.send(ENDLESS, cell_id=CELL_IDS[0])
     kernel.wait_for_output(msg_id, "logging")
     kernel.km.restart_kernel(now=False)
     kernel.kc.wait_for_ready(timeout=TIMEOUT_S)
     (run,) = runs_by_start()
-    assert run.status == "KILLED"
+    assert run.status == "CRASHED"
+    assert "kernel was restarted" in run.error
     assert run.end_time is not None
     assert len(jt.metric_history(run.id, "loss")) > 2000
     assert stdout(kernel.run("%load_ext jupyter_tracker")) == ""  # nothing left to mark

@@ -7,10 +7,12 @@ Each magic parses its line, calls the tracking API and turns user mistakes into
 from __future__ import annotations
 
 import ast
+import atexit
 import itertools
 import json
 import os
 import threading
+import time
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -18,6 +20,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from .. import _records, tracking
 from ..errors import TrackerError
+from ..store._maintenance import mark_restarted
 from . import _capture, _slice
 from .card import RunCard
 
@@ -26,6 +29,7 @@ _VALUE_OPTIONS = {"--name", "--experiment", "--tag", "--metric"}
 _RUN_OPTIONS = {"--name", "--experiment", "--tag", "--nested", "--quiet"}
 _SWEEP_OPTIONS = _RUN_OPTIONS | {"--metric", "--maximize"}
 MAX_HISTORY_CELLS = 500
+RESTART_WINDOW_S = 10.0  # a KILLED cell this close to the kernel's exit was a restart
 MAX_NOTEBOOK_BYTES = 50_000_000
 GIT_TIMEOUT_S = 2.0
 
@@ -146,6 +150,7 @@ class TrackerMagics(Magics):
     def __init__(self, shell) -> None:
         super().__init__(shell)
         self.cell = _CellContext()
+        self.killed: list = []  # (run, when) of cells stopped by an interrupt
         self.cell_runs: list = []
 
     # -- events -----------------------------------------------------------------------
@@ -273,8 +278,19 @@ class TrackerMagics(Magics):
         while tracking.active_run() is not None and tracking.active_run() is not run:
             tracking.active_run().end(status)  # runs the cell left open end with it
         run.end(status, error=error)
+        if status == "KILLED":
+            self.killed.append((run, time.monotonic()))
         final = {key: _records.sampled_points(run._store, run.id, key) for key in run.metrics}
         card.finish(final)
+
+    def at_exit(self) -> None:
+        """A kernel restart interrupts the running cell, then shuts the kernel down: runs
+        KILLED just before the kernel exits were ended by that restart, so they are CRASHED
+        (as when the kernel dies), not stopped by the user."""
+        now = time.monotonic()
+        restarted = [run for run, when in self.killed if now - when <= RESTART_WINDOW_S]
+        for run in restarted:
+            mark_restarted(run._store, run.id)
 
     def _run_body(self, cell: str) -> Any:
         """Execute ``cell`` in the user namespace like a cell; the last expression's value."""
@@ -446,6 +462,7 @@ def load(shell) -> None:
     shell.events.register("pre_run_cell", magics.pre_run_cell)
     shell.events.register("post_run_cell", magics.post_run_cell)
     shell._jupyter_tracker_magics = magics
+    atexit.register(magics.at_exit)
     tracking._implicit_end = "with this cell"
     crashed = tracking.crashed_runs_on_open()
     if crashed:
@@ -463,6 +480,7 @@ def unload(shell) -> None:
         return
     shell.events.unregister("pre_run_cell", magics.pre_run_cell)
     shell.events.unregister("post_run_cell", magics.post_run_cell)
+    atexit.unregister(magics.at_exit)
     for kind, names in magics.magics.items():
         for name in names:
             shell.magics_manager.magics[kind].pop(name, None)
