@@ -11,7 +11,7 @@ import os
 import signal
 
 import pytest
-from conftest import kernel_specs
+from _kernels import kernel_specs
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
