@@ -194,6 +194,8 @@ def test_a_missing_folder_is_reported(tmp_path):
 # --------------------------------------------------------------------------- cell analysis
 
 CELLS = [
+    # %time runs its code in the user namespace: it reads and binds like plain code
+    ("%time x = f(y)", {"f", "y"}, {"x"}),
     # source, names read, names defined
     ("x = y + 1", {"y"}, {"x"}),
     ("x = 1\ny = x * 2", set(), {"x", "y"}),

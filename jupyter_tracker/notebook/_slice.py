@@ -464,9 +464,31 @@ def _analyse(source: str, given: frozenset[str] = frozenset()) -> _Cell:
             return _Cell(defines=given)
         return _analyse(body, given | _magic_params(name, line))
     scope = _CellScope(given)
-    for statement in tree.body:
+    for statement in _inline_time_magics(tree.body):
         scope.visit(statement)
     return scope.result()
+
+
+def _inline_time_magics(body: list[ast.stmt]) -> list[ast.stmt]:
+    """``%time x = f()`` runs its code in the user namespace: analyse that code itself."""
+    out = []
+    for statement in body:
+        call = statement.value if isinstance(statement, ast.Expr) else None
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "run_line_magic"
+            and len(call.args) == 2
+            and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args)
+            and call.args[0].value == "time"
+        ):
+            try:
+                out += ast.parse(call.args[1].value).body
+                continue
+            except SyntaxError:
+                pass
+        out.append(statement)
+    return out
 
 
 def _is_known(name: str) -> bool:
