@@ -155,7 +155,7 @@ def _check_name(name: object, what: str, limit: int) -> str:
 
 # -- values ---------------------------------------------------------------------------
 
-_LITERAL_TYPES = {"list", "tuple", "dict", "set"}
+_LITERAL_TYPES = {"list", "tuple", "dict", "set", "complex"}
 
 
 def param_text(value: Any) -> tuple[str, str, float | None]:

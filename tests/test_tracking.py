@@ -104,7 +104,17 @@ def test_same_param_value_is_a_noop_a_new_one_names_both(store):
 
 
 def test_param_types_are_kept_and_mlflow_sees_text(store):
-    values = {"i": 3, "f": 1e-3, "s": "adam", "b": True, "n": None, "l": [1, 2], "d": {"a": 1}}
+    values = {
+        "i": 3,
+        "f": 1e-3,
+        "s": "adam",
+        "b": True,
+        "n": None,
+        "l": [1, 2],
+        "d": {"a": 1},
+        "t": (1, "x"),
+        "c": 1j,
+    }
     with jt.start_run(params=values) as run:
         pass
     got = jt.get_run(run.id)
