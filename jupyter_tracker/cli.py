@@ -17,11 +17,10 @@ import sqlite3
 import sys
 import time
 from collections import Counter
-from datetime import datetime
 from pathlib import Path
 
 from . import __version__, _records
-from ._html import fmt_number
+from ._html import fmt_duration, fmt_number, fmt_time
 from .errors import FilterError, RunStillRunningError, StoreVersionError, TrackerError
 from .store import DB_NAME, Store, _schema, find_store_dir
 from .store._location import ENV_VAR, STORE_DIRNAME
@@ -61,12 +60,6 @@ def _cell(value: object, width: int = CELL_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _local_time(ms: int | None) -> str:
-    if ms is None:
-        return ""
-    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _duration(start_ms: int | None, end_ms: int | None, status: str) -> str:
     if start_ms is None:
         return ""
@@ -74,17 +67,7 @@ def _duration(start_ms: int | None, end_ms: int | None, status: str) -> str:
         if status != "RUNNING":
             return ""
         end_ms = int(time.time() * 1000)
-    seconds = max(0.0, (end_ms - start_ms) / 1000)
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours:02d}h"
+    return fmt_duration(max(0.0, (end_ms - start_ms) / 1000))
 
 
 def _size(n: int) -> str:
@@ -225,7 +208,7 @@ def _runs_table(rows: list[dict], args) -> str:
             r["run_id"][:8],
             _cell(r["name"]),
             r["status"],
-            _local_time(r["start_time"]),
+            fmt_time(r["start_time"]),
             _duration(r["start_time"], r["end_time"], r["status"]),
         ]
         line += [_cell(r["experiment"])] * several
@@ -265,8 +248,8 @@ def _show_lines(d: dict, full: bool) -> list[str]:
         ("name", d["name"]),
         ("status", status),
         ("experiment", d["experiment"]),
-        ("start", _local_time(d["start_time"])),
-        ("end", _local_time(d["end_time"])),
+        ("start", fmt_time(d["start_time"])),
+        ("end", fmt_time(d["end_time"])),
         ("duration", _duration(d["start_time"], d["end_time"], d["status"])),
         ("parent", d["parent_id"]),
         ("rerun of", d["rerun_of"]),
@@ -286,7 +269,7 @@ def _show_lines(d: dict, full: bool) -> list[str]:
         line = f"{_text(key):<{width}}  {_text(d['params'][key])}"
         if key in history:
             earlier = ", ".join(
-                f"{_text(h['value'])} (until {_local_time(h['replaced_at'])})" for h in history[key]
+                f"{_text(h['value'])} (until {fmt_time(h['replaced_at'])})" for h in history[key]
             )
             line += f"   earlier: {earlier}"
         params.append(line)

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any
 
-from .._html import esc, fmt_number, status_badge
+from .._html import esc, fmt_duration, fmt_number, status_badge
 
 UPDATE_INTERVAL_S = 0.5
 # JupyterLab's theme colours where the card is shown in Lab, fixed ones elsewhere (GitHub).
@@ -62,15 +62,6 @@ def sparkline(values: list[float], width: int = 120, height: int = 22) -> str:
         f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'style="vertical-align:middle">{lines}</svg>'
     )
-
-
-def _elapsed(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m {seconds % 60:02d}s"
-    return f"{seconds // 3600}h {seconds // 60 % 60:02d}m"
 
 
 def capture_health(capture: dict | None) -> list[tuple[str, bool, str]]:
@@ -164,8 +155,8 @@ class RunCard:
     def _elapsed(self) -> str:
         run = self.run
         if run.status != "RUNNING" and run._end_ms is not None:
-            return _elapsed((run._end_ms - run._start_ms) / 1000)
-        return _elapsed(time.monotonic() - self._started)
+            return fmt_duration((run._end_ms - run._start_ms) / 1000)
+        return fmt_duration(time.monotonic() - self._started)
 
     def render_html(self) -> str:
         """The card as HTML; every user string escaped."""
