@@ -153,47 +153,9 @@ def _timed(fn) -> float:
 # -- workloads: each returns (value, unit, extra) from its repetitions' seconds ---------------
 
 
-def log_metric_per_call(c: str, spec: dict, scratch: Scratch) -> dict:
-    calls = spec["calls"] if c != "mlflow" else spec["mlflow_calls"]
-    rows = metric_rows(calls)
-    values = [r[3] for r in rows]
-    keys = [r[1] for r in rows]
-    times = []
-    for _ in range(spec["reps"]):
-        d = scratch.new()
-        if c == "jt":
-            jt = _jt(d / "store")
-            jt.start_run(name="bench")
-            log_metric = jt.log_metric
-
-            def work(jt=jt, log_metric=log_metric):
-                for k, v in zip(keys, values):  # noqa: B905
-                    log_metric(k, v)
-                jt.end_run()
-
-        elif c == "raw":
-            conn = raw_connect(d / "raw.db")
-
-            def work(conn=conn):
-                raw_insert_metrics(conn, rows)
-
-        else:
-            mlflow = _mlflow(d)
-            mlflow.start_run(run_name="bench")
-
-            def work(mlflow=mlflow):
-                for i, (k, v) in enumerate(zip(keys, values)):  # noqa: B905
-                    mlflow.log_metric(k, v, step=i // 5)
-                mlflow.end_run()
-
-        times.append(_timed(work))
-    return {"points": calls, "seconds": times, "value": calls / statistics.median(times)}
-
-
-def log_metrics_batched(c: str, spec: dict, scratch: Scratch) -> dict:
-    calls = spec["batches"] if c != "mlflow" else spec["mlflow_batches"]
-    rows = metric_rows(calls * 5)
-    dicts = [{r[1]: r[3] for r in rows[i * 5 : i * 5 + 5]} for i in range(calls)]
+def _metric_workload(c: str, spec: dict, scratch: Scratch, rows: list, jt_loop, mlflow_loop):
+    """Seconds per repetition of logging ``rows``: through jupyter-tracker (``jt_loop(jt)``
+    in one run, flushed by its end), raw ``executemany`` of the same rows, or MLflow."""
     times = []
     for _ in range(spec["reps"]):
         d = scratch.new()
@@ -202,9 +164,7 @@ def log_metrics_batched(c: str, spec: dict, scratch: Scratch) -> dict:
             jt.start_run(name="bench")
 
             def work(jt=jt):
-                log_metrics = jt.log_metrics
-                for m in dicts:
-                    log_metrics(m)
+                jt_loop(jt)
                 jt.end_run()
 
         elif c == "raw":
@@ -218,11 +178,46 @@ def log_metrics_batched(c: str, spec: dict, scratch: Scratch) -> dict:
             mlflow.start_run(run_name="bench")
 
             def work(mlflow=mlflow):
-                for i, m in enumerate(dicts):
-                    mlflow.log_metrics(m, step=i)
+                mlflow_loop(mlflow)
                 mlflow.end_run()
 
         times.append(_timed(work))
+    return times
+
+
+def log_metric_per_call(c: str, spec: dict, scratch: Scratch) -> dict:
+    calls = spec["calls"] if c != "mlflow" else spec["mlflow_calls"]
+    rows = metric_rows(calls)
+    pairs = [(r[1], r[3]) for r in rows]
+
+    def jt_loop(jt):
+        log_metric = jt.log_metric
+        for k, v in pairs:
+            log_metric(k, v)
+
+    def mlflow_loop(mlflow):
+        for i, (k, v) in enumerate(pairs):
+            mlflow.log_metric(k, v, step=i // 5)
+
+    times = _metric_workload(c, spec, scratch, rows, jt_loop, mlflow_loop)
+    return {"points": calls, "seconds": times, "value": calls / statistics.median(times)}
+
+
+def log_metrics_batched(c: str, spec: dict, scratch: Scratch) -> dict:
+    calls = spec["batches"] if c != "mlflow" else spec["mlflow_batches"]
+    rows = metric_rows(calls * 5)
+    dicts = [{r[1]: r[3] for r in rows[i * 5 : i * 5 + 5]} for i in range(calls)]
+
+    def jt_loop(jt):
+        log_metrics = jt.log_metrics
+        for m in dicts:
+            log_metrics(m)
+
+    def mlflow_loop(mlflow):
+        for i, m in enumerate(dicts):
+            mlflow.log_metrics(m, step=i)
+
+    times = _metric_workload(c, spec, scratch, rows, jt_loop, mlflow_loop)
     points = calls * 5
     return {"points": points, "seconds": times, "value": points / statistics.median(times)}
 
