@@ -17,9 +17,8 @@ from .errors import (
     StoreVersionError,
     TrackerError,
 )
+from .run import ActiveRun, Run
 from .tracking import (
-    ActiveRun,
-    Run,
     active_run,
     end_run,
     get_run,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import jupyter_tracker as jt
-from jupyter_tracker import tracking
+from jupyter_tracker.session import session
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,7 +25,7 @@ def store(tmp_path, monkeypatch):
     while jt.active_run() is not None:
         jt.end_run()
     opened.flush()
-    tracking._store = None
+    session().store = None
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from jupyter_tracker.panels import comparison as compare_module
 from jupyter_tracker.panels import curves as curves_module
 from jupyter_tracker.panels import table as table_module
 from jupyter_tracker.panels.comparison import Comparison, higher_is_better
+from jupyter_tracker.session import session
 from jupyter_tracker.store import Store
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
@@ -39,7 +40,7 @@ def frontend(monkeypatch):
 
 def start(name, params=None, source=None, **kwargs):
     """A run with a source text (what %%track_run records), as a context manager."""
-    return tracking._start(name, None, params, kwargs.get("tags"), False, None, source=source)
+    return session().start(name, None, params, kwargs.get("tags"), source=source)
 
 
 def training_runs(n=4):

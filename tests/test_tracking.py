@@ -8,6 +8,8 @@ import sqlite3
 import pytest
 
 import jupyter_tracker as jt
+from jupyter_tracker.session import session
+from jupyter_tracker.store import queries
 
 
 def test_context_manager_finishes_and_keeps_what_was_logged(store):
@@ -394,7 +396,7 @@ def test_set_store_on_the_same_folder_keeps_the_store_and_idle_writers_stop(stor
     monkeypatch.setattr(_writer, "FLUSH_INTERVAL_S", 0.01)
     with jt.start_run():
         jt.log_metric("x", 1.0)
-    writer = jt.tracking._writers[store]
+    writer = session().writers[store]
     import time
 
     deadline = time.monotonic() + 10
@@ -412,7 +414,7 @@ def test_search_runs_over_several_experiments_and_tracking_uri(store, tmp_path):
             pass
     frame = jt.search_runs(experiment_names=["a", "b"])
     assert sorted(frame["experiment"]) == ["a", "b"]
-    ids = {e["name"]: e["id"] for e in jt.tracking._records.experiments(store)}
+    ids = {e["name"]: e["id"] for e in queries.experiments(store)}
     assert list(jt.search_runs(experiment_ids=[str(ids["c"])])["experiment"]) == ["c"]
     with jt.start_run(experiment_id=ids["b"]) as run:
         pass

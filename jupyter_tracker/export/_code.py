@@ -240,7 +240,7 @@ class Option:
 
 def options(typed_params: dict[str, tuple[str, str]]) -> list[Option]:
     """The run's params as options, in key order; names made unique and option-safe."""
-    from ..tracking import typed_param
+    from ..values import typed_param
 
     used = set(_RESERVED_OPTIONS)
     out = []

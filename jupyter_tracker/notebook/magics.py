@@ -18,8 +18,11 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
-from .. import _records, tracking
+from .. import tracking
 from ..errors import TrackerError
+from ..run import error_text, outcome
+from ..session import session
+from ..store import queries
 from ..store._maintenance import mark_restarted
 from . import _capture, _slice
 from .card import RunCard
@@ -169,14 +172,7 @@ class TrackerMagics(Magics):
             return
         run = tracking.active_run()
         while run is not None and run._implicit:
-            error = result.error_in_exec
-            run.end(
-                "FINISHED"
-                if error is None
-                else "KILLED"
-                if isinstance(error, KeyboardInterrupt)
-                else "FAILED"
-            )
+            run.end(outcome(result.error_in_exec))
             run = tracking.active_run()
 
     # -- %%track_run --------------------------------------------------------------------
@@ -200,13 +196,12 @@ class TrackerMagics(Magics):
     def _start(self, magic, line, cell, params, tags, options, nested):
         """Start the run of a tracked cell: params checked first, so a bad one starts none."""
         try:
-            run = tracking._start(
+            run = session().start(
                 options.get("name"),
                 options.get("experiment"),
                 params,
                 tags,
                 nested,
-                None,
                 source=self._source(magic, line, cell),
             )
         except TrackerError as exc:
@@ -214,7 +209,7 @@ class TrackerMagics(Magics):
         where = _capture.notebook_location(self.shell)
         cell_id = self.cell.cell_id or where.get("cell_id")
         top_level = cell_id and run.parent_id is None  # children of a sweep are not re-runs
-        previous = _records.previous_cell_run(run._store, cell_id, run.id) if top_level else None
+        previous = queries.previous_cell_run(run._store, cell_id, run.id) if top_level else None
         run.set_origin(where.get("notebook"), cell_id, previous)
         self.shell.user_ns.update(params)
         return run, where
@@ -263,24 +258,23 @@ class TrackerMagics(Magics):
         try:
             value = self._run_body(cell)
         except BaseException as exc:
-            status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
-            self._finish(run, card, git, capture, status, exc)
+            self._finish(run, card, git, capture, exc)
             raise
-        self._finish(run, card, git, capture, "FINISHED", None)
+        self._finish(run, card, git, capture, None)
         return value
 
-    def _finish(self, run, card, git, capture, status, exc) -> None:
+    def _finish(self, run, card, git, capture, exc: BaseException | None) -> None:
         git.join(GIT_TIMEOUT_S + 1)
         if not capture["git"]:
             capture["git"] = {"error": "git did not answer in time"}
         run.set_capture(capture)
-        error = None if exc is None else tracking._format_error(type(exc), exc, exc.__traceback__)
+        status, error = outcome(exc), error_text(exc)
         while tracking.active_run() is not None and tracking.active_run() is not run:
             tracking.active_run().end(status)  # runs the cell left open end with it
         run.end(status, error=error)
         if status == "KILLED":
             self.killed.append((run, time.monotonic()))
-        final = {key: _records.sampled_points(run._store, run.id, key) for key in run.metrics}
+        final = {key: queries.sampled_points(run._store, run.id, key) for key in run.metrics}
         card.finish(final)
 
     def at_exit(self) -> None:
@@ -463,8 +457,8 @@ def load(shell) -> None:
     shell.events.register("post_run_cell", magics.post_run_cell)
     shell._jupyter_tracker_magics = magics
     atexit.register(magics.at_exit)
-    tracking._implicit_end = "with this cell"
-    crashed = tracking.crashed_runs_on_open()
+    session().implicit_end = "with this cell"
+    crashed = session().crashed_runs_on_open()
     if crashed:
         names = ", ".join(crashed[:5]) + (" ..." if len(crashed) > 5 else "")
         print(
@@ -486,7 +480,7 @@ def unload(shell) -> None:
             shell.magics_manager.magics[kind].pop(name, None)
     shell.magics_manager.registry.pop(type(magics).__name__, None)
     del shell._jupyter_tracker_magics
-    tracking._implicit_end = "when the process exits"
+    session().implicit_end = "when the process exits"
 
 
 def _show(shell, html: str, text: str) -> None:

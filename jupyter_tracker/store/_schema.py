@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Callable
 
 
-def _v1_initial(db) -> None:
+def _v1_initial(db: sqlite3.Connection) -> None:
     _statements(
         db,
         """
@@ -96,7 +96,7 @@ def _v1_initial(db) -> None:
     )
 
 
-def _statements(db, script: str) -> None:
+def _statements(db: sqlite3.Connection, script: str) -> None:
     """Run ``;``-separated DDL one statement at a time: ``executescript`` would COMMIT the
     migration's transaction half way (Python's sqlite3 does that before a script)."""
     for statement in script.split(";"):
@@ -104,17 +104,21 @@ def _statements(db, script: str) -> None:
             db.execute(statement)
 
 
-def _v2_notebook_capture(db) -> None:
+def _v2_notebook_capture(db: sqlite3.Connection) -> None:
     """Columns the notebook integration fills: where a run came from and what was captured."""
-    runs = db["runs"]
-    runs.add_column("rerun_of", str)
-    runs.add_column("notebook", str)
-    runs.add_column("cell_id", str)
-    runs.add_column("capture", str)
-    db.execute("CREATE INDEX runs_by_cell ON runs(cell_id, start_time) WHERE cell_id IS NOT NULL")
+    _statements(
+        db,
+        """
+        ALTER TABLE runs ADD COLUMN rerun_of TEXT;
+        ALTER TABLE runs ADD COLUMN notebook TEXT;
+        ALTER TABLE runs ADD COLUMN cell_id TEXT;
+        ALTER TABLE runs ADD COLUMN capture TEXT;
+        CREATE INDEX runs_by_cell ON runs(cell_id, start_time) WHERE cell_id IS NOT NULL
+        """,
+    )
 
 
-MIGRATIONS: list[Callable] = [_v1_initial, _v2_notebook_capture]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial, _v2_notebook_capture]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -124,12 +128,12 @@ def schema_version(conn: sqlite3.Connection) -> int:
 
 
 def migrate(conn: sqlite3.Connection, upto: int | None = None) -> int:
-    """Run the migrations after the recorded version, inside the caller's write transaction."""
-    import sqlite_utils  # lazy: it imports pandas
+    """Run the migrations after the recorded version, inside the caller's write transaction.
 
-    db = sqlite_utils.Database(conn)
+    Plain SQL on the caller's connection: creating a store imports nothing (sqlite-utils
+    would import pandas while the first write holds the lock)."""
     current = schema_version(conn)
     for version in range(current + 1, (len(MIGRATIONS) if upto is None else upto) + 1):
-        MIGRATIONS[version - 1](db)
+        MIGRATIONS[version - 1](conn)
         conn.execute(f"PRAGMA user_version = {int(version)}")
     return current

@@ -18,17 +18,46 @@ from . import HEARTBEAT_INTERVAL_S, Store, now_ms
 FLUSH_INTERVAL_S = 1.0
 
 
+Point = tuple[int, float, int]  # (step, value, time in ms)
+
+
 class Series:
-    """One metric of one run: its pending points and what the live view needs."""
+    """One metric of one run: its pending points and what the live view needs.
 
-    __slots__ = ("run_id", "key", "id", "pts", "next_step", "last")
+    Points go in through ``append`` and out through ``take``, under one lock, so no point is
+    lost or written twice whichever threads log and flush (no reliance on the GIL).
+    """
 
-    def __init__(self, run_id: str, key: str, next_step: int = 0, last=None) -> None:
+    __slots__ = ("run_id", "key", "id", "_pts", "_lock", "next_step", "last")
+
+    def __init__(self, run_id: str, key: str, next_step: int = 0, last: Point | None = None):
         self.run_id, self.key = run_id, key
         self.id: int | None = None
-        self.pts: list[tuple[int, float, int]] = []  # (step, value, time_ms)
+        self._pts: list[Point] = []
+        self._lock = threading.Lock()
         self.next_step = next_step
-        self.last = last  # (step, value, time_ms) of the latest point, flushed or not
+        self.last = last  # the latest point, flushed or not
+
+    def append(self, point: Point) -> None:
+        """Queue one point for the next flush."""
+        with self._lock:
+            self._pts.append(point)
+            self.last = point
+
+    def take(self) -> list[Point]:
+        """The queued points, leaving none queued."""
+        with self._lock:
+            pts, self._pts = self._pts, []
+        return pts
+
+    def put_back(self, pts: list[Point]) -> None:
+        """Queue ``pts`` again ahead of points appended since they were taken."""
+        with self._lock:
+            self._pts[:0] = pts
+
+    def pending(self) -> int:
+        """How many points wait for a flush."""
+        return len(self._pts)
 
 
 class Writer:
@@ -71,7 +100,8 @@ class Writer:
 
     def drop_series(self, run_id: str) -> None:
         """Stop watching a finished run's metrics (after its final flush)."""
-        self._series = [s for s in self._series if s.run_id != run_id]
+        with self._thread_lock:
+            self._series = [s for s in self._series if s.run_id != run_id]
 
     def _ensure_thread(self) -> None:
         if self._thread is None:
@@ -81,7 +111,7 @@ class Writer:
             self._thread.start()
 
     def _idle(self) -> bool:
-        return not self.running and not self._ops and not any(s.pts for s in self._series)
+        return not self.running and not self._ops and not any(s.pending() for s in self._series)
 
     def _loop(self) -> None:
         """Flush every second while there is work; stop when nothing runs or waits."""
@@ -109,16 +139,10 @@ class Writer:
     def flush(self) -> None:
         """Write every buffered statement and point in one transaction."""
         with self._flush_lock:
-            n = len(self._ops)
-            ops = self._ops[:n]
-            del self._ops[:n]  # appends made meanwhile stay, at the end
-            taken = []
-            for s in self._series:
-                k = len(s.pts)
-                if k:
-                    batch = s.pts[:k]
-                    del s.pts[:k]
-                    taken.append((s, batch))
+            with self._thread_lock:
+                ops, self._ops = self._ops, []
+                series = list(self._series)
+            taken = [(s, batch) for s in series if (batch := s.take())]
             heartbeat = (
                 self.running and time.monotonic() - self._last_heartbeat >= HEARTBEAT_INTERVAL_S
             )
@@ -128,31 +152,35 @@ class Writer:
                 with self.store.write() as conn:
                     for sql, group in itertools.groupby(ops, key=lambda op: op[0]):
                         conn.executemany(sql, [args for _, args in group])
-                    if taken:
-                        _write_points(conn, taken)
+                    new_ids = _write_points(conn, taken) if taken else {}
                     if heartbeat:
                         now = now_ms()
                         conn.executemany(
                             "UPDATE runs SET heartbeat = ? WHERE id = ?",
                             [(now, run_id) for run_id in self.running],
                         )
-            except BaseException:
-                self._ops[:0] = ops
+            except BaseException:  # as before the flush: nothing taken, no id kept
+                with self._thread_lock:
+                    self._ops[:0] = ops
                 for s, batch in taken:
-                    s.pts[:0] = batch
+                    s.put_back(batch)
                 raise
+            for s, series_id in new_ids.items():  # ids of series created by this commit
+                s.id = series_id
             if heartbeat:
                 self._last_heartbeat = time.monotonic()
 
 
-def _write_points(conn, taken: list[tuple[Series, list[tuple[int, float, int]]]]) -> None:
-    """Append each series' points after its stored ones and update the per-series summary.
+def _write_points(conn, taken: list[tuple[Series, list[Point]]]) -> dict[Series, int]:
+    """Append each series' points after its stored ones and update the per-series summary;
+    the ids of the series this created (kept by the caller only once the commit succeeds).
 
     A handful of statements per flush whatever the number of series: the sequence numbers
     and summaries are read inside the write transaction, so two processes appending to the
     same run's metric cannot collide.
     """
     new = [s for s, _ in taken if s.id is None]
+    new_ids: dict[Series, int] = {}
     if new:
         conn.executemany(
             "INSERT OR IGNORE INTO series (run_id, key) VALUES (?, ?)",
@@ -162,10 +190,11 @@ def _write_points(conn, taken: list[tuple[Series, list[tuple[int, float, int]]]]
             ids = dict(conn.execute("SELECT key, id FROM series WHERE run_id = ?", (run_id,)))
             for s in new:
                 if s.run_id == run_id:
-                    s.id = ids[s.key]
+                    new_ids[s] = ids[s.key]
+    sid_of = {s: new_ids.get(s, s.id) for s, _ in taken}
     summaries = {}
     for i in range(0, len(taken), 900):
-        chunk = [s.id for s, _ in taken[i : i + 900]]
+        chunk = [sid_of[s] for s, _ in taken[i : i + 900]]
         marks = ",".join("?" * len(chunk))
         for row in conn.execute(
             f"SELECT id, count, min, max FROM series WHERE id IN ({marks})",  # noqa: S608
@@ -174,8 +203,8 @@ def _write_points(conn, taken: list[tuple[Series, list[tuple[int, float, int]]]]
             summaries[row[0]] = row[1:]
     rows, updates = [], []
     for s, batch in taken:
-        count, lo, hi = summaries[s.id]
-        sid = s.id
+        sid = sid_of[s]
+        count, lo, hi = summaries[sid]
         rows += [
             (sid, seq, step, value if value == value else None, t)
             for seq, (step, value, t) in enumerate(batch, count)
@@ -196,3 +225,4 @@ def _write_points(conn, taken: list[tuple[Series, list[tuple[int, float, int]]]]
         "min = ?, max = ? WHERE id = ?",
         updates,
     )
+    return new_ids

@@ -1,0 +1,135 @@
+"""The declared data shapes: the one JSON contract of runs for REST, panels, export and CLI.
+
+Records are plain dicts typed with ``TypedDict`` (they go to JSON as they are);
+``labextension/src/tokens.ts`` mirrors these names and a test compares the two.
+Statuses live here once; the frontends receive them rather than copy them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal, TypedDict
+
+Status = Literal["RUNNING", "FINISHED", "FAILED", "KILLED", "CRASHED"]
+STATUSES: tuple[Status, ...] = ("RUNNING", "FINISHED", "FAILED", "KILLED", "CRASHED")
+FINAL_STATUSES: tuple[Status, ...] = ("FINISHED", "FAILED", "KILLED", "CRASHED")
+
+# The fields of a run record, in the order of the run table and ``search_runs``' columns.
+RUN_COLUMNS = (
+    "run_id",
+    "name",
+    "status",
+    "experiment",
+    "start_time",
+    "end_time",
+    "parent_id",
+    "notebook",
+    "cell_id",
+    "rerun_of",
+)
+
+
+class RunRecord(TypedDict):
+    """One run as listed (search, the run table, ``GET runs``): latest metrics, text params."""
+
+    run_id: str
+    name: str
+    status: Status
+    experiment: str
+    start_time: int  # ms since the epoch
+    end_time: int | None
+    parent_id: str | None
+    notebook: str | None
+    cell_id: str | None
+    rerun_of: str | None
+    params: dict[str, str]
+    metrics: dict[str, float]
+    tags: dict[str, str]
+
+
+class MetricSummary(TypedDict):
+    """One metric of a run without reading its points."""
+
+    last: float
+    step: int
+    count: int
+    min: float
+    max: float
+
+
+class Artifact(TypedDict):
+    """One version of an artifact path of a run."""
+
+    path: str
+    version: int
+    sha256: str
+    size: int
+    media_type: str
+    created_at: int
+
+
+class ParamChange(TypedDict):
+    """A param value replaced with ``overwrite=True``."""
+
+    key: str
+    value: str
+    type: str
+    replaced_at: int
+
+
+class Location(TypedDict):
+    """Where a tracked cell ran: the notebook path, the cell id, and how they were found."""
+
+    notebook: str | None
+    cell_id: str | None
+    how: str | None
+
+
+class CaptureReport(TypedDict, total=False):
+    """What a tracked cell captured (every part optional: older runs and scripts lack some)."""
+
+    magic_line: str
+    execution_count: int | None
+    kernel_id: str | None
+    location: Location
+    environment: dict[str, Any]
+    git: dict[str, Any]
+    dependency_slice: dict[str, Any]
+    history: list[str]
+    warnings: list[str]
+
+
+class RunDetail(RunRecord):
+    """Everything stored about one run (``get_run``, ``GET runs/{id}``, the detail, export)."""
+
+    experiment_id: int
+    error: str | None
+    capture: CaptureReport | None
+    source: str | None
+    host: str | None
+    pid: int | None
+    typed_params: dict[str, tuple[str, str]]  # key -> (text, Python type name)
+    param_history: list[ParamChange]
+    metric_summary: dict[str, MetricSummary]
+    artifacts: list[Artifact]
+
+
+class Experiment(TypedDict):
+    """An experiment with its number of (not deleted) runs."""
+
+    id: int
+    name: str
+    created_at: int
+    runs: int
+
+
+def json_ready(value: Any) -> Any:
+    """Records as JSON can carry them: NaN and infinities become the strings JavaScript
+    prints for them (``"NaN"``, ``"Infinity"``, ``"-Infinity"``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    return value
