@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 from urllib.parse import unquote
 
 from ._limits import MAX_ARTIFACT_PATH_LENGTH, check_length
@@ -71,3 +73,30 @@ def folder_files(folder: Path) -> list[tuple[Path, str]]:
             path = Path(root, entry)
             found.append((path, path.relative_to(folder).as_posix()))
     return sorted(found, key=lambda item: item[1])
+
+
+def open_regular(path: Path | str, max_bytes: int | None = None) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file (not a link, FIFO, device or
+    folder) of at most ``max_bytes``; else a clear error. Opening never follows a symlink
+    in the last component nor blocks (a FIFO is refused, not waited on)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise InvalidInputError(f"{path} is a symlink; only regular files are read.") from None
+        raise exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidInputError(f"{path} is not a regular file; only regular files are read.")
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise InvalidInputError(
+                f"{path} is {info.st_size:,} bytes; the limit here is {max_bytes:,}."
+            )
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise

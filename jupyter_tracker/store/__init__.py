@@ -7,6 +7,7 @@ nothing here imports IPython, widgets, plotly or pandas (a test proves it).
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -14,8 +15,16 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
-from ..errors import RunNotFoundError, StoreGoneError, StoreVersionError, TrackerError
+from .._paths import is_inside, open_regular
+from ..errors import (
+    InvalidInputError,
+    RunNotFoundError,
+    StoreGoneError,
+    StoreVersionError,
+    TrackerError,
+)
 from . import _schema
 from ._location import find_store_dir
 
@@ -26,6 +35,7 @@ BLOB_DIR = "blobs"
 BUSY_TIMEOUT_S = 60.0
 HEARTBEAT_INTERVAL_S = 15.0
 HEARTBEAT_GRACE_S = 300.0
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 HOST = os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
 
 
@@ -288,8 +298,21 @@ class Store:
     # -- blobs ------------------------------------------------------------------------
 
     def blob_path(self, sha256: str) -> Path:
-        """Where the blob with this content hash lives."""
+        """Where the blob with this content hash lives; a clear error for anything that is
+        not a sha256 (a tampered ``artifacts`` row cannot name a file elsewhere)."""
+        if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+            raise InvalidInputError(
+                f"{sha256!r} is not a content hash; this store's artifact table was altered."
+            )
         return self.blob_dir / sha256[:2] / sha256[2:]
+
+    def open_blob(self, sha256: str, size: int | None = None) -> BinaryIO:
+        """The blob with this content hash, opened for reading: a regular file inside the
+        store (no link followed, nothing that blocks), at most ``size`` bytes when given."""
+        blob = self.blob_path(sha256)
+        if not is_inside(blob.parent, self.path):
+            raise InvalidInputError(f"{blob.parent} leads outside the store through a symlink.")
+        return open_regular(blob, size)
 
     def put_blob(self, data: bytes) -> str:
         """Store ``data`` once by content; its sha256."""
