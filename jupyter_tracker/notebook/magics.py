@@ -13,128 +13,37 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from .. import tracking
+from ..capture.environment import environment
+from ..capture.git import git_state
+from ..capture.location import notebook_location
+from ..capture.magic_line import parse_run_line, parse_sweep_line
+from ..capture.slice import dependency_slice, hidden_state
 from ..errors import TrackerError
 from ..run import error_text, outcome
 from ..session import session
 from ..store import queries
 from ..store._maintenance import mark_restarted
-from . import _capture, _slice
 from .card import RunCard
 
-_FLAGS = {"--nested", "--quiet", "--maximize"}
-_VALUE_OPTIONS = {"--name", "--experiment", "--tag", "--metric"}
-_RUN_OPTIONS = {"--name", "--experiment", "--tag", "--nested", "--quiet"}
-_SWEEP_OPTIONS = _RUN_OPTIONS | {"--metric", "--maximize"}
 MAX_HISTORY_CELLS = 500
 RESTART_WINDOW_S = 10.0  # a KILLED cell this close to the kernel's exit was a restart
 MAX_NOTEBOOK_BYTES = 50_000_000
 GIT_TIMEOUT_S = 2.0
 
 
-def split_line(line: str, separator: str | None = None) -> list[str]:
-    """Split a magic line on spaces (or on ``separator``) outside quotes and brackets:
-    ``lr=[1e-3, 1e-2] name='a b'``; a backslash escapes a quote inside quotes."""
-    tokens, current, depth, quote, escaped = [], [], 0, None, False
-    for char in line:
-        if quote:
-            current.append(char)
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == quote:
-                quote = None
-            continue
-        at_break = char == separator if separator else char.isspace()
-        if at_break and depth <= 0:
-            if current or separator:
-                tokens.append("".join(current))
-            current = []
-            continue
-        if char in "'\"":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        current.append(char)
-    if quote or depth > 0:
-        raise UsageError(f"Unbalanced quote or bracket in: {line.strip()}")
-    if current or separator:
-        tokens.append("".join(current))
-    return tokens
-
-
-def literal(text: str) -> Any:
-    """A Python literal (``0.5``, ``'adam'``, ``[1, 2]``, ``True``, ``None``), else the text."""
+def _parsed(parse: Callable[[str], tuple], line: str) -> tuple:
+    """The magic line as ``parse`` reads it; a broken line is a UsageError (no traceback)."""
     try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return text
-
-
-def parse_args(line: str, allowed: set[str]) -> tuple[dict[str, str], dict[str, Any], dict]:
-    """``k=v`` params, ``--tag k=v`` tags and the other options of a magic line."""
-    params: dict[str, str] = {}
-    tags: dict[str, Any] = {}
-    options: dict[str, Any] = {}
-    tokens = split_line(line)
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        if token.startswith("--"):
-            if token not in allowed:
-                raise UsageError(
-                    f"Unknown option {token}; this magic takes {', '.join(sorted(allowed))}."
-                )
-            if token in _FLAGS:
-                options[token[2:]] = True
-                i += 1
-                continue
-            if i + 1 >= len(tokens):
-                raise UsageError(f"{token} needs a value, e.g. {token} something.")
-            value = tokens[i + 1]
-            if value[:1] in ("'", '"'):  # --tag "stage=dev", --name "my run"
-                value = str(literal(value))
-            if token == "--tag":
-                key, sep, tag_value = value.partition("=")
-                if not sep or not key:
-                    raise UsageError(f"--tag takes key=value, got {value!r}.")
-                tags[key] = literal(tag_value)
-            else:
-                options[token[2:]] = value
-            i += 2
-            continue
-        key, sep, value = token.partition("=")
-        if not sep:
-            raise UsageError(f"Expected key=value, got {token!r} (e.g. alpha=0.5).")
-        if not key.isidentifier():
-            raise UsageError(f"{key!r} is not a Python name, so it cannot become a variable.")
-        if not value:
-            raise UsageError(f"{key}= has no value; write e.g. {key}=0.5.")
-        if key in params:
-            raise UsageError(f"{key} is given twice.")
-        params[key] = value
-        i += 1
-    return params, tags, options
-
-
-def _sweep_values(key: str, text: str) -> list[Any]:
-    """``0.1,0.5,1`` or ``[1e-3, 1e-2]`` or ``'a,b',c``: the values to sweep over."""
-    value = literal(text)
-    if isinstance(value, (list, tuple)):
-        values = list(value)
-    else:
-        values = [literal(part) for part in split_line(text, ",")]
-    if not values or any(v == "" for v in values):
-        raise UsageError(f"{key}={text} has an empty value in its list.")
-    return values
+        return parse(line)
+    except TrackerError as exc:
+        raise UsageError(str(exc)) from None
 
 
 class _CellContext:
@@ -186,8 +95,7 @@ class TrackerMagics(Magics):
         ``--tag k=v`` (repeatable), ``--nested``, ``--quiet``.
         """
         __tracebackhide__ = True
-        raw_params, tags, options = parse_args(line, _RUN_OPTIONS)
-        params = {k: literal(v) for k, v in raw_params.items()}
+        params, tags, options = _parsed(parse_run_line, line)
         run, where = self._start(
             "track_run", line, cell, params, tags, options, options.get("nested", False)
         )
@@ -206,7 +114,7 @@ class TrackerMagics(Magics):
             )
         except TrackerError as exc:
             raise UsageError(str(exc)) from None
-        where = _capture.notebook_location(self.shell)
+        where = notebook_location(self.shell)
         cell_id = self.cell.cell_id or where.get("cell_id")
         top_level = cell_id and run.parent_id is None  # children of a sweep are not re-runs
         previous = queries.previous_cell_run(run._store, cell_id, run.id) if top_level else None
@@ -224,23 +132,23 @@ class TrackerMagics(Magics):
         shell = self.shell
         count = _current_count(shell)
         history = list(shell.user_ns.get("In") or [])[:count]
-        slice_ = _slice.dependency_slice(history, count, run.source)
+        slice_ = dependency_slice(history, count, run.source)
         where = {"notebook": run.notebook, "cell_id": run.cell_id, "how": where.get("how")}
         capture: dict[str, Any] = {
             "magic_line": run.source.lstrip().split("\n", 1)[0],
             "execution_count": count,
             "kernel_id": _kernel_id(),
             "location": where,
-            "environment": _capture.environment(),
+            "environment": environment(),
             "git": {},
             "dependency_slice": slice_,
             "history": history[max(1, count - MAX_HISTORY_CELLS) : count],
         }
         sources, order = _saved_notebook(shell, run.notebook, run.cell_id, count, slice_)
-        capture["warnings"] = _slice.hidden_state(slice_, sources, order)
+        capture["warnings"] = hidden_state(slice_, sources, order)
         folder = os.path.dirname(run.notebook) if run.notebook else os.getcwd()
         thread = threading.Thread(
-            target=lambda: capture.update(git=_capture.git_state(folder, GIT_TIMEOUT_S)),
+            target=lambda: capture.update(git=git_state(folder, GIT_TIMEOUT_S)),
             name="jupyter-tracker-git",
             daemon=True,
         )
@@ -312,10 +220,7 @@ class TrackerMagics(Magics):
         (lowest first, or highest with ``--maximize``).
         """
         __tracebackhide__ = True
-        raw, tags, options = parse_args(line, _SWEEP_OPTIONS)
-        grid = {key: _sweep_values(key, text) for key, text in raw.items()}
-        if not grid:
-            raise UsageError("Give at least one parameter list, e.g. alpha=0.1,0.5,1.0.")
+        grid, tags, options = _parsed(parse_sweep_line, line)
         combos = [
             dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())
         ]

@@ -1,0 +1,398 @@
+"""Which names a cell reads and defines at top level (IPython syntax allowed).
+
+A static walk of the cell's code in evaluation order: assignments, imports, ``def``/``class``,
+``del`` and item/attribute assignment (``df["a"] = 1`` changes ``df``). Names set through
+``exec``/``eval``, ``globals()``, ``%run`` or star imports are not seen but recorded as
+``opaque``; in-place changes made by method calls (``lst.append(1)``) are not seen at all. A
+name bound in any branch of an ``if``/``try``/loop counts as bound, and the free variables of a
+function count as read when the function is defined.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import functools
+import re
+
+from .ipython import cell_magic, line_magic_code, to_python
+
+# Line magics that may define names the analysis cannot see.
+_OPAQUE_LINE_MAGICS = frozenset({"run", "store", "load_ext", "reload_ext", "autoreload"})
+_OPAQUE_CALLS = frozenset({"exec", "eval", "globals", "locals", "vars"})
+# Names IPython puts in the user namespace.
+_IPYTHON_NAMES = frozenset(
+    {"get_ipython", "display", "exit", "quit", "In", "Out", "_ih", "_oh", "_dh"}
+    | {"_", "__", "___", "_i", "_ii", "_iii", "__session__", "__vsc_ipynb_file__"}
+)
+_IPYTHON_NAME_RE = re.compile(r"_i?\d+")
+
+
+class CellNames:
+    """What one cell reads and binds at top level (frozensets of names)."""
+
+    __slots__ = ("reads", "defines", "modifies", "deletes", "opaque", "parsed")
+
+    def __init__(self, reads=(), defines=(), modifies=(), deletes=(), opaque=(), parsed=True):
+        self.reads = frozenset(reads)  # includes builtins; names_read() drops them
+        self.defines = frozenset(defines)
+        self.modifies = frozenset(modifies)  # item/attribute assignment: df["a"] = 1
+        self.deletes = frozenset(deletes)
+        self.opaque = tuple(opaque)  # what may define names unseen: "%run", "exec()", ...
+        self.parsed = parsed
+
+
+def _argument_names(args: ast.arguments) -> set[str]:
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    return {a.arg for a in every if a is not None}
+
+
+class _Names(ast.NodeVisitor):
+    """Walks a scope in evaluation order, reporting names through the hooks below."""
+
+    def __init__(self) -> None:
+        self.opaque: list[str] = []
+
+    # hooks
+    def _read(self, name: str) -> None: ...
+    def _bind(self, name: str) -> None: ...
+    def _delete(self, name: str) -> None: ...
+    def _mutate(self, name: str) -> None: ...
+    def _walrus(self, name: str) -> None: ...
+    def _nested(self, free: set[str], global_writes: set[str]) -> None: ...
+
+    def _opaque(self, what: str) -> None:
+        if what not in self.opaque:
+            self.opaque.append(what)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Load):
+            self._read(node.id)
+        elif isinstance(node.ctx, ast.Store):
+            self._bind(node.id)
+        else:
+            self._delete(node.id)
+
+    def _target(self, target: ast.expr) -> None:
+        if isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._target(element)
+            return
+        if isinstance(target, ast.Starred):
+            self._target(target.value)
+            return
+        base = target
+        while isinstance(base, (ast.Attribute, ast.Subscript)):
+            base = base.value
+        if base is not target and isinstance(base, ast.Name):
+            self._mutate(base.id)
+        self.visit(target)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        for target in node.targets:
+            self._target(target)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        if isinstance(node.target, ast.Name):
+            self._read(node.target.id)
+        self.visit(node.value)
+        self._target(node.target)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self.visit(node.annotation)
+        if node.value is not None:
+            self.visit(node.value)
+            self._target(node.target)
+        elif not isinstance(node.target, ast.Name):  # ``a.b: int`` evaluates ``a``
+            self.visit(node.target.value)
+
+    def visit_Delete(self, node: ast.Delete) -> None:
+        for target in node.targets:
+            self._target(target)
+
+    def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
+        self.visit(node.iter)
+        self._target(node.target)
+        for statement in [*node.body, *node.orelse]:
+            self.visit(statement)
+
+    visit_AsyncFor = visit_For
+
+    def visit_withitem(self, node: ast.withitem) -> None:
+        self.visit(node.context_expr)
+        if node.optional_vars is not None:
+            self._target(node.optional_vars)
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self.visit(node.value)
+        self._walrus(node.target.id)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.type is not None:
+            self.visit(node.type)
+        if node.name:
+            self._bind(node.name)
+        for statement in node.body:
+            self.visit(statement)
+        if node.name:  # Python deletes ``e`` of ``except E as e`` when the handler ends
+            self._delete(node.name)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self._bind(alias.asname or alias.name.partition(".")[0])
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        for alias in node.names:
+            if alias.name == "*":
+                self._opaque(f"from {'.' * node.level}{node.module or ''} import *")
+            else:
+                self._bind(alias.asname or alias.name)
+
+    def visit_MatchAs(self, node: ast.MatchAs) -> None:
+        if node.pattern is not None:
+            self.visit(node.pattern)
+        if node.name:
+            self._bind(node.name)
+
+    def visit_MatchStar(self, node: ast.MatchStar) -> None:
+        if node.name:
+            self._bind(node.name)
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        self.generic_visit(node)
+        if node.rest:
+            self._bind(node.rest)
+
+    def _signature(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        """What a def or lambda evaluates where it stands: decorators, defaults, annotations."""
+        args = node.args
+        for expr in [*getattr(node, "decorator_list", ()), *args.defaults, *args.kw_defaults]:
+            if expr is not None:
+                self.visit(expr)
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        annotations = [a.annotation for a in every if a is not None]
+        for expr in [*annotations, getattr(node, "returns", None)]:
+            if expr is not None:
+                self.visit(expr)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self._signature(node)
+        self._bind(node.name)
+        self._function_body(node.args, node.body)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self._signature(node)
+        self._function_body(node.args, [node.body])
+
+    def _function_body(self, args: ast.arguments, body: list[ast.AST]) -> None:
+        scope = _Scope()
+        for statement in body:
+            scope.visit(statement)
+        local = (_argument_names(args) | scope.stores | scope.walrus) - scope.globals
+        local -= scope.nonlocals
+        free = (scope.loads | scope.nested) - local
+        self._nested(free, (scope.stores & scope.globals) | scope.global_writes)
+        for what in scope.opaque:
+            self._opaque(what)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for expr in [*node.decorator_list, *node.bases, *node.keywords]:
+            self.visit(expr)
+        scope = _Scope()
+        for statement in node.body:
+            scope.visit(statement)
+        for name in scope.loads - scope.stores:  # a class body runs at once
+            self._read(name)
+        self._nested(scope.nested, scope.global_writes)
+        for what in scope.opaque:
+            self._opaque(what)
+        self._bind(node.name)
+
+    def _comprehension(self, node, results: list[ast.expr]) -> None:
+        first, scope = node.generators[0], _Scope()
+        self.visit(first.iter)  # evaluated in the enclosing scope
+        for index, generator in enumerate(node.generators):
+            if index:
+                scope.visit(generator.iter)
+            scope.visit(generator.target)
+            for condition in generator.ifs:
+                scope.visit(condition)
+        for result in results:
+            scope.visit(result)
+        for name in scope.loads - scope.stores:
+            self._read(name)
+        for name in scope.walrus:  # ``:=`` in a comprehension binds in the enclosing scope
+            self._walrus(name)
+        self._nested(scope.nested, scope.global_writes)
+        for what in scope.opaque:
+            self._opaque(what)
+
+    def visit_ListComp(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp) -> None:
+        self._comprehension(node, [node.elt])
+
+    visit_SetComp = visit_GeneratorExp = visit_ListComp
+
+    def visit_DictComp(self, node: ast.DictComp) -> None:
+        self._comprehension(node, [node.key, node.value])
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in _OPAQUE_CALLS:
+            self._opaque(f"{func.id}()")
+        elif (
+            isinstance(func, ast.Attribute)
+            and func.attr in ("run_line_magic", "magic")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            magic = node.args[0].value.split(" ", 1)[0].lstrip("%")
+            if magic in _OPAQUE_LINE_MAGICS:
+                self._opaque(f"%{magic}")
+        self.generic_visit(node)
+
+
+class _Scope(_Names):
+    """A function, class or comprehension body: which names it loads and binds, any order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads: set[str] = set()
+        self.stores: set[str] = set()
+        self.walrus: set[str] = set()
+        self.nested: set[str] = set()
+        self.globals: set[str] = set()
+        self.nonlocals: set[str] = set()
+        self.global_writes: set[str] = set()
+
+    def _read(self, name: str) -> None:
+        self.loads.add(name)
+
+    def _bind(self, name: str) -> None:
+        self.stores.add(name)
+
+    _delete = _bind
+
+    def _mutate(self, name: str) -> None:
+        pass
+
+    def _walrus(self, name: str) -> None:
+        self.walrus.add(name)
+
+    def _nested(self, free: set[str], global_writes: set[str]) -> None:
+        self.nested |= free
+        self.global_writes |= global_writes
+
+    def visit_Global(self, node: ast.Global) -> None:
+        self.globals.update(node.names)
+
+    def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
+        self.nonlocals.update(node.names)
+
+
+class _CellScope(_Names):
+    """A cell's top level, in order: a name is read if loaded before the cell binds it."""
+
+    def __init__(self, given: frozenset[str]) -> None:
+        super().__init__()
+        self.bound = set(given)
+        self.ever = set(given)
+        self.reads: set[str] = set()
+        self.later: set[str] = set()  # free names of functions, resolved at the end
+        self.mutated: set[str] = set()
+        self.deleted: set[str] = set()
+        self.global_writes: set[str] = set()
+
+    def _read(self, name: str) -> None:
+        if name not in self.bound:
+            self.reads.add(name)
+
+    def _bind(self, name: str) -> None:
+        self.bound.add(name)
+        self.ever.add(name)
+        self.deleted.discard(name)
+
+    _walrus = _bind
+
+    def _delete(self, name: str) -> None:
+        self.bound.discard(name)
+        self.deleted.add(name)
+
+    def _mutate(self, name: str) -> None:
+        self.mutated.add(name)
+
+    def _nested(self, free: set[str], global_writes: set[str]) -> None:
+        self.later |= free
+        self.global_writes |= global_writes
+
+    def result(self) -> CellNames:
+        defines = self.bound | self.global_writes
+        return CellNames(
+            reads=self.reads | (self.later - self.ever),
+            defines=defines,
+            modifies=self.mutated - defines,
+            deletes=self.deleted - defines,
+            opaque=self.opaque,
+        )
+
+
+@functools.lru_cache(maxsize=4096)
+def analyse(source: str, given: frozenset[str] = frozenset()) -> CellNames:
+    """Analyse one cell (IPython syntax allowed); cached, as history cells recur every run.
+
+    ``given`` are names bound before the code runs (the params a cell magic sets).
+    """
+    try:
+        tree = ast.parse(to_python(source))
+    except (SyntaxError, ValueError):
+        return CellNames(defines=given, parsed=False)
+    magic = cell_magic(tree)
+    if magic is not None:
+        if not magic.python_body:
+            return CellNames(defines=given)
+        output = {magic.output} if magic.output else set()
+        return analyse(magic.body, given | set(magic.params()) | output)
+    scope = _CellScope(given)
+    for statement in tree.body:
+        code = line_magic_code(statement)  # %time x = f() runs x = f() in the namespace
+        for inner in ast.parse(code).body if code is not None else [statement]:
+            scope.visit(inner)
+    return scope.result()
+
+
+def predefined(name: str) -> bool:
+    """Builtins, module dunders and IPython's names: never a dependency on an earlier cell."""
+    return (
+        name in _IPYTHON_NAMES
+        or (name.startswith("__") and name.endswith("__"))
+        or hasattr(builtins, name)
+        or bool(_IPYTHON_NAME_RE.fullmatch(name))
+    )
+
+
+def names_read(source: str) -> set[str]:
+    """Names the cell reads before binding them itself (builtins and IPython's names left out).
+
+    ``source`` may use IPython syntax (``%magic``, ``!shell``, ``%%cell_magic``); the
+    ``key=value`` names of ``%%track_run``/``%%track_sweep`` count as bound before the body.
+    Free variables of functions and lambdas the cell defines count as reads unless the cell
+    binds them; ``x += 1`` and ``df.x = 1``/``df["x"] = 1`` read ``x``/``df``. Approximate:
+    a name bound in any branch counts as bound for the rest of the cell, and ``exec``,
+    ``globals()`` and star imports are not followed. Unparseable source reads nothing.
+    """
+    return {name for name in analyse(source).reads if not predefined(name)}
+
+
+def names_defined(source: str) -> set[str]:
+    """Names the cell binds at top level and leaves bound.
+
+    Assignments (plain, augmented, annotated with a value, walrus, ``for``/``with``
+    targets), imports, ``def``/``class``, match captures, names a function declares
+    ``global`` and assigns, and the parameters of ``%%track_run``; a later ``del`` removes a
+    name. ``except E as e`` binds ``e`` only inside the handler (Python deletes it after), so
+    it is not included. ``df["a"] = 1`` changes ``df`` but does not define it.
+    """
+    return set(analyse(source).defines)
