@@ -6,6 +6,7 @@ import io
 import json
 import mimetypes
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ def _object_bytes(obj: Any, name: str | None) -> tuple[bytes, str]:
             yaml = _optional("yaml", "PyYAML", name)
             return yaml.safe_dump(obj, sort_keys=False).encode("utf-8"), "data.yaml"
         return json.dumps(obj, indent=2, default=str).encode("utf-8"), "data.json"
+    writers: dict[str, Callable[[], bytes]]
     if module == "pandas" and hasattr(obj, "to_csv"):
         writers = {
             "": lambda: obj.to_csv(index=True).encode("utf-8"),

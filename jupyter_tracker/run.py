@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import os
 import traceback
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._limits import MAX_TAG_VALUE_LENGTH, check_key, check_length
 from .errors import InvalidInputError, ParamConflictError
-from .model import FINAL_STATUSES, RunDetail
+from .model import FINAL_STATUSES, Artifact, CaptureReport, RunDetail
 from .store import Store, now_ms, queries
 from .store import runs as writes
 from .store._writer import Series, Writer
@@ -94,7 +94,7 @@ class Run:
         self.params = {k: typed_param(*v) for k, v in detail["typed_params"].items()}
         self._metrics = detail["metrics"]
         self.tags = detail["tags"]
-        self.artifacts = detail["artifacts"]
+        self._artifacts = detail["artifacts"]
         self.source = detail["source"]
         self.error = detail["error"]
         self.rerun_of = detail["rerun_of"]
@@ -108,6 +108,11 @@ class Run:
     def metrics(self) -> dict[str, float]:
         """The latest value of each metric (NaN and ±inf as logged)."""
         return self._metrics
+
+    @property
+    def artifacts(self) -> list[Artifact]:
+        """The latest version of each artifact path."""
+        return self._artifacts
 
     @property
     def start_time(self) -> datetime:
@@ -182,7 +187,7 @@ class ActiveRun(Run):
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool:
+    ) -> Literal[False]:
         self.end(outcome(exc), error=error_text(exc))
         return False
 
@@ -192,7 +197,7 @@ class ActiveRun(Run):
         return {k: s.last[1] for k, s in self._series.items() if s.last is not None}
 
     @property
-    def artifacts(self) -> list[dict]:
+    def artifacts(self) -> list[Artifact]:
         """The artifacts logged so far (one entry per path, latest version)."""
         return queries.artifacts(self._store, self.id)
 
@@ -258,7 +263,7 @@ class ActiveRun(Run):
         self.notebook, self.cell_id, self.rerun_of = notebook, cell_id, rerun_of
         writes.set_origin(self._writer, self.id, notebook, cell_id, rerun_of)
 
-    def set_capture(self, capture: dict) -> None:
+    def set_capture(self, capture: CaptureReport) -> None:
         """Keep the capture report (environment, git, dependency slice, warnings)."""
         self.capture = capture
         writes.set_capture(self._writer, self.id, capture)

@@ -209,15 +209,16 @@ def search_runs(
     """Runs matching ``filter`` as a DataFrame, one row a run: ``run_id, name, status,
     start_time, end_time, ..., params.<k>, metrics.<k>, tags.<k>``. ``filter_string``,
     ``experiment_names`` and ``experiment_ids`` are MLflow's spellings."""
-    if experiment is None and experiment_names:
-        experiment = list(experiment_names)
-    if experiment is None and experiment_ids:
-        experiment = _SESSION.experiment_names(list(experiment_ids))
+    experiments: str | list[str] | None = experiment
+    if experiments is None and experiment_names:
+        experiments = list(experiment_names)
+    if experiments is None and experiment_ids:
+        experiments = _SESSION.experiment_names(list(experiment_ids))
     rows = queries.records(
         current_store(),
         filter if filter is not None else filter_string,
         order_by,
-        experiment,
+        experiments,
         0,
         max_results,
     )

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from string import ascii_letters, digits
+from typing import Any
 
 from .._limits import KEY_CHARACTERS, MAX_KEY_LENGTH
 from ..errors import FilterError
@@ -112,7 +113,7 @@ class _Field:
 @dataclass(frozen=True)
 class _Token:
     kind: str  # field, word, keyword, string, number, op, "(", ")", ",", end
-    value: object
+    value: Any  # a _Field, a str or a number, as ``kind`` says
     pos: int
     end: int
 
@@ -498,22 +499,24 @@ class _Parser:
     def _field_expr(self, field: _Field, value: _Token | None) -> tuple[str, list]:
         is_number = value is not None and value.kind == "number"
         is_string = value is not None and value.kind == "string"
+        pos = value.pos if value is not None else 0
+        shown = value.value if value is not None else None
         if field.kind == "metric":
             if is_string:
-                raise self.error("Metrics are numbers; compare with a number", value.pos)
+                raise self.error("Metrics are numbers; compare with a number", pos)
             return _METRIC_SQL, [field.key]
         if field.kind == "param":
             return _PARAM_NUM_SQL if is_number else _PARAM_TEXT_SQL, [field.key]
         if field.kind == "tag":
             if is_number:
-                raise self.error(f"Tags are text; quote the value: '{value.value}'", value.pos)
+                raise self.error(f"Tags are text; quote the value: '{shown}'", pos)
             return _TAG_SQL, [field.key]
         sql, numeric = _ATTRIBUTES[field.key]
         if numeric and is_string:
             unit = "seconds" if field.key == "duration" else "milliseconds since the epoch"
-            raise self.error(f"{field.key} is a number ({unit}); compare with a number", value.pos)
+            raise self.error(f"{field.key} is a number ({unit}); compare with a number", pos)
         if not numeric and is_number:
-            raise self.error(f"{field.key} is text; quote the value: '{value.value}'", value.pos)
+            raise self.error(f"{field.key} is text; quote the value: '{shown}'", pos)
         return sql, []
 
 

@@ -324,7 +324,7 @@ def downsampled_points(
     )
 
 
-def _in_chunks(store: Store, select: str, values: list, args: list = ()) -> list[tuple]:
+def _in_chunks(store: Store, select: str, values: list, args: tuple | list = ()) -> list[tuple]:
     """Rows of ``select`` (ending in ``IN``) for ``values``, in chunks of bound ``?`` marks."""
     rows: list[tuple] = []
     for i in range(0, len(values), _CHUNK):

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
+from ..model import CaptureReport
 from ._writer import Writer
 
 SOURCE_REF = "$source"
@@ -120,7 +121,7 @@ def set_origin(
     )
 
 
-def set_capture(writer: Writer, run_id: str, capture: dict[str, Any]) -> None:
+def set_capture(writer: Writer, run_id: str, capture: CaptureReport) -> None:
     """Keep the capture report; its git diff and input history go to the sources table."""
     packed = pack_capture(capture, writer.add_source)
     writer.execute(
@@ -142,10 +143,10 @@ def add_artifact(
     )
 
 
-def pack_capture(capture: dict[str, Any], add_source: Callable[[str], str]) -> dict[str, Any]:
+def pack_capture(capture: CaptureReport, add_source: Callable[[str], str]) -> dict[str, Any]:
     """The capture report as stored: the git diff and the history as source references
     (the same for every run of a sweep and most runs of a session)."""
-    stored = dict(capture)
+    stored: dict[str, Any] = dict(capture)
     git = dict(stored.get("git") or {})
     if git.get("diff"):
         git["diff"] = {SOURCE_REF: add_source(git["diff"])}
@@ -155,11 +156,11 @@ def pack_capture(capture: dict[str, Any], add_source: Callable[[str], str]) -> d
     return stored
 
 
-def unpack_capture(stored: dict[str, Any], source_text: Callable[[str], str]) -> dict[str, Any]:
+def unpack_capture(stored: dict[str, Any], source_text: Callable[[str], str]) -> CaptureReport:
     """A stored capture report with its source references read back."""
     git = stored.get("git")
     if isinstance(git, dict) and isinstance(git.get("diff"), dict):
         git["diff"] = source_text(git["diff"][SOURCE_REF])
     if isinstance(stored.get("history"), dict):
         stored["history"] = json.loads(source_text(stored["history"][SOURCE_REF]) or "[]")
-    return stored
+    return cast(CaptureReport, stored)
