@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import mimetypes
@@ -68,7 +69,7 @@ def _object_bytes(obj: Any, name: str | None) -> tuple[bytes, str]:
             ".json": lambda: obj.to_json().encode("utf-8"),
             ".html": lambda: obj.to_html(include_plotlyjs=True).encode("utf-8"),
             **{
-                image: lambda image=image: _plotly_image(obj, image, name)
+                image: functools.partial(_plotly_image, obj, image, name)
                 for image in (".png", ".jpg", ".jpeg", ".svg", ".pdf", ".webp")
             },
         }
