@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: lab test lint unit browser bench clean
 
 $(STAMP): pyproject.toml labextension/package.json labextension/package-lock.json \
-		$(wildcard labextension/src/*.ts labextension/style/*)
+		labextension/npm_ci.py $(wildcard labextension/src/*.ts labextension/style/*)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
