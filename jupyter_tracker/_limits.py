@@ -31,10 +31,29 @@ def check_key(key: object, kind: str) -> str:
 
 
 def check_length(value: str, limit: int, what: str) -> str:
-    """Raise a clear error, never truncate, when ``value`` is longer than ``limit``."""
+    """Raise a clear error, never truncate, when ``value`` is longer than ``limit`` or is not
+    text that can be stored (a lone surrogate such as ``'\ud800'`` has no UTF-8 form)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(
+            f"{what} holds {value[exc.start : exc.end]!r} at position {exc.start}, a lone "
+            "surrogate that is not text and cannot be stored."
+        ) from None
     if len(value) > limit:
         raise InvalidInputError(
             f"{what} is {len(value)} characters long; the limit is {limit}. "
             "Log long text as an artifact instead (jt.log_artifact(text, name=...))."
         )
     return value
+
+
+def storable(text: str) -> str:
+    """``text`` with what has no UTF-8 form (lone surrogates, as in undecodable file names)
+    replaced by U+FFFD: for text the tracker records itself (sources, tracebacks, paths),
+    which must never make a later write fail."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text

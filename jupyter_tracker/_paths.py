@@ -59,8 +59,9 @@ def is_inside(path: Path, base: Path) -> bool:
 
 
 def folder_files(folder: Path) -> list[tuple[Path, str]]:
-    """Every file under ``folder`` with its relative name; refuses symlinks leading outside."""
-    found = []
+    """Every regular file under ``folder`` with its relative name; refuses symlinks leading
+    outside; skips, with a warning, what is not a regular file (FIFOs, sockets, devices)."""
+    found, skipped = [], []
     for root, dirs, files in os.walk(folder):
         for entry in dirs + files:
             path = Path(root, entry)
@@ -71,7 +72,19 @@ def folder_files(folder: Path) -> list[tuple[Path, str]]:
                 )
         for entry in files:
             path = Path(root, entry)
-            found.append((path, path.relative_to(folder).as_posix()))
+            if path.is_file():
+                found.append((path, path.relative_to(folder).as_posix()))
+            else:
+                skipped.append(str(path))
+    if skipped:
+        import warnings
+
+        warnings.warn(
+            f"Not logged (not regular files): {', '.join(skipped[:5])}"
+            + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""),
+            RuntimeWarning,
+            stacklevel=4,
+        )
     return sorted(found, key=lambda item: item[1])
 
 

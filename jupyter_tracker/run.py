@@ -8,13 +8,13 @@ import os
 import traceback
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._limits import MAX_TAG_VALUE_LENGTH, check_key, check_length
+from ._limits import MAX_TAG_VALUE_LENGTH, check_key, check_length, storable
 from .errors import InvalidInputError, ParamConflictError
 from .model import FINAL_STATUSES, Artifact, CaptureReport, RunDetail
 from .store import Store, now_ms, queries
 from .store import runs as writes
 from .store._writer import Series, Writer
-from .values import metric_step, metric_value, param_text, typed_param
+from .values import INT64_MAX, metric_step, metric_timestamp, metric_value, param_text, typed_param
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -35,7 +35,7 @@ def error_text(exc: BaseException | None) -> str | None:
     """The traceback kept with a run that ended by ``exc`` (its last 100,000 characters)."""
     if exc is None:
         return None
-    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    text = storable("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
     return text if len(text) <= MAX_ERROR_LENGTH else "...\n" + text[-MAX_ERROR_LENGTH:]
 
 
@@ -143,7 +143,7 @@ class Run:
         return f"<Run {self.name!r} ({self.id[:8]}) {self.status}>"
 
     def _repr_html_(self) -> str:
-        from ._html import run_card_html
+        from .render.html import run_card_html
 
         return run_card_html(self)
 
@@ -177,6 +177,7 @@ class ActiveRun(Run):
         self.capture = None
         self._start_ms, self._end_ms = start_ms, None
         self._implicit = implicit
+        self.pid = os.getpid()  # the process that started it (a forked child does not end it)
 
     # context manager: the outcome becomes the status
     def __enter__(self) -> ActiveRun:
@@ -243,8 +244,8 @@ class ActiveRun(Run):
         else:
             step = metric_step(step)
             if step >= series.next_step:
-                series.next_step = step + 1
-        series.append((step, value, now_ms() if timestamp is None else int(timestamp)))
+                series.next_step = min(step + 1, INT64_MAX)
+        series.append((step, value, now_ms() if timestamp is None else metric_timestamp(timestamp)))
 
     def _new_series(self, key: str) -> Series:
         check_key(key, "Metric")
@@ -260,6 +261,8 @@ class ActiveRun(Run):
 
     def set_origin(self, notebook: str | None, cell_id: str | None, rerun_of: str | None) -> None:
         """Record which notebook cell the run came from (the notebook integration)."""
+        notebook = None if notebook is None else storable(notebook)
+        cell_id = None if cell_id is None else storable(cell_id)
         self.notebook, self.cell_id, self.rerun_of = notebook, cell_id, rerun_of
         writes.set_origin(self._writer, self.id, notebook, cell_id, rerun_of)
 
@@ -280,7 +283,8 @@ class ActiveRun(Run):
 
     # starting and resuming
     def insert(self, source: str | None) -> None:
-        """Record this new run in the store (it is there once the next flush lands)."""
+        """Record this new run in the store, written before this returns (so a process
+        killed right after still leaves a run that can be marked CRASHED)."""
         self.source = source
         writes.insert_run(
             self._writer,
@@ -292,6 +296,7 @@ class ActiveRun(Run):
             this_process(),
             source,
         )
+        self._writer.flush()
 
     def resume(self, detail: RunDetail) -> None:
         """Make the stored run ``detail`` RUNNING again in this process."""

@@ -258,24 +258,42 @@ class Session:
 
     # -- exit -----------------------------------------------------------------------------
 
-    def at_exit(self) -> None:
-        """End this process's runs (as the uncaught exception that ends the script says),
-        then write what is still buffered."""
-        failed = getattr(sys, "last_value", None)
-        for run in reversed(self._stack.get()):
-            try:
-                run.end(outcome(failed), error=error_text(failed))
-            except Exception as exc:
-                print(f"jupyter-tracker: could not end run {run.name!r}: {exc}", file=sys.stderr)
+    def after_fork_in_child(self) -> None:
+        """A forked child (``os.fork``, ``multiprocessing``) gets its own writers and
+        connections and writes each call at once; it logs to the parent's runs until it
+        starts its own, and never ends them."""
+        for writer in self.writers.values():
+            writer.after_fork_in_child()
+        self._lock = threading.Lock()
+        self._main_thread = threading.main_thread()
+
+    def flush(self) -> None:
+        """Write what every writer of this process has buffered (errors are reported)."""
         for writer in list(self.writers.values()):
             try:
                 writer.flush()
             except Exception as exc:
                 print(f"jupyter-tracker: could not write the last data: {exc}", file=sys.stderr)
 
+    def at_exit(self) -> None:
+        """End the runs this process started (as the uncaught exception that ends the script
+        says), then write what is still buffered. A forked child only writes: the parent's
+        runs are the parent's to end."""
+        failed = getattr(sys, "last_value", None)
+        for run in reversed(self._stack.get()):
+            if run.pid != os.getpid():
+                continue
+            try:
+                run.end(outcome(failed), error=error_text(failed))
+            except Exception as exc:
+                print(f"jupyter-tracker: could not end run {run.name!r}: {exc}", file=sys.stderr)
+        self.flush()
+
 
 _SESSION = Session()
 atexit.register(_SESSION.at_exit)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_SESSION.after_fork_in_child)
 
 
 def session() -> Session:

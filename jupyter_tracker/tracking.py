@@ -173,8 +173,9 @@ def log_artifacts(
 
 
 def log_text(text: str, artifact_file: str) -> list[str]:
-    """Log ``text`` as the artifact ``artifact_file`` (MLflow's ``log_text``)."""
-    return _SESSION.run_for("log_text").log_artifact(str(text), artifact_file)
+    """Log ``text`` as the artifact ``artifact_file`` (MLflow's ``log_text``); the text
+    itself, even when it happens to name a file."""
+    return _SESSION.run_for("log_text").log_artifact(str(text).encode("utf-8"), artifact_file)
 
 
 def log_dict(dictionary: dict, artifact_file: str) -> list[str]:

@@ -10,6 +10,7 @@ import numbers
 from typing import Any
 
 from ._limits import MAX_PARAM_VALUE_LENGTH, check_length
+from .errors import InvalidInputError
 
 _LITERAL_TYPES = {"list", "tuple", "dict", "set", "complex"}
 
@@ -66,11 +67,42 @@ def metric_value(value: Any) -> float:
             f"A metric value must be a number, got {type(value).__name__} {str(value)[:40]!r}. "
             "Log text with jt.set_tag or jt.log_param."
         )
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise InvalidInputError(
+            f"A metric value must fit in a 64-bit float, got {str(value)[:40]}..."
+        ) from None
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+MAX_TIMESTAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 
 def metric_step(step: Any) -> int:
-    """A metric step as an int, or a clear ``TypeError``."""
+    """A metric step as a 64-bit int (a whole float such as ``2.0`` too), or a clear error."""
+    if isinstance(step, float) and step.is_integer():
+        step = int(step)
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):
-        raise TypeError(f"A metric step must be an integer, got {type(step).__name__}.")
-    return int(step)
+        raise TypeError(f"A metric step must be an integer, got {type(step).__name__} {step!r}.")
+    step = int(step)
+    if not INT64_MIN <= step <= INT64_MAX:
+        raise InvalidInputError(f"A metric step must fit in 64 bits (±2**63), got {step}.")
+    return step
+
+
+def metric_timestamp(timestamp: Any) -> int:
+    """A point's time in milliseconds since the epoch (years 1970 to 9999), or a clear error."""
+    if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Real):
+        raise TypeError(
+            f"A metric timestamp is milliseconds since the epoch, got {type(timestamp).__name__}."
+        )
+    if not (isinstance(timestamp, numbers.Integral) or math.isfinite(timestamp)):
+        raise InvalidInputError(f"A metric timestamp must be finite, got {timestamp!r}.")
+    ms = int(timestamp)
+    if not 0 <= ms <= MAX_TIMESTAMP_MS:
+        raise InvalidInputError(
+            f"A metric timestamp is milliseconds since the epoch (0 to {MAX_TIMESTAMP_MS}, "
+            f"the year 9999), got {timestamp!r}."
+        )
+    return ms

@@ -152,6 +152,11 @@ class Store:
         if inode != self._local.inode:
             raise StoreGoneError(str(self.path))
 
+    def forget_connections(self) -> None:
+        """Drop (without closing) the connections inherited from a parent process: a SQLite
+        connection must not cross a fork."""
+        self._local = threading.local()
+
     def close(self) -> None:
         """Close this thread's connection (others close when their thread ends)."""
         conn = getattr(self._local, "conn", None)
@@ -328,18 +333,24 @@ class Store:
         return sha
 
     def put_blob_file(self, source: Path) -> tuple[str, int]:
-        """Store a file's bytes once by content, streaming; its sha256 and size."""
+        """Store a regular file's bytes once by content, streaming; its sha256 and size.
+        (A FIFO, device or folder is refused before anything is written.)"""
         import hashlib
 
         digest = hashlib.sha256()
-        self.blob_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.blob_dir / f"incoming.{os.getpid()}.{threading.get_ident()}.tmp"
-        size = 0
-        with open(source, "rb") as src, open(tmp, "wb") as dst:
-            while chunk := src.read(1 << 20):
-                digest.update(chunk)
-                dst.write(chunk)
-                size += len(chunk)
+        with open_regular(os.path.realpath(source)) as src:
+            self.blob_dir.mkdir(parents=True, exist_ok=True)
+            tmp = self.blob_dir / f"incoming.{os.getpid()}.{threading.get_ident()}.tmp"
+            size = 0
+            try:
+                with open(tmp, "wb") as dst:
+                    while chunk := src.read(1 << 20):
+                        digest.update(chunk)
+                        dst.write(chunk)
+                        size += len(chunk)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
         sha = digest.hexdigest()
         target = self.blob_path(sha)
         if _touch(target):

@@ -12,10 +12,14 @@ import threading
 import time
 import warnings
 
+from .._limits import storable
 from ..errors import StoreGoneError
 from . import HEARTBEAT_INTERVAL_S, Store, now_ms
 
 FLUSH_INTERVAL_S = 1.0
+# Points a process may hold unwritten; beyond this the logging call writes them itself
+# (about a third of a second of writing on a small machine).
+MAX_PENDING_POINTS = 100_000
 
 
 Point = tuple[int, float, int]  # (step, value, time in ms)
@@ -24,40 +28,42 @@ Point = tuple[int, float, int]  # (step, value, time in ms)
 class Series:
     """One metric of one run: its pending points and what the live view needs.
 
-    Points go in through ``append`` and out through ``take``, under one lock, so no point is
-    lost or written twice whichever threads log and flush (no reliance on the GIL).
+    Points go in through ``append`` and out through ``take``, under the writer's lock, so no
+    point is lost or written twice whichever threads log and flush (no reliance on the GIL).
     """
 
-    __slots__ = ("run_id", "key", "id", "_pts", "_lock", "next_step", "last")
+    __slots__ = ("run_id", "key", "id", "_pts", "_writer", "next_step", "last")
 
     def __init__(self, run_id: str, key: str, next_step: int = 0, last: Point | None = None):
         self.run_id, self.key = run_id, key
         self.id: int | None = None
         self._pts: list[Point] = []
-        self._lock = threading.Lock()
+        self._writer: Writer | None = None  # set by Writer.add_series
         self.next_step = next_step
         self.last = last  # the latest point, flushed or not
 
     def append(self, point: Point) -> None:
-        """Queue one point for the next flush."""
-        with self._lock:
+        """Queue one point for the next flush. A full buffer writes itself first
+        (back-pressure), so memory stays bounded whatever the logging rate."""
+        writer = self._writer
+        assert writer is not None, "add the series to a writer first"
+        with writer.points_lock:
             self._pts.append(point)
             self.last = point
+            writer.pending += 1
+            full = writer.pending >= writer.flush_at
+        if full:
+            writer.flush()
 
     def take(self) -> list[Point]:
-        """The queued points, leaving none queued."""
-        with self._lock:
-            pts, self._pts = self._pts, []
+        """The queued points, leaving none queued (under the writer's lock)."""
+        pts, self._pts = self._pts, []
         return pts
 
     def put_back(self, pts: list[Point]) -> None:
-        """Queue ``pts`` again ahead of points appended since they were taken."""
-        with self._lock:
-            self._pts[:0] = pts
-
-    def pending(self) -> int:
-        """How many points wait for a flush."""
-        return len(self._pts)
+        """Queue ``pts`` again ahead of points appended since they were taken (under the
+        writer's lock)."""
+        self._pts[:0] = pts
 
 
 class Writer:
@@ -69,23 +75,46 @@ class Writer:
         self._series: list[Series] = []
         self.running: set[str] = set()
         self._sources: set[str] = set()
-        self._flush_lock = threading.Lock()
-        self._thread_lock = threading.Lock()  # the thread starts with work, stops when idle
+        self.pending = 0  # points queued in all series
+        self.flush_at = MAX_PENDING_POINTS  # 1 in a forked child: every call is written
+        self._new_locks()
         self._thread: threading.Thread | None = None
         self._last_heartbeat = time.monotonic()
         store.add_flusher(self.flush)
+
+    def _new_locks(self) -> None:
+        self._flush_lock = threading.Lock()
+        self._thread_lock = threading.Lock()  # the thread starts with work, stops when idle
+        self.points_lock = threading.Lock()
+
+    def after_fork_in_child(self) -> None:
+        """In a forked child: fresh locks (a parent's thread may have held one), no thread,
+        nothing queued (the parent writes what it had), its own connections; and every call
+        written before it returns, since a child may be ended at any moment (a pool's
+        ``terminate``) without running exit handlers."""
+        self.flush_at = 1
+        self._new_locks()
+        self._thread = None
+        self._ops = []
+        for series in self._series:
+            series.take()
+        self.pending = 0
+        self.store.forget_connections()
 
     def execute(self, sql: str, args: tuple = ()) -> None:
         """Queue one statement; it runs, in order, in the next flush's transaction."""
         with self._thread_lock:
             self._ops.append((sql, args))
             self._ensure_thread()
+        if self.flush_at == 1:
+            self.flush()
 
     def add_source(self, text: str) -> str:
         """Queue ``text`` for the deduplicated sources table (once per process); its sha256."""
         import hashlib
 
-        sha = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        text = storable(text)
+        sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
         if sha not in self._sources:
             self._sources.add(sha)
             self.execute("INSERT OR IGNORE INTO sources (sha256, text) VALUES (?, ?)", (sha, text))
@@ -93,6 +122,7 @@ class Writer:
 
     def add_series(self, series: Series) -> Series:
         """Make ``series``' points part of every flush from now on."""
+        series._writer = self
         with self._thread_lock:
             self._series.append(series)
             self._ensure_thread()
@@ -111,7 +141,7 @@ class Writer:
             self._thread.start()
 
     def _idle(self) -> bool:
-        return not self.running and not self._ops and not any(s.pending() for s in self._series)
+        return not self.running and not self._ops and not self.pending
 
     def _loop(self) -> None:
         """Flush every second while there is work; stop when nothing runs or waits."""
@@ -142,7 +172,9 @@ class Writer:
             with self._thread_lock:
                 ops, self._ops = self._ops, []
                 series = list(self._series)
-            taken = [(s, batch) for s in series if (batch := s.take())]
+            with self.points_lock:
+                taken = [(s, batch) for s in series if (batch := s.take())]
+                self.pending -= sum(len(batch) for _, batch in taken)
             heartbeat = (
                 self.running and time.monotonic() - self._last_heartbeat >= HEARTBEAT_INTERVAL_S
             )
@@ -162,8 +194,10 @@ class Writer:
             except BaseException:  # as before the flush: nothing taken, no id kept
                 with self._thread_lock:
                     self._ops[:0] = ops
-                for s, batch in taken:
-                    s.put_back(batch)
+                with self.points_lock:
+                    for s, batch in taken:
+                        s.put_back(batch)
+                    self.pending += sum(len(batch) for _, batch in taken)
                 raise
             for s, series_id in new_ids.items():  # ids of series created by this commit
                 s.id = series_id
@@ -173,38 +207,35 @@ class Writer:
 
 def _write_points(conn, taken: list[tuple[Series, list[Point]]]) -> dict[Series, int]:
     """Append each series' points after its stored ones and update the per-series summary;
-    the ids of the series this created (kept by the caller only once the commit succeeds).
+    the ids of the series this (re)created, kept by the caller only once the commit lands.
 
     A handful of statements per flush whatever the number of series: the sequence numbers
     and summaries are read inside the write transaction, so two processes appending to the
-    same run's metric cannot collide.
+    same run's metric cannot collide. A known id is trusted only while its row still names
+    the same run and key (``gc`` may have purged it, and SQLite may reuse the id).
     """
-    new = [s for s, _ in taken if s.id is None]
+    summaries = _summaries(conn, [s.id for s, _ in taken if s.id is not None])
+    stale = [
+        s
+        for s, _ in taken
+        if s.id is None or summaries.get(s.id, (None, None))[:2] != (s.run_id, s.key)
+    ]
     new_ids: dict[Series, int] = {}
-    if new:
+    if stale:
         conn.executemany(
             "INSERT OR IGNORE INTO series (run_id, key) VALUES (?, ?)",
-            [(s.run_id, s.key) for s in new],
+            [(s.run_id, s.key) for s in stale],
         )
-        for run_id in {s.run_id for s in new}:
+        for run_id in {s.run_id for s in stale}:
             ids = dict(conn.execute("SELECT key, id FROM series WHERE run_id = ?", (run_id,)))
-            for s in new:
+            for s in stale:
                 if s.run_id == run_id:
                     new_ids[s] = ids[s.key]
-    sid_of = {s: new_ids.get(s, s.id) for s, _ in taken}
-    summaries = {}
-    for i in range(0, len(taken), 900):
-        chunk = [sid_of[s] for s, _ in taken[i : i + 900]]
-        marks = ",".join("?" * len(chunk))
-        for row in conn.execute(
-            f"SELECT id, count, min, max FROM series WHERE id IN ({marks})",  # noqa: S608
-            chunk,
-        ):
-            summaries[row[0]] = row[1:]
+        summaries.update(_summaries(conn, list(new_ids.values())))
     rows, updates = [], []
     for s, batch in taken:
-        sid = sid_of[s]
-        count, lo, hi = summaries[sid]
+        sid = new_ids.get(s) or s.id
+        _, _, count, lo, hi = summaries[sid]
         rows += [
             (sid, seq, step, value if value == value else None, t)
             for seq, (step, value, t) in enumerate(batch, count)
@@ -226,3 +257,17 @@ def _write_points(conn, taken: list[tuple[Series, list[Point]]]) -> dict[Series,
         updates,
     )
     return new_ids
+
+
+def _summaries(conn, ids: list) -> dict[int, tuple]:
+    """(run_id, key, count, min, max) of each series id found."""
+    found = {}
+    for i in range(0, len(ids), 900):
+        chunk = ids[i : i + 900]
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(
+            f"SELECT id, run_id, key, count, min, max FROM series WHERE id IN ({marks})",  # noqa: S608
+            chunk,
+        ):
+            found[row[0]] = row[1:]
+    return found
