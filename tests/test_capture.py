@@ -13,20 +13,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from jupyter_tracker.notebook import _slice
-from jupyter_tracker.notebook._capture import (
-    MAX_DIFF_BYTES,
-    environment,
-    git_state,
-    notebook_location,
-)
-from jupyter_tracker.notebook._slice import (
-    dependency_slice,
-    hidden_state,
-    names_defined,
-    names_read,
-)
+from jupyter_tracker.capture.environment import environment
+from jupyter_tracker.capture.git import MAX_DIFF_BYTES, git_state
+from jupyter_tracker.capture.location import notebook_location
+from jupyter_tracker.capture.scope import names_defined, names_read
+from jupyter_tracker.capture.slice import dependency_slice, hidden_state
 
+CAPTURE_MODULES = ("environment", "git", "ipython", "location", "magic_line", "scope", "slice")
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
 
@@ -62,9 +55,10 @@ def test_environment_of_given_modules_skips_stdlib_and_names_local_modules():
 
 
 def test_importing_capture_pulls_in_no_heavy_library():
+    modules = ", ".join(f"jupyter_tracker.capture.{m}" for m in CAPTURE_MODULES)
     code = (
-        "import sys, jupyter_tracker.notebook._capture, jupyter_tracker.notebook._slice\n"
-        "print([m for m in ('pandas', 'plotly', 'ipywidgets') if m in sys.modules])"
+        f"import sys, {modules}\n"
+        "print([m for m in ('IPython', 'pandas', 'plotly', 'ipywidgets') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -251,16 +245,17 @@ def test_names_read_and_defined(source, reads, defines):
     assert names_defined(source) == defines
 
 
-def test_magic_lines_are_stripped_without_ipython(monkeypatch):
-    monkeypatch.setattr(_slice, "_transformer", lambda: None)
-    _slice._analyse.cache_clear()
-    try:
-        assert names_read(
-            "%load_ext autoreload\nfiles = !ls\nfor f in files:\n    !echo {f}\nprint(extra)"
-        ) == {"extra"}
-        assert names_defined("%%track_run alpha=1\nbeta = alpha") == {"alpha", "beta"}
-    finally:
-        _slice._analyse.cache_clear()
+def test_ipython_syntax_is_analysed_without_ipython():
+    code = (
+        "import sys\n"
+        "from jupyter_tracker.capture.scope import names_defined, names_read\n"
+        "print(sorted(names_read('%load_ext autoreload\\nfiles = !ls\\nfor f in files:\\n"
+        "    !echo {f}\\nprint(extra)')))\n"
+        "print(sorted(names_defined('%%track_run alpha=1\\nbeta = alpha')))\n"
+        "print('IPython' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:3] == ["['extra']", "['alpha', 'beta']", "False"]
 
 
 # --------------------------------------------------------------------------- dependency slice
@@ -465,7 +460,7 @@ def test_cell_id_and_path_from_a_real_kernel(tmp_path):
         client.wait_for_ready(timeout=60)
         code = (
             "import json\n"
-            "from jupyter_tracker.notebook._capture import notebook_location\n"
+            "from jupyter_tracker.capture.location import notebook_location\n"
             "print(json.dumps(notebook_location(get_ipython())))"
         )
         message = client.session.msg(

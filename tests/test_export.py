@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -440,6 +441,34 @@ def test_requirements_pin_what_the_code_imports_at_the_sessions_versions(ip, sto
     assert f"sqlite-utils=={version('sqlite-utils')}" in lines
     assert not any(line.startswith(("ipython", "json")) for line in lines)  # kernel, stdlib
     assert any(line.startswith("# ipython==") for line in lines)  # the session's, commented
+
+
+def test_a_debug_cell_the_run_read_from_is_exported_as_code(ip, store, tmp_path, monkeypatch):
+    """%%debug runs its body in the namespace: the slice traces names to it, so the export
+    must keep it as code (it once became comments and the script died with a NameError)."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO("continue\n"))  # answers the debugger
+    cell(ip, "%%debug\nbase = 3\n")
+    cell(ip, "%%track_run alpha=2 --quiet\nprint('result', alpha * base)\n")
+    run = jt.get_run(jt.last_active_run().id)
+    origin = run.capture["dependency_slice"]["cells"][-1]
+    assert origin["provides"] == ["base"] and "run_cell_magic('debug'" in origin["source"]
+    path = jt.export_run(run.id, tmp_path / "project")
+    assert "\nbase = 3\n" in (path / "train.py").read_text()
+    assert "result 12" in rerun(path, "--alpha", "4", store=store).stdout
+
+
+def test_the_export_command_runs_without_ipython(ip, store, tmp_path):
+    run = tracked_run(ip)
+    code = (
+        "import sys\n"
+        "from jupyter_tracker import cli\n"
+        f"code = cli.main(['--store', {str(store.path)!r}, 'export', {run.id!r}, "
+        f"{str(tmp_path / 'project')!r}])\n"
+        "print(code, 'IPython' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-1] == "0 False"
+    assert "base = 2  # was: %time" in (tmp_path / "project" / "train.py").read_text()
 
 
 def test_ipython_syntax_becomes_comments_and_the_result_compiles():

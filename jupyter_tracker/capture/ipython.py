@@ -263,10 +263,10 @@ def ipython_call(node: ast.AST | None) -> tuple[str, list[str]] | None:
         and isinstance(owner.func, ast.Name)
         and owner.func.id == "get_ipython"
         and not node.keywords
-        and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args)
     ):
         return None
-    return node.func.attr, [a.value for a in node.args]
+    args = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+    return (node.func.attr, args) if len(args) == len(node.args) else None
 
 
 def ipython_text(method: str, args: list[str]) -> str | None:
@@ -335,9 +335,10 @@ class CellMagic:
 
 def cell_magic(tree: ast.Module) -> CellMagic | None:
     """The cell magic a whole cell is (``get_ipython().run_cell_magic(name, line, body)``)."""
-    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr):
+    only = tree.body[0] if len(tree.body) == 1 else None
+    if not isinstance(only, ast.Expr):
         return None
-    call = ipython_call(tree.body[0].value)
+    call = ipython_call(only.value)
     if call is None or call[0] != "run_cell_magic" or len(call[1]) != 3:
         return None
     return CellMagic(*call[1])

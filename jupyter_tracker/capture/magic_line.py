@@ -20,7 +20,9 @@ SWEEP_OPTIONS = RUN_OPTIONS | {"--metric", "--maximize"}
 def split_line(line: str, separator: str | None = None) -> list[str]:
     """Split a magic line on spaces (or on ``separator``) outside quotes and brackets:
     ``lr=[1e-3, 1e-2] name='a b'``; a backslash escapes a quote inside quotes."""
-    tokens, current, depth, quote, escaped = [], [], 0, None, False
+    tokens: list[str] = []
+    current: list[str] = []
+    depth, quote, escaped = 0, None, False
     for char in line:
         if quote:
             current.append(char)

@@ -14,6 +14,7 @@ import ast
 import builtins
 import functools
 import re
+from collections.abc import Sequence
 
 from .ipython import cell_magic, line_magic_code, to_python
 
@@ -187,7 +188,7 @@ class _Names(ast.NodeVisitor):
         self._signature(node)
         self._function_body(node.args, [node.body])
 
-    def _function_body(self, args: ast.arguments, body: list[ast.AST]) -> None:
+    def _function_body(self, args: ast.arguments, body: Sequence[ast.AST]) -> None:
         scope = _Scope()
         for statement in body:
             scope.visit(statement)

@@ -110,7 +110,7 @@ def dependency_slice(history: Sequence[str], current_count: int, source: str) ->
 
     reassigned = []
     for name, used in sorted(names.items()):
-        sets = []
+        sets: list[int] = []
         for count, kind in events[name]:
             if count >= current_count:
                 break
@@ -206,7 +206,7 @@ def hidden_state(
                     f"Cell [{cell['execution_count']}], which set {_names_text(cell['provides'])}"
                     " for this cell, was edited after it ran; the values come from the old code."
                 )
-    if notebook_order is not None and this in notebook_order:
+    if notebook_order is not None and this is not None and this in notebook_order:
         position = {count: i for i, count in enumerate(notebook_order) if count is not None}
         for cell in cells:
             count, what = cell["execution_count"], _names_text(cell["provides"])

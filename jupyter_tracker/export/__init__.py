@@ -27,10 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import _records
 from .._paths import confined, safe_relative_path
 from ..errors import InvalidInputError, TrackerError
-from ..store import Store, now_ms
+from ..model import Artifact, MetricSummary, RunDetail, json_ready
+from ..store import Store, now_ms, queries
 from . import _code, _project, _report
 
 MANIFEST = "run.json"
@@ -112,7 +112,7 @@ def export_run(
     say = _Progress(progress)
     store.flush()  # points this process logged are in the database before they are read
     full_id = store.resolve_run_id(run_id)
-    detail = _records.run_detail(store, full_id)
+    detail = queries.run_detail(store, full_id)
     if _code.code_kind(detail) == "cell" and _is_sweep_parent(detail):
         raise TrackerError(
             f"Run {detail['name']} ({full_id[:8]}) is the parent of a %%track_sweep; export "
@@ -139,7 +139,7 @@ def export_run(
         ),
         "params.yaml": _project.params_yaml(detail["name"], full_id, script.options),
         "metrics.json": json.dumps(
-            _records.json_ready(detail["metrics"]), indent=2, allow_nan=False, ensure_ascii=False
+            json_ready(detail["metrics"]), indent=2, allow_nan=False, ensure_ascii=False
         )
         + "\n",
     }
@@ -157,7 +157,7 @@ def export_run(
 
     _clear(root, previous)
     root.mkdir(parents=True, exist_ok=True)
-    record = _records.json_ready(detail)
+    record = json_ready(detail)
     record["typed_params"] = {
         k: {"value": v, "type": t} for k, (v, t) in detail["typed_params"].items()
     }
@@ -186,10 +186,9 @@ def export_run(
     )
 
 
-def _is_sweep_parent(detail: dict) -> bool:
-    return (
-        detail["source"].lstrip().startswith("%%track_sweep") and "sweep_size" in detail["params"]
-    )
+def _is_sweep_parent(detail: RunDetail) -> bool:
+    source = detail["source"] or ""
+    return source.lstrip().startswith("%%track_sweep") and "sweep_size" in detail["params"]
 
 
 def _previous_export(root: Path, run_id: str) -> list[str] | None:
@@ -214,7 +213,7 @@ def _clear(root: Path, previous: list[str] | None) -> None:
     """Remove what an earlier export wrote (never a path that leads outside ``root``)."""
     if not previous:
         return
-    folders = set()
+    folders: set[Path] = set()
     for rel in previous:
         try:
             path = confined(root, rel)
@@ -234,7 +233,7 @@ def _write(target: Path, text: str) -> None:
         f.write(text if text.endswith("\n") else text + "\n")
 
 
-def _metric_files(summary: dict) -> dict[str, str]:
+def _metric_files(summary: dict[str, MetricSummary]) -> dict[str, str]:
     """``metrics/<key>.csv`` per metric (``/`` in a key makes folders); keys that would not
     make a safe or distinct path get a flat name with a short hash."""
     out: dict[str, str] = {}
@@ -257,7 +256,7 @@ def _metric_files(summary: dict) -> dict[str, str]:
     return out
 
 
-def _artifact_plan(store: Store, artifacts: list[dict]) -> tuple[list[dict], list[str]]:
+def _artifact_plan(store: Store, artifacts: list[Artifact]) -> tuple[list[Artifact], list[str]]:
     """The artifacts to copy (names checked: a bad one raises) and notes on those left out."""
     for artifact in artifacts:
         if safe_relative_path(artifact["path"]) != artifact["path"]:
@@ -279,7 +278,7 @@ def _artifact_plan(store: Store, artifacts: list[dict]) -> tuple[list[dict], lis
 
 
 def _write_history(store: Store, run_id: str, key: str, target: Path) -> None:
-    steps, values, times = _records.metric_points(store, run_id, key)
+    steps, values, times = queries.metric_points(store, run_id, key)
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")

@@ -1,11 +1,13 @@
 """The code of a run as a plain Python script (and as notebook cells).
 
 A tracked cell becomes: its dependency-slice cells in execution order, then the cell body
-without its ``%%track_run`` line. IPython-only statements (``%magic``, ``!shell``,
-``get_ipython()``, cell magics) become ``pass`` with a comment saying they were skipped, so
-the script runs under plain ``python``; ``%time CODE`` and the bodies of ``%%time`` /
-``%%capture`` / ``%%prun`` keep their Python code. The run's params become command-line
-options whose defaults are the logged values, parsed back to their logged types.
+without its ``%%track_run`` line. IPython syntax is read by :mod:`..capture.ipython`, the
+same reading the dependency slice uses: IPython-only statements (``%magic``, ``!shell``,
+``get_ipython()``, other cell magics) become ``pass`` with a comment saying they were skipped,
+so the script runs under plain ``python``; ``%time CODE`` and the bodies of the cell magics
+whose body is Python (``PYTHON_BODY_MAGICS``: ``%%time``, ``%%debug``...) stay code, so
+whatever the slice traced to them is defined. The run's params become command-line options
+whose defaults are the logged values, parsed back to their logged types.
 """
 
 from __future__ import annotations
@@ -16,16 +18,28 @@ import sys
 from dataclasses import dataclass, field
 from keyword import iskeyword
 
-from ..notebook import _slice
+from ..capture.ipython import (
+    CellMagic,
+    cell_magic,
+    ipython_call,
+    ipython_text,
+    line_magic_code,
+    to_python,
+)
+from ..model import RunDetail
 
 SCRIPT = "train.py"
-# Cell magics whose body is Python that runs once in the user namespace.
-_BODY_MAGICS = frozenset({"time", "capture", "prun"})
 _BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 _OPTION_CHARS = re.compile(r"[^A-Za-z0-9_]+")
 _RESERVED_OPTIONS = frozenset({"help", "h"})
 _CONVERTERS = {"int": "int", "float": "float", "str": "str", "bool": "_bool"}
 _LITERAL_KINDS = frozenset({"list", "tuple", "dict", "set", "NoneType"})
+_WAS = {
+    "track_run": "was a tracked run of its own; its params become variables and its log "
+    "calls now log into this run",
+    "track_sweep": "was a sweep of runs; the params of its last run become variables and "
+    "its log calls now log into this run",
+}
 
 
 def one_line(text: object) -> str:
@@ -61,60 +75,17 @@ def _uses_ipython(node: ast.stmt) -> bool:
     return False
 
 
-def _magic_call(node: ast.AST) -> tuple[str, list[str]] | None:
-    """``get_ipython().METHOD('a', 'b')`` -> ``(METHOD, ['a', 'b'])`` (constant strings only)."""
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
-        return None
-    owner = node.func.value
-    if not (
-        isinstance(owner, ast.Call)
-        and isinstance(owner.func, ast.Name)
-        and owner.func.id == "get_ipython"
-        and not node.keywords
-        and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args)
-    ):
-        return None
-    return node.func.attr, [a.value for a in node.args]
-
-
-def _ipython_text(method: str, args: list[str]) -> str | None:
-    """The IPython syntax that IPython turned into ``get_ipython().method(*args)``."""
-    if method == "run_line_magic" and len(args) == 2:
-        return f"%{args[0]} {args[1]}".rstrip()
-    if method in ("system", "getoutput") and len(args) == 1:
-        return f"!{args[0]}"
-    if method == "run_cell_magic" and len(args) == 3:
-        return f"%%{args[0]} {args[1]}".rstrip() + "\n" + args[2]
-    return None
-
-
-def _parses(code: str) -> bool:
-    try:
-        ast.parse(code)
-    except (SyntaxError, ValueError):
-        return False
-    return True
-
-
 def _statement(node: ast.stmt, segment: str) -> tuple[str, str, str]:
     """For one IPython statement: (script replacement, notebook text, what was skipped)."""
-    value = getattr(node, "value", None)
-    call = _magic_call(value) if value is not None else None
-    original = _ipython_text(*call) if call else None
+    call = ipython_call(getattr(node, "value", None))
+    original = ipython_text(*call) if call else None
     if isinstance(node, ast.Assign) and original is not None:
-        targets = " = ".join(ast.unparse(t) for t in node.targets)
-        original = f"{targets} = {original}"
+        assigned = " = ".join(ast.unparse(t) for t in node.targets)
+        original = f"{assigned} = {original}"
     shown = original if original is not None else segment
-    if (
-        call
-        and isinstance(node, ast.Expr)
-        and call[0] == "run_line_magic"
-        and call[1][0] == "time"
-        and call[1][1].strip()
-        and "\n" not in call[1][1]
-        and _parses(call[1][1])
-    ):
-        return f"{call[1][1].strip()}  # was: %time", shown, ""
+    code = line_magic_code(node)
+    if code is not None and call is not None:  # %time x = f(): x = f() runs as code
+        return f"{code}  # was: %{call[1][0]}", shown, ""
     targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
     single = isinstance(node, ast.Assign | ast.AnnAssign) and len(targets) == 1
     if single and isinstance(targets[0], ast.Name):  # x = !ls: x stays bound
@@ -122,31 +93,27 @@ def _statement(node: ast.stmt, segment: str) -> tuple[str, str, str]:
     return "pass", shown, shown
 
 
-def _cell_magic(name: str, line: str, body: str) -> Converted:
-    """A whole cell that is one cell magic."""
-    header = f"%%{name} {line}".rstrip()
-    if name in _BODY_MAGICS:
-        inner = convert(body)
-        script = f"# {one_line(header)}  (IPython only; its body runs as plain Python)\n"
-        return Converted(script + inner.script, f"{header}\n{body}", inner.skipped, inner.error)
-    if name == "track_run":
-        inner = convert(body)
-        assigned = "".join(f"{key} = {text}\n" for key, text in magic_params(line).items())
-        script = (
-            f"# {one_line(header)}  (was a tracked run of its own; its params become variables "
-            "and its log calls now log into this run)\n"
-        )
-        return Converted(
-            script + assigned + inner.script, f"{header}\n{body}", inner.skipped, inner.error
-        )
-    commented = "".join(f"# {one_line(line)}\n" for line in body.splitlines())
-    script = f"# {one_line(header)}  (skipped: IPython only)\n{commented}pass\n"
-    return Converted(script, f"{header}\n{body}", [header])
+def _cell_magic(magic: CellMagic) -> Converted:
+    """A whole cell that is one cell magic: its Python body kept, any other body skipped."""
+    header = f"%%{magic.name} {magic.line}".rstrip()
+    notebook = f"{header}\n{magic.body}"
+    if not magic.python_body:
+        commented = "".join(f"# {one_line(line)}\n" for line in magic.body.splitlines())
+        script = f"# {one_line(header)}  (skipped: IPython only)\n{commented}pass\n"
+        return Converted(script, notebook, [header])
+    inner = convert(magic.body)
+    was = _WAS.get(magic.name, "IPython only; its body runs as plain Python")
+    script = f"# {one_line(header)}  ({was})\n"
+    script += "".join(f"{key} = {value!r}\n" for key, value in magic.params().items())
+    script += inner.script
+    if magic.output:
+        script += f"{magic.output} = None  # the output %%capture kept exists only in IPython\n"
+    return Converted(script, notebook, inner.skipped, inner.error)
 
 
 def convert(source: str) -> Converted:
     """A cell (IPython syntax or IPython's transformed Python) as plain Python and as IPython."""
-    python = _slice._to_python(source)
+    python = to_python(source)
     try:
         tree = ast.parse(python)
     except (SyntaxError, ValueError) as exc:  # it failed in the kernel too: keep it as comments
@@ -155,9 +122,9 @@ def convert(source: str) -> Converted:
         return Converted(
             f"# (does not parse: {one_line(error)})\n{commented}pass\n", source, [], error
         )
-    whole = _slice._cell_magic_call(tree)
+    whole = cell_magic(tree)
     if whole is not None:
-        return _cell_magic(*whole)
+        return _cell_magic(whole)
     lines = python.splitlines(keepends=True)
     edits: list[tuple[ast.stmt, str, str, str]] = []
 
@@ -178,8 +145,8 @@ def convert(source: str) -> Converted:
     for node, script, notebook, what in sorted(
         edits, key=lambda e: (e[0].lineno, e[0].col_offset), reverse=True
     ):
-        span = slice(node.lineno - 1, node.end_lineno)
-        first, last = node.lineno - 1, node.end_lineno - 1
+        first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+        span = slice(first, last + 1)
         for text, out in ((script, script_lines), (notebook, notebook_lines)):
             before = out[first].encode()[: node.col_offset].decode()
             after = out[last].encode()[node.end_col_offset :].decode()
@@ -191,23 +158,6 @@ def convert(source: str) -> Converted:
             skipped.append(what)
     skipped.reverse()
     return Converted("".join(script_lines), "".join(notebook_lines), skipped)
-
-
-def magic_params(line: str) -> dict[str, str]:
-    """``key=value`` params of a ``%%track_run`` line as Python source (literals, else str)."""
-    from ..notebook.magics import literal, split_line
-
-    names = _slice._magic_params("track_run", line)
-    try:
-        tokens = split_line(line)
-    except Exception:  # an unbalanced line never ran: nothing to assign
-        return {}
-    out = {}
-    for token in tokens:
-        key, eq, value = token.partition("=")
-        if eq and key in names and value and key not in out:
-            out[key] = repr(literal(value))
-    return out
 
 
 # -- params as options ----------------------------------------------------------------------
@@ -334,7 +284,7 @@ class Script:
     starts_own_run: bool = False
 
 
-def code_kind(detail: dict) -> str:
+def code_kind(detail: RunDetail) -> str:
     """``"cell"`` (a tracked cell), ``"script"`` or ``"none"`` (no source recorded)."""
     source = detail.get("source")
     if source is None:
@@ -370,17 +320,18 @@ def _hoist_future(code: str) -> tuple[str, list[str]]:
     return "".join(kept), future
 
 
-def build(detail: dict, version: str) -> Script:
+def build(detail: RunDetail, version: str) -> Script:
     """The exported script of a run: options, the stand-in, start_run, the code."""
     kind = code_kind(detail)
+    source = detail["source"] or ""
     opts = options(detail["typed_params"])
     script = Script("", kind, opts, "")
     capture = detail.get("capture") or {}
     parts: list[str] = []
     if kind == "cell":
-        magic_line, _, body = detail["source"].lstrip().partition("\n")
+        magic_line, _, body = source.lstrip().partition("\n")
         magic, _, line = magic_line[2:].partition(" ")
-        names = _slice._magic_params(magic.strip(), line)
+        names = CellMagic(magic.strip(), line, body).params()
         script.variables = [o.key for o in opts if o.key in names and not iskeyword(o.key)]
         for cell in (capture.get("dependency_slice") or {}).get("cells", []):
             converted = convert(cell["source"])
@@ -403,9 +354,9 @@ def build(detail: dict, version: str) -> Script:
                 f"{', '.join(unresolved)}."
             )
     elif kind == "script":
-        script.starts_own_run = _calls_start_run(detail["source"])
+        script.starts_own_run = _calls_start_run(source)
         parts.append(_banner("the script that ran, unchanged"))
-        parts.append(detail["source"])
+        parts.append(source)
     else:
         parts.append(
             "# The code of this run was not recorded: it was started by jt.start_run() or a log\n"
@@ -435,7 +386,7 @@ def _banner(text: str) -> str:
     return "\n" + head + "-" * max(4, 92 - len(head)) + "\n"
 
 
-def _assemble(detail: dict, script: Script, code: str, future: list[str], version: str) -> str:
+def _assemble(detail: RunDetail, script: Script, code: str, future: list[str], version: str) -> str:
     run_id, name = detail["run_id"], detail["name"]
     opts = script.options
     example = next((o for o in opts if o.numeric), opts[0] if opts else None)
@@ -520,7 +471,7 @@ def _pyrepr(value: dict) -> str:
     return "{\n" + items + ",\n}" if value else "{}"
 
 
-def _params_function(detail: dict, opts: list[Option]) -> str:
+def _params_function(detail: RunDetail, opts: list[Option]) -> str:
     description = _help(f"Re-run of jupyter-tracker run {detail['name']} ({detail['run_id'][:8]}).")
     lines = [
         "def _params(argv=None):",
