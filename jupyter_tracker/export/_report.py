@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from datetime import datetime, timezone
 
+from ..model import RunDetail
 from ._code import SCRIPT, Script, one_line
 from ._project import slug
 
@@ -38,7 +39,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
-def origin_lines(detail: dict) -> list[str]:
+def origin_lines(detail: RunDetail) -> list[str]:
     """Where the run came from, as Markdown bullet points."""
     capture = detail.get("capture") or {}
     out = [
@@ -66,7 +67,7 @@ def params_table(script: Script) -> list[str]:
     )
 
 
-def metrics_table(detail: dict, files: dict[str, str] | None = None) -> list[str]:
+def metrics_table(detail: RunDetail, files: dict[str, str] | None = None) -> list[str]:
     """Final value, step, min, max (and the history file, given ``files``) of each metric."""
     rows = [
         [md(key), md(s["last"]), str(s["step"]), md(s["min"]), md(s["max"]), str(s["count"])]
@@ -78,7 +79,7 @@ def metrics_table(detail: dict, files: dict[str, str] | None = None) -> list[str
 
 
 def readme(
-    detail: dict, script: Script, metric_files: dict[str, str], artifacts: list, notes: list
+    detail: RunDetail, script: Script, metric_files: dict[str, str], artifacts: list, notes: list
 ) -> str:
     """README.md: what the run was and how to re-run it."""
     opts = [] if script.starts_own_run else script.options
@@ -170,7 +171,7 @@ def readme(
     return "\n".join(out)
 
 
-def notebook(detail: dict, script: Script, version: str) -> dict:
+def notebook(detail: RunDetail, script: Script, version: str) -> dict:
     """run.ipynb: a header with params and metrics, the slice cells and the tracked cell."""
     import nbformat
     from nbformat import v4
@@ -186,7 +187,7 @@ def notebook(detail: dict, script: Script, version: str) -> dict:
             code = v4.new_code_cell(cell["source"])
             code.metadata["jupyter_tracker"] = {"execution_count": cell["count"]}
             cells.append(code)
-        magic_line, _, body = detail["source"].lstrip().partition("\n")
+        magic_line, _, body = (detail["source"] or "").lstrip().partition("\n")
         if magic_line.startswith("%%track_sweep"):  # one run of a sweep: its own values
             values = {o.key: o.value for o in script.options}
             magic_line = "%%track_run " + " ".join(
