@@ -293,7 +293,6 @@ class ActiveRun(Run):
             self.name,
             self._start_ms,
             self.parent_id,
-            this_process(),
             source,
         )
         self._writer.flush()
@@ -305,22 +304,9 @@ class ActiveRun(Run):
         self.source = detail["source"]
         for key, last_step, last in queries.series_state(self._store, self.id):
             self._series[key] = self._writer.add_series(Series(self.id, key, last_step + 1, last))
-        writes.resume_run(self._writer, self.id, this_process(), now_ms())
+        writes.resume_run(self._writer, self.id, now_ms())
 
     def rename(self, name: str) -> None:
         """Give the run a new name."""
         self.name = name
         writes.rename_run(self._writer, self.id, name)
-
-
-_PROCESS: list[tuple[str, int, float | None]] = []
-
-
-def this_process() -> tuple[str, int, float | None]:
-    """(host, pid, pid start) of this process, for liveness checks (after a fork too)."""
-    from .store import HOST, process_started
-
-    pid = os.getpid()
-    if not _PROCESS or _PROCESS[0][1] != pid:
-        _PROCESS[:] = [(HOST, pid, process_started(pid))]
-    return _PROCESS[0]

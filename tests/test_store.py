@@ -206,23 +206,28 @@ def test_a_killed_process_keeps_what_was_flushed_and_its_run_is_crashed(tmp_path
     assert run.end_time is not None
 
 
-def test_a_run_with_a_stale_heartbeat_on_another_host_is_crashed(store):
+def test_a_run_elsewhere_is_crashed_once_its_heartbeat_stops_changing(store, monkeypatch):
+    """Another host (or container) is judged by whether its heartbeat changes, timed on this
+    machine's clock: a far-off clock on the other side never crashes a live run."""
+    import jupyter_tracker.store as store_module
+
+    for name in ("silent", "beating"):
+        with store.write() as conn:
+            conn.execute(
+                "INSERT INTO runs (id, experiment_id, name, status, start_time, host, pid, "
+                "heartbeat) VALUES (hex(randomblob(16)), 0, ?, 'RUNNING', 1, "
+                "'some-other-host', 1, 1)",  # its clock says 1970: skew must not matter
+                (name,),
+            )
+    assert Store.open(store.path).crashed_on_open == []  # first sighting: both alive
+    later = store_module.now_ms() + int(store_module.HEARTBEAT_GRACE_S * 1000) + 1000
+    monkeypatch.setattr(store_module, "now_ms", lambda: later)
     with store.write() as conn:
-        conn.execute(
-            "INSERT INTO runs (id, experiment_id, name, status, start_time, host, pid, "
-            "heartbeat) VALUES ('f' || hex(randomblob(15)), 0, 'remote', 'RUNNING', 1, "
-            "'some-other-host', 1, 1)"
-        )
-        conn.execute(
-            "INSERT INTO runs (id, experiment_id, name, status, start_time, host, pid, "
-            "heartbeat) VALUES ('e' || hex(randomblob(15)), 0, 'fresh', 'RUNNING', 1, "
-            "'some-other-host', 1, ?)",
-            (int(time.time() * 1000),),
-        )
-    crashed = Store.open(store.path).mark_crashed()
+        conn.execute("UPDATE runs SET heartbeat = 2 WHERE name = 'beating'")
+    crashed = Store.open(store.path).crashed_on_open
     statuses = dict(store.read("SELECT name, status FROM runs"))
-    assert statuses == {"remote": "CRASHED", "fresh": "RUNNING"}
-    assert crashed == []  # the first open already did it
+    assert statuses == {"silent": "CRASHED", "beating": "RUNNING"}
+    assert len(crashed) == 1
 
 
 def test_a_live_process_runs_stay_running(store):

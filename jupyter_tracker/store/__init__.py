@@ -39,6 +39,33 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 HOST = os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
 
 
+def _read_first_line(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.readline().strip() or None
+    except OSError:
+        return None
+
+
+def _pid_namespace() -> str | None:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+
+
+BOOT_ID = _read_first_line("/proc/sys/kernel/random/boot_id")
+PID_NS = _pid_namespace()
+OBSERVER = f"{HOST}/{BOOT_ID}/{PID_NS}"  # who timed a foreign heartbeat, on its own clock
+
+
+def process_identity() -> tuple[str, str | None, str | None, int, float | None]:
+    """(host, boot id, pid namespace, pid, pid start time) of this process: what liveness
+    checks compare (a container with the same host name is another namespace)."""
+    pid = os.getpid()
+    return HOST, BOOT_ID, PID_NS, pid, process_started(pid)
+
+
 def now_ms() -> int:
     """Milliseconds since the epoch, the unit of every time the store keeps (as MLflow)."""
     return int(time.time() * 1000)
@@ -235,38 +262,55 @@ class Store:
     def mark_crashed(self) -> list[str]:
         """Mark RUNNING runs whose process is gone CRASHED; their ids.
 
-        On this host the process itself is checked (gone, a zombie, or its pid reused); a
-        run from another host is gone when its heartbeat is older than the grace period.
+        A run of this machine, boot and pid namespace is gone when its process is (gone, a
+        zombie, or its pid reused); a run from a machine booted since is gone. A run from
+        elsewhere (another host, container or boot we cannot see into) is gone when its
+        heartbeat has not changed for the grace period, as timed by this observer's own
+        clock: the two clocks are never compared, so skew cannot crash a live run.
         """
         rows = _retrying(
             lambda: (
                 self.connection()
                 .execute(
-                    "SELECT id, host, pid, pid_started, heartbeat FROM runs "
-                    "WHERE status = 'RUNNING'"
+                    "SELECT r.id, r.host, r.boot_id, r.pid_ns, r.pid, r.pid_started, "
+                    "r.heartbeat, s.heartbeat, s.seen_at FROM runs r LEFT JOIN heartbeats_seen s "
+                    "ON s.run_id = r.id AND s.observer = ? WHERE r.status = 'RUNNING'",
+                    (OBSERVER,),
                 )
                 .fetchall()
             )
         )
-        stale_before = now_ms() - int(HEARTBEAT_GRACE_S * 1000)
-        dead = [
-            (run_id,)
-            for run_id, host, pid, started, heartbeat in rows
-            if (
-                not _pid_alive(pid, started)
-                if host == HOST and pid is not None
-                else (heartbeat or 0) < stale_before
-            )
-        ]
-        if dead:
+        now = now_ms()
+        dead, seen = [], []
+        for run_id, host, boot, pid_ns, pid, started, beat, seen_beat, seen_at in rows:
+            here = host == HOST and boot in (BOOT_ID, None) and pid_ns in (PID_NS, None)
+            if here and pid is not None:
+                if not _pid_alive(pid, started):
+                    dead.append(run_id)
+            elif host == HOST and boot is not None and BOOT_ID is not None and boot != BOOT_ID:
+                dead.append(run_id)  # this machine rebooted since
+            elif seen_at is None or seen_beat != beat:
+                seen.append((run_id, OBSERVER, beat, now))
+            elif now - seen_at > HEARTBEAT_GRACE_S * 1000:
+                dead.append(run_id)
+        if dead or seen:
             with self.write() as conn:
+                conn.executemany(
+                    "INSERT INTO heartbeats_seen (run_id, observer, heartbeat, seen_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (run_id, observer) DO UPDATE SET "
+                    "heartbeat = excluded.heartbeat, seen_at = excluded.seen_at",
+                    seen,
+                )
                 conn.executemany(  # it ended when it was last heard of: beat or metric point
                     "UPDATE runs SET status = 'CRASHED', end_time = MAX(COALESCE(heartbeat, "
                     "start_time), COALESCE((SELECT MAX(last_time) FROM series "
                     "WHERE series.run_id = runs.id), 0)) WHERE id = ? AND status = 'RUNNING'",
-                    dead,
+                    [(run_id,) for run_id in dead],
                 )
-        return [run_id for (run_id,) in dead]
+                conn.executemany(
+                    "DELETE FROM heartbeats_seen WHERE run_id = ?", [(run_id,) for run_id in dead]
+                )
+        return dead
 
     # -- lookups ----------------------------------------------------------------------
 

@@ -118,7 +118,31 @@ def _v2_notebook_capture(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial, _v2_notebook_capture]
+def _v3_process_identity(db: sqlite3.Connection) -> None:
+    """Liveness that tells machines and containers apart and ignores clock skew: the boot
+    and pid namespace of a run's process, and when each observer last saw its heartbeat
+    change (on the observer's own clock)."""
+    _statements(
+        db,
+        """
+        ALTER TABLE runs ADD COLUMN boot_id TEXT;
+        ALTER TABLE runs ADD COLUMN pid_ns TEXT;
+        CREATE TABLE heartbeats_seen (
+            run_id TEXT NOT NULL,
+            observer TEXT NOT NULL,
+            heartbeat INTEGER,
+            seen_at INTEGER NOT NULL,
+            PRIMARY KEY (run_id, observer)
+        ) WITHOUT ROWID
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _v1_initial,
+    _v2_notebook_capture,
+    _v3_process_identity,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from ..model import CaptureReport
+from . import process_identity
 from ._writer import Writer
 
 SOURCE_REF = "$source"
@@ -25,24 +26,20 @@ def insert_run(
     name: str,
     start_ms: int,
     parent_id: str | None,
-    process: tuple[str, int, float | None],
     source: str | None,
 ) -> None:
-    """A new RUNNING run; ``process`` is (host, pid, pid start) for liveness checks."""
-    host, pid, started = process
+    """A new RUNNING run of this process (its identity kept for liveness checks)."""
     writer.execute(
         "INSERT INTO runs (id, experiment_id, name, status, start_time, parent_id, host, "
-        "pid, pid_started, heartbeat, source_id) VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, "
-        "?, (SELECT id FROM sources WHERE sha256 = ?))",
+        "boot_id, pid_ns, pid, pid_started, heartbeat, source_id) VALUES (?, ?, ?, 'RUNNING', "
+        "?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM sources WHERE sha256 = ?))",
         (
             run_id,
             experiment_id,
             name,
             start_ms,
             parent_id,
-            host,
-            pid,
-            started,
+            *process_identity(),
             start_ms,
             None if source is None else writer.add_source(source),
         ),
@@ -50,15 +47,12 @@ def insert_run(
     writer.running.add(run_id)
 
 
-def resume_run(
-    writer: Writer, run_id: str, process: tuple[str, int, float | None], now: int
-) -> None:
+def resume_run(writer: Writer, run_id: str, now: int) -> None:
     """An ended run RUNNING again, owned by this process."""
-    host, pid, started = process
     writer.execute(
         "UPDATE runs SET status = 'RUNNING', end_time = NULL, error = NULL, host = ?, "
-        "pid = ?, pid_started = ?, heartbeat = ? WHERE id = ?",
-        (host, pid, started, now, run_id),
+        "boot_id = ?, pid_ns = ?, pid = ?, pid_started = ?, heartbeat = ? WHERE id = ?",
+        (*process_identity(), now, run_id),
     )
     writer.running.add(run_id)
 
