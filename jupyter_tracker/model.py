@@ -123,6 +123,22 @@ class Experiment(TypedDict):
     runs: int
 
 
+class RunPage(TypedDict):
+    """One page of runs (``GET runs``), with the statuses a run can have, for the frontends."""
+
+    runs: list[RunRecord]
+    offset: int
+    limit: int
+    has_more: bool
+    statuses: list[Status]
+
+
+class ExperimentList(TypedDict):
+    """Every experiment (``GET experiments``)."""
+
+    experiments: list[Experiment]
+
+
 def json_ready(value: Any) -> Any:
     """Records as JSON can carry them: NaN and infinities become the strings JavaScript
     prints for them (``"NaN"``, ``"Infinity"``, ``"-Infinity"``)."""

@@ -22,6 +22,7 @@ from tornado.httpclient import HTTPClientError
 from tornado.web import RequestHandler
 
 import jupyter_tracker as jt
+from jupyter_tracker.model import STATUSES, Experiment, RunDetail, RunPage, RunRecord
 from jupyter_tracker.store import Store
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -187,8 +188,11 @@ async def test_runs_lists_the_store_newest_first(jp_fetch):
     response = await get(jp_fetch, "runs")
     assert response.code == 200
     data = body(response)
+    assert data.keys() == RunPage.__required_keys__
     assert data["offset"] == 0 and data["limit"] == 50 and data["has_more"] is False
+    assert data["statuses"] == list(STATUSES)  # the sidebar receives them, never copies them
     runs = data["runs"]
+    assert all(run.keys() == RunRecord.__required_keys__ for run in runs)
     assert [r["name"] for r in runs] == ["sweep lr=0.1", XSS_NAME, "baseline"]
     assert [r["status"] for r in runs] == ["KILLED", "FAILED", "FINISHED"]
     baseline = runs[2]
@@ -234,7 +238,7 @@ async def test_run_detail_by_id_or_prefix(jp_fetch, made_store):
     run_id = made_store[1]
     full = body(await get(jp_fetch, f"runs/{run_id}"))
     assert full["run_id"] == run_id and full["name"] == "baseline"
-    assert full["status"] == "FINISHED" and "source" in full and "artifacts" in full
+    assert full["status"] == "FINISHED" and full.keys() == RunDetail.__required_keys__
     short = body(await get(jp_fetch, f"runs/{run_id[:8]}"))
     assert short["run_id"] == run_id
 
@@ -247,13 +251,15 @@ async def test_unknown_run_is_a_404_json(jp_fetch):
 
 async def test_experiments(jp_fetch):
     data = body(await get(jp_fetch, "experiments"))
+    assert all(e.keys() == Experiment.__required_keys__ for e in data["experiments"])
     counts = {e["name"]: e["runs"] for e in data["experiments"]}
     assert counts == {"Default": 1, "mnist": 2}
 
 
 @pytest.mark.parametrize("store_dir", ["missing"], indirect=True)
 async def test_no_store_yet_lists_nothing_and_creates_nothing(jp_fetch, store_dir):
-    assert body(await get(jp_fetch, "runs"))["runs"] == []
+    empty = body(await get(jp_fetch, "runs"))
+    assert empty["runs"] == [] and empty["statuses"] == list(STATUSES)
     assert body(await get(jp_fetch, "experiments"))["experiments"] == []
     assert (await get(jp_fetch, "runs/0123abcd")).code == 404
     assert not store_dir.exists()

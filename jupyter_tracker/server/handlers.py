@@ -25,6 +25,7 @@ from tornado.iostream import StreamClosedError
 from .. import _records
 from .._paths import safe_relative_path
 from ..errors import InvalidInputError, RunNotFoundError, RunStillRunningError, TrackerError
+from ..model import STATUSES, ExperimentList, RunPage
 from ..store import DB_NAME, Store, find_store_dir
 from ..store._maintenance import delete_run, set_run_tag
 
@@ -118,16 +119,16 @@ class TrackerHandler(APIHandler):
         self.finish(json.dumps(_records.json_ready(data), allow_nan=False))
 
 
-def _runs(store: Store | None, query: dict) -> dict:
+def _runs(store: Store | None, query: dict) -> RunPage:
+    """One page of runs, and the statuses a run can have: the sidebar receives them."""
     limit = query["limit"]
-    if store is None:
-        return {"runs": [], "offset": query["offset"], "limit": limit, "has_more": False}
-    rows = _records.records(store, **{**query, "limit": limit + 1})
+    rows = [] if store is None else _records.records(store, **{**query, "limit": limit + 1})
     return {
         "runs": rows[:limit],
         "offset": query["offset"],
         "limit": limit,
         "has_more": len(rows) > limit,
+        "statuses": list(STATUSES),
     }
 
 
@@ -184,7 +185,7 @@ def attachment(path: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe=_ATTR_CHARS)}"
 
 
-def _experiments(store: Store | None) -> dict:
+def _experiments(store: Store | None) -> ExperimentList:
     return {"experiments": [] if store is None else _records.experiments(store)}
 
 
