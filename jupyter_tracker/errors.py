@@ -82,3 +82,15 @@ class StoreGoneError(TrackerError):
             "what was logged since could not be written. Call jt.set_store(...) to use a new "
             "store, or restart the kernel."
         )
+
+
+class StoreDamagedError(TrackerError):
+    """The store's database file is damaged: nothing more is written to it."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path, self.detail = path, detail
+        super().__init__(
+            f"The store at {path} is damaged ({detail}); nothing more is written to it, and "
+            "what was logged since stays in memory. `jupyter-tracker doctor` checks it; "
+            "jt.set_store(...) switches to another store."
+        )

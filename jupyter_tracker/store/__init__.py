@@ -21,6 +21,7 @@ from .._paths import is_inside, open_regular
 from ..errors import (
     InvalidInputError,
     RunNotFoundError,
+    StoreDamagedError,
     StoreGoneError,
     StoreVersionError,
     TrackerError,
@@ -98,6 +99,11 @@ def _pid_alive(pid: int, started: float | None) -> bool:
     return started is None or float(fields[19]) == started
 
 
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text or "corrupt" in text
+
+
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     text = str(exc).lower()
     return "locked" in text or "busy" in text
@@ -136,6 +142,7 @@ class Store:
         self._local = threading.local()
         self._flushers: list = []
         self.crashed_on_open: list[str] = []
+        self.damaged: str | None = None  # what SQLite said when it found the file damaged
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -193,16 +200,27 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``): all of it lands or none of it."""
+        """One write transaction (``BEGIN IMMEDIATE``): all of it lands or none of it.
+
+        Once SQLite reports the file damaged, every later write is refused at once
+        (``StoreDamagedError``) rather than carried on into a corrupt database."""
+        if self.damaged is not None:
+            raise StoreDamagedError(str(self.path), self.damaged)
         conn = self.connection()
         self._check_present(conn)
-        _retrying(lambda: conn.execute("BEGIN IMMEDIATE"))
         try:
-            yield conn
-            _retrying(lambda: conn.execute("COMMIT"))
-        except BaseException:
-            if conn.in_transaction:  # SQLite may have rolled back already (disk full)
-                conn.execute("ROLLBACK")
+            _retrying(lambda: conn.execute("BEGIN IMMEDIATE"))
+            try:
+                yield conn
+                _retrying(lambda: conn.execute("COMMIT"))
+            except BaseException:
+                if conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.DatabaseError as exc:
+            if _is_damage(exc):
+                self.damaged = str(exc)
+                raise StoreDamagedError(str(self.path), self.damaged) from exc
             raise
 
     def read(self, sql: str, args: tuple | list = ()) -> list[tuple]:

@@ -13,7 +13,7 @@ import time
 import warnings
 
 from .._limits import storable
-from ..errors import StoreGoneError
+from ..errors import StoreDamagedError, StoreGoneError
 from . import HEARTBEAT_INTERVAL_S, Store, now_ms
 
 FLUSH_INTERVAL_S = 1.0
@@ -149,7 +149,7 @@ class Writer:
             time.sleep(FLUSH_INTERVAL_S)
             try:
                 self.flush()
-            except StoreGoneError as exc:  # nothing to retry against: say so and stop
+            except (StoreGoneError, StoreDamagedError) as exc:  # say so once and stop
                 with self._thread_lock:
                     self._thread = None
                 warnings.warn(str(exc), RuntimeWarning, stacklevel=1)
