@@ -65,6 +65,20 @@ def _stop(proc) -> None:
         pass
 
 
+# A repository's own config must not make us run its commands: no fsmonitor daemon or
+# hook, no pager, no untracked cache writes. (Diffs add --no-ext-diff and --no-textconv.)
+_SAFE_CONFIG = (
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "core.pager=cat",
+    "-c",
+    "core.untrackedCache=false",
+)
+
+
 def _git(
     args: list[str], cwd: Path, deadline: float, limit: int = _MAX_SMALL_OUTPUT
 ) -> tuple[int, bytes, str, bool]:
@@ -81,7 +95,7 @@ def _git(
         "LC_ALL": "C",
     }
     proc = subprocess.Popen(
-        ["git", *args],
+        ["git", *_SAFE_CONFIG, *args],
         cwd=cwd,
         env=env,
         stdin=subprocess.DEVNULL,

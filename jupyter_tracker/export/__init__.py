@@ -175,7 +175,11 @@ def export_run(
         say(f"artifacts {i}/{len(artifacts)} ({artifact['size']:,} bytes: {artifact['path']})")
         target = targets[f"artifacts/{artifact['path']}"]
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(store.blob_path(artifact["sha256"]), target)
+        with (
+            store.open_blob(artifact["sha256"], artifact["size"]) as src,
+            open(target, "wb") as dst,
+        ):
+            shutil.copyfileobj(src, dst)
     opts = [] if script.starts_own_run else script.options
     example = next((o for o in opts if o.numeric), opts[0] if opts else None)
     rerun = f"python {_code.SCRIPT}"
@@ -270,11 +274,22 @@ def _artifact_plan(store: Store, artifacts: list[Artifact]) -> tuple[list[Artifa
         path = artifact["path"]
         if any(other.startswith(path + "/") for other in paths):
             notes.append(f"Artifact {path!r} not exported: other artifacts use it as a folder.")
-        elif not store.blob_path(artifact["sha256"]).is_file():
-            notes.append(f"Artifact {path!r} not exported: its content is missing from the store.")
+        elif (problem := _blob_problem(store, artifact)) is not None:
+            notes.append(f"Artifact {path!r} not exported: {problem}")
         else:
             keep.append(artifact)
     return keep, notes
+
+
+def _blob_problem(store: Store, artifact: Artifact) -> str | None:
+    """Why an artifact's content cannot be copied (missing, a link, a FIFO, altered), or None."""
+    try:
+        store.open_blob(artifact["sha256"], artifact["size"]).close()
+    except FileNotFoundError:
+        return "its content is missing from the store."
+    except (InvalidInputError, OSError) as exc:
+        return f"its content in the store is unusable ({exc})."
+    return None
 
 
 def _write_history(store: Store, run_id: str, key: str, target: Path) -> None:

@@ -309,15 +309,32 @@ def _calls_start_run(code: str) -> bool:
 
 
 def _hoist_future(code: str) -> tuple[str, list[str]]:
-    """``from __future__`` imports must come first: take them out of the user's code."""
-    kept, future = [], []
-    for line in code.splitlines(keepends=True):
-        if re.match(r"from\s+__future__\s+import\s", line):
-            future.append(line.rstrip("\n"))
-            kept.append(f"# {line.rstrip()}  (moved to the top)\n")
-        else:
-            kept.append(line)
-    return "".join(kept), future
+    """``from __future__`` imports must come first: take the real ones (statements of the
+    code, found by parsing it, never text inside a string) out of the user's code, as the
+    names they import, so nothing else on their lines can travel to the top."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code, []
+    lines = code.splitlines(keepends=True)
+    future = []
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            names = ", ".join(alias.name for alias in node.names)
+            future.append(f"from __future__ import {names}")
+            first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+            if first == last:  # only the statement's own text: `x = 1; from __future__ ...`
+                line = lines[first].encode("utf-8")
+                start, end = node.col_offset, node.end_col_offset or len(line)
+                rest = line[end:]
+                note = b"  # moved to the top" if not rest.strip() else b""
+                lines[first] = (line[:start] + b"pass" + note + rest).decode()
+                if not lines[first].endswith("\n"):
+                    lines[first] += "\n"
+            else:
+                for i in range(first, last + 1):
+                    lines[i] = f"# {lines[i].rstrip()}  (moved to the top)\n"
+    return "".join(lines), future
 
 
 def build(detail: RunDetail, version: str) -> Script:

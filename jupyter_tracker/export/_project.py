@@ -160,9 +160,10 @@ def requirements(modules: list[str], environment: dict | None) -> str:
             version = (recorded.get(_normal(dist)) or (None, None))[1]
             if version is None:
                 version = _installed_version(dist)
-            lines.append(f"{dist}=={version}" if version else dist)
+            lines.append(_requirement(dist, version))
     lines.append(
-        f"# jupyter-tracker{'==' + tracker if tracker else ''}  (optional: with it installed, "
+        f"# jupyter-tracker{'==' + one_line(tracker) if tracker else ''}  (optional: with it "
+        "installed, "
         "re-runs are logged as new runs tagged with their origin)"
     )
     others = sorted(
@@ -170,8 +171,20 @@ def requirements(modules: list[str], environment: dict | None) -> str:
     )
     if others:
         lines.append("# Also imported in the run's session (kernel, other cells), not by the code:")
-        lines += [f"# {d}=={v}" for d, v in others]
+        lines += [f"# {one_line(d)}=={one_line(v)}" for d, v in others]
     return "\n".join(lines) + "\n"
+
+
+_DISTRIBUTION = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+!_-]*")
+
+
+def _requirement(dist: str, version: str | None) -> str:
+    """One requirement line; names and versions read from a store are checked, so nothing
+    recorded can add lines (or pip options) to requirements.txt: else it is a comment."""
+    if not _DISTRIBUTION.fullmatch(dist) or (version and not _VERSION.fullmatch(version)):
+        return f"# not a valid requirement, left out: {one_line(dist)} {one_line(version or '')}"
+    return f"{dist}=={version}" if version else dist
 
 
 def params_yaml(name: str, run_id: str, options: list[Option]) -> str:

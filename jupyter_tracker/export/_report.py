@@ -7,19 +7,23 @@ and ``|``), on one line, so they cannot inject HTML or break a table.
 from __future__ import annotations
 
 import html
+import re
 from datetime import datetime, timezone
 
 from ..model import RunDetail
 from ._code import SCRIPT, Script, one_line
 from ._project import slug
 
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+
 
 def md(value: object) -> str:
-    """User text as inline Markdown: one line, HTML-escaped, table pipes escaped."""
-    from .._html import fmt_number
+    """User text as inline Markdown that shows as the text itself: one line, HTML-escaped,
+    every Markdown mark (links, emphasis, code, headings, table pipes) backslash-escaped."""
+    from ..render.formats import fmt_number
 
     text = fmt_number(value) if isinstance(value, float) else str(value)
-    return html.escape(one_line(text), quote=False).replace("|", "\\|").replace("`", "&#96;")
+    return _MARKDOWN.sub(r"\\\1", html.escape(one_line(text), quote=False))
 
 
 def _time(ms: int | None) -> str:
