@@ -3,15 +3,13 @@ import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import { requestAPI } from './handler';
-import { IRunList, IRunRecord } from './tokens';
+import { IRunPage, IRunRecord, RunStatus } from './tokens';
 
 /** How often the list refreshes while the panel is visible. */
 export const REFRESH_MS = 3000;
 
 /** How many runs the panel lists (newest first). */
 export const RUN_LIMIT = 50;
-
-const KNOWN_STATUSES = new Set(['RUNNING', 'FINISHED', 'FAILED', 'KILLED', 'CRASHED']);
 
 const ICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">
   <g class="jp-icon3" fill="#616161">
@@ -52,8 +50,12 @@ function formatTime(ms: number | null): string {
   });
 }
 
-/** One `<li>` for a run: name, status badge, short id, start time; all as text. */
-export function renderRun(run: IRunRecord): HTMLLIElement {
+/**
+ * One `<li>` for a run: name, status badge, short id, start time; all as text.
+ * The badge's colour is keyed by its status (style/base.css), if the status is one of
+ * `statuses`, the ones the server sent; any other status is shown as 'unknown'.
+ */
+export function renderRun(run: IRunRecord, statuses: readonly RunStatus[]): HTMLLIElement {
   const item = el('li', 'jp-TrackerRun');
   item.dataset.runId = String(run.run_id);
 
@@ -62,7 +64,7 @@ export function renderRun(run: IRunRecord): HTMLLIElement {
   name.title = run.name || '';
   const status = String(run.status);
   const badge = el('span', 'jp-TrackerRun-status', status);
-  badge.dataset.status = KNOWN_STATUSES.has(status) ? status.toLowerCase() : 'unknown';
+  badge.dataset.status = statuses.includes(status) ? status : 'unknown';
   top.append(name, badge);
 
   const meta = el('div', 'jp-TrackerRun-meta');
@@ -143,8 +145,8 @@ export class ExperimentsPanel extends Widget {
 
   private async _load(): Promise<void> {
     try {
-      const body = await requestAPI<IRunList>(`runs?limit=${RUN_LIMIT}`);
-      this._render(Array.isArray(body.runs) ? body.runs : []);
+      const page = await requestAPI<IRunPage>(`runs?limit=${RUN_LIMIT}`);
+      this._render(page);
       this._error.hidden = true;
       this._error.textContent = '';
     } catch (error) {
@@ -153,8 +155,8 @@ export class ExperimentsPanel extends Widget {
     }
   }
 
-  private _render(runs: IRunRecord[]): void {
-    this._list.replaceChildren(...runs.map(renderRun));
+  private _render({ runs, statuses }: IRunPage): void {
+    this._list.replaceChildren(...runs.map(run => renderRun(run, statuses)));
     this._empty.hidden = runs.length > 0;
   }
 

@@ -1,15 +1,22 @@
 /**
- * Shapes of the JSON the server extension returns; they mirror the one
- * serializer of the Python side (`jupyter_tracker._records`).
+ * Shapes of the JSON the server extension returns: they mirror the TypedDicts of
+ * `jupyter_tracker/model.py` (interface `IName` for `Name`, the same fields, `?` for a key
+ * that may be absent, `| null` for `| None`); `tests/test_contract.py` compares the two.
  */
 
-/** The statuses a run can have. */
-export type RunStatus = 'RUNNING' | 'FINISHED' | 'FAILED' | 'KILLED' | 'CRASHED';
+/**
+ * A run's status: one of the statuses the server sends (`IRunPage.statuses`, from
+ * `jupyter_tracker.model.STATUSES`), never a list copied here.
+ */
+export type RunStatus = string;
 
-/** One run as listed by `GET /jupyter-tracker/api/runs`. */
+/** A float as the server sends it: JSON has no NaN or infinities, they come as their names. */
+export type JsonFloat = number | 'NaN' | 'Infinity' | '-Infinity';
+
+/** One run as listed (`GET runs`): latest metrics, params as text. */
 export interface IRunRecord {
   run_id: string;
-  name: string | null;
+  name: string;
   status: RunStatus;
   experiment: string;
   /** Milliseconds since the epoch. */
@@ -18,30 +25,92 @@ export interface IRunRecord {
   parent_id: string | null;
   notebook: string | null;
   cell_id: string | null;
+  rerun_of: string | null;
   params: Record<string, string>;
-  metrics: Record<string, number | null>;
+  metrics: Record<string, JsonFloat>;
   tags: Record<string, string>;
 }
 
-/** The body of `GET /jupyter-tracker/api/runs`. */
-export interface IRunList {
+/** One metric of a run without reading its points. */
+export interface IMetricSummary {
+  last: JsonFloat;
+  step: number;
+  count: number;
+  min: JsonFloat;
+  max: JsonFloat;
+}
+
+/** One version of an artifact path of a run. */
+export interface IArtifact {
+  path: string;
+  version: number;
+  sha256: string;
+  size: number;
+  media_type: string;
+  created_at: number;
+}
+
+/** A param value replaced with `overwrite=True`. */
+export interface IParamChange {
+  key: string;
+  value: string;
+  type: string;
+  replaced_at: number;
+}
+
+/** Where a tracked cell ran: the notebook path, the cell id, and how they were found. */
+export interface ILocation {
+  notebook: string | null;
+  cell_id: string | null;
+  how: string | null;
+}
+
+/** What a tracked cell captured (every part optional: older runs and scripts lack some). */
+export interface ICaptureReport {
+  magic_line?: string;
+  execution_count?: number | null;
+  kernel_id?: string | null;
+  location?: ILocation;
+  environment?: Record<string, unknown>;
+  git?: Record<string, unknown>;
+  dependency_slice?: Record<string, unknown>;
+  history?: string[];
+  warnings?: string[];
+}
+
+/** Everything stored about one run (`GET runs/{id}`). */
+export interface IRunDetail extends IRunRecord {
+  experiment_id: number;
+  error: string | null;
+  capture: ICaptureReport | null;
+  source: string | null;
+  host: string | null;
+  pid: number | null;
+  /** Key -> [text, Python type name]. */
+  typed_params: Record<string, [string, string]>;
+  param_history: IParamChange[];
+  metric_summary: Record<string, IMetricSummary>;
+  artifacts: IArtifact[];
+}
+
+/** An experiment with its number of (not deleted) runs. */
+export interface IExperiment {
+  id: number;
+  name: string;
+  created_at: number;
+  runs: number;
+}
+
+/** One page of runs (`GET runs`), with the statuses a run can have. */
+export interface IRunPage {
   runs: IRunRecord[];
   offset: number;
   limit: number;
+  has_more: boolean;
+  statuses: RunStatus[];
 }
 
-/** One experiment as listed by `GET /jupyter-tracker/api/experiments`. */
-export interface IExperiment {
-  name: string;
-  [key: string]: unknown;
-}
-
-/** The body of `GET /jupyter-tracker/api/experiments`. */
+/** Every experiment (`GET experiments`). */
 export interface IExperimentList {
   experiments: IExperiment[];
-}
-
-/** The body of an error answer (400, 404). */
-export interface IErrorBody {
-  error: string;
 }
