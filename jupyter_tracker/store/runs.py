@@ -80,14 +80,22 @@ def set_param(
     stored: tuple[str, str, float | None],
     replaced_at: int | None = None,
 ) -> None:
-    """Set param ``key`` to ``stored`` (text, type, number); with ``replaced_at`` the old
-    value moves to the param history first."""
-    if replaced_at is not None:
+    """Set param ``key`` to ``stored`` (text, type, number). Without ``replaced_at`` a value
+    already stored (by another process logging to the same run) is kept: a param is never
+    silently overwritten. With it (``overwrite=True``), the old value moves to the param
+    history first."""
+    if replaced_at is None:
         writer.execute(
-            "INSERT INTO param_history (run_id, key, value, type, replaced_at) "
-            "SELECT run_id, key, value, type, ? FROM params WHERE run_id = ? AND key = ?",
-            (replaced_at, run_id, key),
+            "INSERT INTO params (run_id, key, value, type, num) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (run_id, key) DO NOTHING",
+            (run_id, key, *stored),
         )
+        return
+    writer.execute(
+        "INSERT INTO param_history (run_id, key, value, type, replaced_at) "
+        "SELECT run_id, key, value, type, ? FROM params WHERE run_id = ? AND key = ?",
+        (replaced_at, run_id, key),
+    )
     writer.execute(
         "INSERT INTO params (run_id, key, value, type, num) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT (run_id, key) DO UPDATE SET "

@@ -200,3 +200,21 @@ def test_a_damaged_database_stops_writes_with_a_clear_error(run_script):
     result = run_script(DAMAGE_SCRIPT)
     refusals = [line for line in result.stdout.splitlines() if line.startswith("refused:")]
     assert len(refusals) == 2 and "is damaged" in refusals[0]
+
+
+def test_a_second_writer_of_a_run_never_overwrites_a_param(store):
+    """Two processes log to one run (one resumed it): the value stored first stays."""
+    from jupyter_tracker.session import Session
+
+    with jt.start_run() as run:
+        store.flush()
+        other = Session()  # another process's tracking state
+        other.set_store(store.path)
+        resumed = other.start(run_id=run.id)
+        resumed.log_param("lr", 0.5)
+        other.writer(other.current_store()).flush()
+        jt.log_param("lr", 0.1)  # this process had not seen it: it does not overwrite
+        with pytest.raises(ValueError, match="already 0.5"):
+            other.start(run_id=run.id, params={"lr": 0.7}, nested=True)
+        resumed.end()
+    assert jt.get_run(run.id).params["lr"] == 0.5
