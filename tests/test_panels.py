@@ -17,13 +17,13 @@ import plotly.graph_objects as go
 import pytest
 
 import jupyter_tracker as jt
-from jupyter_tracker import _records, tracking
+from jupyter_tracker import tracking
 from jupyter_tracker.panels import comparison as compare_module
 from jupyter_tracker.panels import curves as curves_module
 from jupyter_tracker.panels import table as table_module
 from jupyter_tracker.panels.comparison import Comparison, higher_is_better
 from jupyter_tracker.session import session
-from jupyter_tracker.store import Store
+from jupyter_tracker.store import Store, queries
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
 XSS_VALUE = "</script><script>alert(1)</script>"
@@ -308,7 +308,7 @@ def _long_series(n=200_000):
 
 def test_downsampling_keeps_extremes_spikes_and_gaps(store):
     run_id = _long_series()
-    steps, values, _ = _records.downsampled_points(store, run_id, "loss", 3000)
+    steps, values, _ = queries.downsampled_points(store, run_id, "loss", 3000)
     assert len(values) <= 3000
     finite = [v for v in values if math.isfinite(v)]
     assert max(finite) == 1000.0 and min(finite) == -50.0
@@ -317,7 +317,7 @@ def test_downsampling_keeps_extremes_spikes_and_gaps(store):
     assert gaps and all(100_000 <= s < 100_050 for s in gaps)
     assert any(s < 100_000 for s in steps) and any(s >= 100_050 for s in steps)
     assert steps == sorted(steps)
-    short = _records.downsampled_points(store, run_id, "loss", 10**6)
+    short = queries.downsampled_points(store, run_id, "loss", 10**6)
     assert len(short[0]) == 200_000  # under the limit: every point
 
 

@@ -8,86 +8,22 @@ never touches the logging hot path. Plain IPython in a terminal gets a text card
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from typing import Any
 
-from .._html import esc, fmt_duration, fmt_number, status_badge
+from ..render.charts import sparkline
+from ..render.colors import BORDER, ERROR, MUTED, TEXT, WARNING
+from ..render.formats import capture_health, fmt_duration, fmt_number
+from ..render.html import esc, status_badge
 
 UPDATE_INTERVAL_S = 0.5
-# JupyterLab's theme colours where the card is shown in Lab, fixed ones elsewhere (GitHub).
-MUTED = "var(--jp-ui-font-color2, #5f6368)"
-TEXT = "var(--jp-ui-font-color1, #3c4043)"
-BORDER = "var(--jp-border-color2, #dadce0)"
-CURVE = "var(--jp-brand-color1, #1a73e8)"
 MAX_SAMPLES = 120
 MAX_SHOWN_PARAMS = 12
 MAX_SHOWN_METRICS = 12
 # Inline on every metric cell: JupyterLab's rendered-HTML tables would otherwise pad cells by
 # 0.5em, right-align them and stripe the rows (and centre the table, 1em below it).
 _CELL = "padding:1px 12px 1px 0;border:none;line-height:22px;vertical-align:middle"
-
-
-def sparkline(values: list[float], width: int = 120, height: int = 22) -> str:
-    """An inline SVG curve of ``values``; NaN breaks the line, infinities are left out."""
-    finite = [v for v in values if math.isfinite(v)]
-    if len(finite) < 2:
-        return ""
-    lo, hi = min(finite), max(finite)
-    span = (hi - lo) or 1.0
-    n = len(values) - 1
-    segments, current = [], []
-    for i, v in enumerate(values):
-        if not math.isfinite(v):
-            if current:
-                segments.append(current)
-            current = []
-            continue
-        x = i * width / n
-        y = height - 2 - (v - lo) * (height - 4) / span
-        current.append(f"{x:.1f},{y:.1f}")
-    if current:
-        segments.append(current)
-    lines = "".join(
-        f'<polyline fill="none" style="stroke:{CURVE}" stroke-width="1.5" '
-        f'points="{" ".join(seg)}"/>'
-        for seg in segments
-    )
-    if math.isfinite(values[-1]):  # the latest value, so live updates are easy to follow
-        x, y = segments[-1][-1].split(",")
-        lines += f'<circle cx="{x}" cy="{y}" r="2.2" style="fill:{CURVE}"/>'
-
-    return (
-        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'style="vertical-align:middle">{lines}</svg>'
-    )
-
-
-def capture_health(capture: dict | None) -> list[tuple[str, bool, str]]:
-    """What was and was not captured: (what, captured?, detail) for the card's last line."""
-    if not capture:
-        return []
-    where = capture.get("location") or {}
-    git = capture.get("git") or {}
-    env = capture.get("environment") or {}
-    if git.get("commit"):
-        git_detail = git["commit"][:8] + (" + uncommitted diff" if git.get("dirty") else "")
-        git_ok = True
-    else:
-        git_ok = False
-        git_detail = git.get("error") or ("not a git repository" if "repo" in git else "pending")
-    return [
-        ("source", True, "cell and magic line"),
-        ("notebook", bool(where.get("notebook")), where.get("notebook") or "unknown path"),
-        ("cell id", bool(where.get("cell_id")), where.get("cell_id") or "unknown"),
-        ("git", git_ok, git_detail),
-        (
-            "environment",
-            bool(env),
-            f"Python {env.get('python', '?')}, {len(env.get('packages') or {})} packages",
-        ),
-    ]
 
 
 class RunCard:
@@ -99,7 +35,7 @@ class RunCard:
         self.quiet = quiet
         self.samples: dict[str, list[float]] = {}
         self.warnings: list[str] = []
-        self._handle = None
+        self._handle: Any = None  # IPython's DisplayHandle, once shown
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = time.monotonic()
@@ -193,7 +129,7 @@ class RunCard:
             )
         if run.status == "FAILED" and run.error:
             last = run.error.strip().splitlines()[-1]
-            parts.append(f'<div style="color:#d93025;margin-top:4px">{esc(last)}</div>')
+            parts.append(f'<div style="color:{ERROR};margin-top:4px">{esc(last)}</div>')
         health = capture_health(run.capture)
         if health:
             items = " · ".join(
@@ -203,7 +139,7 @@ class RunCard:
             parts.append(f'<div style="color:{MUTED};font-size:11px;margin-top:4px">{items}</div>')
         for warning in self.warnings:
             parts.append(
-                f'<div style="color:#b06000;font-size:12px;margin-top:2px">⚠ {esc(warning)}</div>'
+                f'<div style="color:{WARNING};font-size:12px;margin-top:2px">⚠ {esc(warning)}</div>'
             )
         parts.append("</div>")
         return "".join(parts)

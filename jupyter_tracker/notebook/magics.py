@@ -250,7 +250,8 @@ class TrackerMagics(Magics):
             self._sweep_table(parent, children, options)
 
     def _sweep_table(self, parent, children, options) -> None:
-        from .._html import esc, fmt_number, status_badge
+        from ..render.formats import fmt_number
+        from ..render.html import esc, status_badge
 
         metric = options.get("metric")
         sign = -1 if options.get("maximize") else 1

@@ -1,8 +1,8 @@
 // The run table's view (an anywidget ES module): plain DOM, every value set as text.
 // Python owns the data: it sends one page of rows; sorting, filtering and paging are
-// trait changes that Python answers with the next page.
+// trait changes that Python answers with the next page. The statuses and their colours
+// come from Python too (status_colors), as do the colours of the stylesheet (--jt-*).
 
-const STATUSES = ["RUNNING", "FINISHED", "FAILED", "KILLED", "CRASHED"];
 const GROUPS = [
   ["", "Run"],
   ["metric", "Metrics"],
@@ -104,6 +104,11 @@ function render({ model, el }) {
   const scroll = h("div", { class: "jt-scroll" });
   const pager = h("div", { class: "jt-pager" });
   root.append(toolbar, chooser, error, scroll, pager);
+
+  const statusColor = (status) => {
+    const colors = model.get("status_colors");
+    return Object.hasOwn(colors, status) ? colors[status] : model.get("unknown_status_color");
+  };
 
   const columnInfo = () => {
     const info = new Map();
@@ -237,12 +242,9 @@ function render({ model, el }) {
       const cells = row.cells.map((value, i) => {
         const id = columns[i];
         if (id === "status") {
-          const status = STATUSES.includes(value) ? value : "OTHER";
-          return h(
-            "td",
-            { "data-column": id },
-            h("span", { class: "jt-badge jt-s-" + status }, value),
-          );
+          const badge = h("span", { class: "jt-badge" }, value);
+          badge.style.background = statusColor(value);
+          return h("td", { "data-column": id }, badge);
         }
         const group = (info.get(id) || {}).group;
         const numeric = group === "metric" || id === "duration";

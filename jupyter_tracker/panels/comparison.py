@@ -25,13 +25,27 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .. import _records, tracking
-from .._html import esc, esc_plotly, fmt_number, status_badge
+from .. import tracking
 from ..errors import InvalidInputError
-from ..store import Store
-from . import _diff, _fallback, has_frontend
+from ..model import CaptureReport, RunDetail
+from ..render.colors import (
+    ACCENT,
+    BEST,
+    BORDER,
+    CHANGED,
+    HIGHLIGHT_TEXT,
+    MUTED,
+    ON_COLOR,
+    RULE,
+    run_color,
+)
+from ..render.diff import side_by_side
+from ..render.formats import cut, fmt_number, fmt_size
+from ..render.html import esc, esc_plotly, status_badge
+from ..store import Store, queries
+from . import has_frontend
 from .curves import build_figure, load_curves, metric_keys, plotly_json, run_records, summary_html
-from .detail import artifact_preview, fmt_size
+from .detail import artifact_preview
 
 MIN_RUNS, MAX_RUNS = 2, 20
 HIGHER_IS_BETTER = frozenset({"acc", "accuracy", "f1", "auc", "precision", "recall", "score", "r2"})
@@ -41,9 +55,10 @@ PREVIEW_BUDGET = 4_000_000  # bytes of image previews in one comparison
 MAX_LABEL = 24
 
 H = "margin:14px 0 4px;font-weight:600;font-size:13px"
-TH = "text-align:left;padding:3px 10px;border-bottom:1px solid #dadce0;white-space:nowrap"
-TD = "padding:2px 10px;border-bottom:1px solid #eceff1;white-space:nowrap;vertical-align:top"
-BEST = "background:#e6f4ea;font-weight:700"
+TH = f"text-align:left;padding:3px 10px;border-bottom:1px solid {BORDER};white-space:nowrap"
+TD = f"padding:2px 10px;border-bottom:1px solid {RULE};white-space:nowrap;vertical-align:top"
+BEST_CELL = f"background:{BEST};color:{HIGHLIGHT_TEXT};font-weight:700"
+CHANGED_CELL = f";background:{CHANGED};color:{HIGHLIGHT_TEXT}"
 
 
 def higher_is_better(key: str) -> bool:
@@ -52,7 +67,7 @@ def higher_is_better(key: str) -> bool:
     return not (words & LOWER_IS_BETTER) and bool(words & HIGHER_IS_BETTER)
 
 
-def best_run(values: dict[str, float], higher: bool) -> str | None:
+def best_run(values: dict[str, float | None], higher: bool) -> str | None:
     """The run id with the best finite value (ties: the first given)."""
     finite = {r: v for r, v in values.items() if v is not None and math.isfinite(v)}
     if not finite:
@@ -69,7 +84,18 @@ def _number(text: str | None) -> float | None:
 
 
 def _short(text: str) -> str:
-    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
+    return cut(text, MAX_LABEL)
+
+
+def slice_text(capture: CaptureReport | None) -> str | None:
+    """A run's dependency slice (the earlier cells its inputs came from) as one text."""
+    cells = ((capture or {}).get("dependency_slice") or {}).get("cells") or []
+    if not cells:
+        return None
+    return "\n".join(
+        f"# In [{cell.get('execution_count')}]\n{cell.get('source') or ''}".rstrip()
+        for cell in cells
+    )
 
 
 class Comparison(widgets.VBox):
@@ -84,8 +110,8 @@ class Comparison(widgets.VBox):
             )
         self.records = records
         self.run_ids = [r["run_id"] for r in records]
-        self.details = [_records.run_detail(self.store, run_id) for run_id in self.run_ids]
-        self.colors = [_fallback.color(i) for i in range(len(records))]
+        self.details = [queries.run_detail(self.store, run_id) for run_id in self.run_ids]
+        self.colors = [run_color(i) for i in range(len(records))]
         self.labels = [f"{r['name']} · {r['run_id'][:6]}" for r in records]
 
         keys = sorted({k for d in self.details for k in d["params"]})
@@ -94,7 +120,7 @@ class Comparison(widgets.VBox):
         self.metric_keys = sorted({k for d in self.details for k in d["metric_summary"]})
         self.best = {
             key: best_run(
-                {d["run_id"]: d["metric_summary"].get(key, {}).get("last") for d in self.details},
+                {d["run_id"]: self._last(d, key) for d in self.details},
                 higher_is_better(key),
             )
             for key in self.metric_keys
@@ -147,7 +173,7 @@ class Comparison(widgets.VBox):
     def _header(self) -> str:
         cards = "".join(
             f'<div style="border-left:4px solid {c};padding:2px 8px;margin:2px 0">'
-            f'<b>{esc(r["name"])}</b> <code style="color:#5f6368">{esc(r["run_id"][:8])}</code>'
+            f'<b>{esc(r["name"])}</b> <code style="color:{MUTED}">{esc(r["run_id"][:8])}</code>'
             f" {status_badge(r['status'])}</div>"
             for c, r in zip(self.colors, self.records, strict=True)
         )
@@ -168,7 +194,7 @@ class Comparison(widgets.VBox):
         keys = self.param_keys if show_all else self.differing
         hidden = len(self.param_keys) - len(self.differing)
         if not self.param_keys:
-            return '<div style="color:#5f6368;font-size:12px">No params logged.</div>'
+            return f'<div style="color:{MUTED};font-size:12px">No params logged.</div>'
         note = f"{len(self.differing)} of {len(self.param_keys)} params differ" + (
             "" if show_all or not hidden else f"; {hidden} identical hidden"
         )
@@ -176,14 +202,14 @@ class Comparison(widgets.VBox):
         for key in keys:
             values = [d["params"].get(key) for d in self.details]
             differs = len(set(values)) > 1
-            style = TD + (";background:#fef7e0" if differs and show_all else "")
+            style = TD + (CHANGED_CELL if differs and show_all else "")
             cells = "".join(
                 f'<td style="{style}">{esc(v) if v is not None else "—"}</td>' for v in values
             )
-            rows.append(f'<tr><td style="{TD};color:#5f6368">{esc(key)}</td>{cells}</tr>')
+            rows.append(f'<tr><td style="{TD};color:{MUTED}">{esc(key)}</td>{cells}</tr>')
         return (
             '<div class="jt-params" style="font-family:system-ui,sans-serif;font-size:12px">'
-            f'<div style="color:#5f6368;margin-bottom:2px">{esc(note)}</div>'
+            f'<div style="color:{MUTED};margin-bottom:2px">{esc(note)}</div>'
             '<div style="overflow-x:auto"><table style="border-collapse:collapse">'
             f'<tr><th style="{TH}">param</th>{self._run_heads()}</tr>{"".join(rows)}'
             "</table></div></div>"
@@ -206,16 +232,16 @@ class Comparison(widgets.VBox):
                     continue
                 best = self.best[key] == d["run_id"]
                 cells.append(
-                    f'<td style="{TD}{";" + BEST if best else ""}" '
+                    f'<td style="{TD}{";" + BEST_CELL if best else ""}" '
                     f'class="{"jt-best" if best else ""}">'
                     f'<span style="font-family:monospace">{esc(fmt_number(s["last"]))}</span>'
                     f"{' ★' if best else ''}"
-                    f'<div style="color:#5f6368;font-size:10px;font-weight:400">'
+                    f'<div style="color:{MUTED};font-size:10px;font-weight:400">'
                     f"min {esc(fmt_number(s['min']))} · max {esc(fmt_number(s['max']))}</div></td>"
                 )
             arrow = "▲ higher is better" if higher else "▼ lower is better"
             rows.append(
-                f'<tr><td style="{TD}">{esc(key)}<div style="color:#5f6368;font-size:10px">'
+                f'<tr><td style="{TD}">{esc(key)}<div style="color:{MUTED};font-size:10px">'
                 f"{arrow}</div></td>{''.join(cells)}</tr>"
             )
         return (
@@ -229,7 +255,7 @@ class Comparison(widgets.VBox):
     def _diffs(self) -> str:
         parts = [f'<div style="{H}">Source</div>']
         parts.append(self._diff_against_first([d["source"] for d in self.details], "source"))
-        slices = [_diff.slice_text(d["capture"]) for d in self.details]
+        slices = [slice_text(d["capture"]) for d in self.details]
         if any(s is not None for s in slices):
             parts.append(
                 f'<div style="{H}">Dependency slices (the cells the inputs came from)</div>'
@@ -248,11 +274,11 @@ class Comparison(widgets.VBox):
             if text == first:
                 shown = "no " + what if text is None else f"same {what}"
                 out.append(
-                    f'<div style="color:#5f6368">{esc(label)}: {esc(shown)} as '
+                    f'<div style="color:{MUTED}">{esc(label)}: {esc(shown)} as '
                     f"{esc(self.labels[0])}</div>"
                 )
             else:
-                out.append(_diff.side_by_side(first or "", text or "", self.labels[0], label))
+                out.append(side_by_side(first or "", text or "", self.labels[0], label))
         return "".join(out)
 
     def _artifacts(self) -> str:
@@ -274,10 +300,10 @@ class Comparison(widgets.VBox):
                 budget -= a["size"] if preview else 0
                 cells.append(
                     f'<td style="{TD};white-space:normal;max-width:260px">{preview}'
-                    f'<div style="color:#5f6368;font-size:10px">{esc(fmt_size(a["size"]))} · '
+                    f'<div style="color:{MUTED};font-size:10px">{esc(fmt_size(a["size"]))} · '
                     f"{esc(a['sha256'][:8])}</div></td>"
                 )
-            mark = ' <span style="color:#5f6368">(identical)</span>' if same else ""
+            mark = f' <span style="color:{MUTED}">(identical)</span>' if same else ""
             rows.append(
                 f'<tr><td style="{TD}"><code>{esc(path)}</code>{mark}</td>{"".join(cells)}</tr>'
             )
@@ -303,8 +329,13 @@ class Comparison(widgets.VBox):
             out.append((key, numbers if numeric else texts, numeric))
         return out
 
+    @staticmethod
+    def _last(detail: RunDetail, key: str) -> float | None:
+        summary = detail["metric_summary"].get(key)
+        return None if summary is None else summary["last"]
+
     def _metric_values(self, key: str) -> list[float | None]:
-        values = [d["metric_summary"].get(key, {}).get("last") for d in self.details]
+        values = [self._last(d, key) for d in self.details]
         return [v if v is not None and math.isfinite(v) else None for v in values]
 
     def parallel_figure(self) -> Any:
@@ -382,7 +413,7 @@ class Comparison(widgets.VBox):
                 x=xs(values0, numeric0),
                 y=self._metric_values(self.metric_keys[0]),
                 mode="markers",
-                marker={"color": self.colors, "size": 11, "line": {"width": 1, "color": "#fff"}},
+                marker={"color": self.colors, "size": 11, "line": {"width": 1, "color": ON_COLOR}},
                 text=[esc_plotly(label) for label in self.labels],
                 hovertemplate="%{text}<br>x %{x}<br>y %{y:.6g}<extra></extra>",
             )
@@ -428,7 +459,7 @@ class Comparison(widgets.VBox):
     def html(self) -> str:
         """The whole comparison as static HTML (saved notebooks); every user string escaped."""
         full = (
-            f'<details><summary style="cursor:pointer;color:#1a73e8;font-size:12px">show all '
+            f'<details><summary style="cursor:pointer;color:{ACCENT};font-size:12px">show all '
             f"{len(self.param_keys)} params</summary>{self._params_table(True)}</details>"
             if len(self.param_keys) > len(self.differing)
             else ""

@@ -1,7 +1,7 @@
 """Metric curves: Plotly figures of runs' metrics, one trace per run and metric.
 
 A series longer than a trace's budget is downsampled in SQLite
-(``_records.downsampled_points``: each bucket's min and max, and a gap where it holds NaN),
+(``queries.downsampled_points``: each bucket's min and max, and a gap where it holds NaN),
 so a million-point metric costs a few thousand points in the browser and keeps its spikes,
 its global extremes and its holes. Arrays travel as Plotly's typed arrays (base64).
 
@@ -10,7 +10,7 @@ extends its curves every ``POLL_INTERVAL_S`` seconds, and stops when none runs a
 
 The figure carries its own controls, so they work in a saved notebook too: a smoothing
 slider (exponential moving average, precomputed per level over the drawn points) and a
-linear/log toggle. Every label made from user text goes through ``_html.esc_plotly``;
+linear/log toggle. Every label made from user text goes through ``render.html.esc_plotly``;
 user text never reaches a hover template (where ``%{...}`` would be interpreted).
 """
 
@@ -22,10 +22,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .. import _records, tracking
-from .._html import esc, esc_plotly, fmt_number
+from .. import tracking
 from ..errors import InvalidInputError
-from . import _fallback, has_frontend
+from ..model import RunRecord
+from ..render import charts
+from ..render.colors import MUTED, run_color
+from ..render.formats import fmt_number
+from ..render.html import esc, esc_plotly
+from ..store import queries
+from . import has_frontend
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,7 +61,7 @@ class Curve:
     count: int
 
 
-def run_label(record: dict) -> str:
+def run_label(record: RunRecord) -> str:
     """How a run is named in legends: its name and short id (names repeat, ids don't)."""
     return f"{record['name']} · {record['run_id'][:6]}"
 
@@ -71,7 +76,7 @@ def as_id_list(run_ids: Any) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def run_records(store: Store, run_ids: Any) -> list[dict]:
+def run_records(store: Store, run_ids: Any) -> list[RunRecord]:
     """The records of these runs (full ids or unique prefixes), in the order given."""
     ids = [store.resolve_run_id(r) for r in as_id_list(run_ids)]
     ids = list(dict.fromkeys(ids))
@@ -79,12 +84,12 @@ def run_records(store: Store, run_ids: Any) -> list[dict]:
         return []
     found = {
         r["run_id"]: r
-        for r in _records.records(store, "run_id IN (" + ", ".join(f"'{i}'" for i in ids) + ")")
+        for r in queries.records(store, "run_id IN (" + ", ".join(f"'{i}'" for i in ids) + ")")
     }
     return [found[i] for i in ids if i in found]
 
 
-def metric_keys(records: list[dict], metrics: Any = None) -> tuple[list[str], str]:
+def metric_keys(records: list[RunRecord], metrics: Any = None) -> tuple[list[str], str]:
     """The metrics to draw (given, else every one the runs have) and a note if cut."""
     if metrics is not None:
         keys = [metrics] if isinstance(metrics, str) else list(dict.fromkeys(metrics))
@@ -96,17 +101,19 @@ def metric_keys(records: list[dict], metrics: Any = None) -> tuple[list[str], st
     return keys, ""
 
 
-def load_curves(store: Store, records: list[dict], keys: list[str], x: str = "step") -> list[Curve]:
+def load_curves(
+    store: Store, records: list[RunRecord], keys: list[str], x: str = "step"
+) -> list[Curve]:
     """The downsampled series of each run and metric (runs without the metric skipped)."""
     if x not in X_MODES:
         raise InvalidInputError(f"x must be one of {', '.join(X_MODES)}; got {x!r}.")
     pairs = [(i, r, k) for k in keys for i, r in enumerate(records) if k in r["metrics"]]
     budget = max(MIN_TRACE_POINTS, min(MAX_TRACE_POINTS, FIGURE_POINTS // max(1, len(pairs))))
-    counts = _records.series_counts(store, [r["run_id"] for r in records])
+    counts = queries.series_counts(store, [r["run_id"] for r in records])
     curves = []
     for i, record, key in pairs:
         count = counts.get((record["run_id"], key), 0)
-        steps, values, times = _records.downsampled_points(store, record["run_id"], key, budget)
+        steps, values, times = queries.downsampled_points(store, record["run_id"], key, budget)
         if x == "step":
             xs = steps
         elif x == "time":
@@ -114,9 +121,7 @@ def load_curves(store: Store, records: list[dict], keys: list[str], x: str = "st
         else:
             xs = [(t - record["start_time"]) / 1000 for t in times]
         ys = [v if math.isfinite(v) else math.nan for v in values]
-        curves.append(
-            Curve(record["run_id"], run_label(record), key, _fallback.color(i), xs, ys, count)
-        )
+        curves.append(Curve(record["run_id"], run_label(record), key, run_color(i), xs, ys, count))
     return curves
 
 
@@ -302,21 +307,21 @@ def summary_text(curves: list[Curve], keys: list[str], x: str) -> str:
 
 def summary_html(curves: list[Curve], keys: list[str], x: str) -> str:
     """The curves as static SVG charts (one per metric) with a legend; all escaped."""
-    charts = []
+    figures = []
     for key in keys:
         mine = [c for c in curves if c.key == key]
         if mine:
-            charts.append(
-                _fallback.svg_chart([(c.color, c.x, c.y) for c in mine], title=f"{key} by {x}")
+            figures.append(
+                charts.line_chart([(c.color, c.x, c.y) for c in mine], title=f"{key} by {x}")
             )
     runs = list(dict.fromkeys((c.color, c.label) for c in curves))
     return (
         '<div class="jt-curves" style="font-family:system-ui,sans-serif;font-size:12px">'
-        + _fallback.legend(runs)
+        + charts.legend(runs)
         + '<div style="display:flex;flex-wrap:wrap;gap:8px">'
-        + "".join(charts)
+        + "".join(figures)
         + "</div>"
-        + '<div style="color:#5f6368;font-size:11px">Static summary; run the cell for the '
+        + f'<div style="color:{MUTED};font-size:11px">Static summary; run the cell for the '
         "interactive figure.</div></div>"
         if curves
         else f"<div>{esc('No points to draw.')}</div>"

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _records, tracking
-from .._html import (
+from .. import tracking
+from ..errors import TrackerError
+from ..model import Artifact
+from ..render.charts import sparkline
+from ..render.colors import BORDER, ERROR, MUTED, RULE, SURFACE, WARNING
+from ..render.formats import capture_health, fmt_number, fmt_size, fmt_time, run_duration
+from ..render.html import (
+    CODE_FONT,
     IMAGE_TYPES,
     esc,
-    fmt_duration,
-    fmt_number,
-    fmt_time,
     image_data_uri,
+    key_value_table,
     status_badge,
 )
-from ..notebook.card import capture_health, sparkline
-from ..store import Store
+from ..store import Store, queries
 
 MAX_PREVIEW_BYTES = 1_000_000
 SPARK_POINTS = 120
@@ -28,37 +31,18 @@ MAX_SOURCE_CHARS = 200_000
 
 SECTION = "margin:10px 0 4px;font-weight:600;font-size:13px"
 CELL = "padding:2px 10px 2px 0;vertical-align:top"
-MUTED = "color:#5f6368"
 
 
-def fmt_size(size: int) -> str:
-    """Bytes as people read them."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size} B"
-
-
-def artifact_preview(store: Store, artifact: dict, limit: int = MAX_PREVIEW_BYTES) -> str:
+def artifact_preview(store: Store, artifact: Artifact, limit: int = MAX_PREVIEW_BYTES) -> str:
     """An inline ``<img>`` of an image artifact no larger than ``limit``, else ``""``."""
     if artifact["media_type"] not in IMAGE_TYPES or artifact["size"] > limit:
         return ""
     try:
-        data = store.blob_path(artifact["sha256"]).read_bytes()
-    except OSError:
+        with store.open_blob(artifact["sha256"], limit) as blob:
+            data = blob.read()
+    except (OSError, TrackerError):  # gone, altered, or not a regular file: no preview
         return ""
     return image_data_uri(artifact["media_type"], data)
-
-
-def rows_table(rows: list[tuple[str, str]], mono: bool = False) -> str:
-    """A key/value table of pre-escaped HTML cells."""
-    font = "font-family:var(--jp-code-font-family,monospace);" if mono else ""
-    body = "".join(
-        f'<tr><td style="{CELL};{MUTED}">{k}</td><td style="{CELL};{font}">{v}</td></tr>'
-        for k, v in rows
-    )
-    return f'<table style="border-collapse:collapse;font-size:12px">{body}</table>'
 
 
 def source_block(source: str, open_: bool = True) -> str:
@@ -68,7 +52,7 @@ def source_block(source: str, open_: bool = True) -> str:
     return (
         f'<details{" open" if open_ else ""}><summary style="{SECTION};cursor:pointer">'
         f"Source ({lines} line{'s' if lines != 1 else ''})</summary>"
-        '<pre style="background:var(--jp-layout-color2,#f8f9fa);padding:6px 8px;'
+        f'<pre style="background:{SURFACE};padding:6px 8px;'
         "border-radius:4px;font-size:12px;max-height:360px;overflow:auto;"
         f'white-space:pre">{esc(text)}</pre></details>'
     )
@@ -80,28 +64,28 @@ class RunDetail:
     def __init__(self, run_id: str, store: Store | None = None) -> None:
         self.store = store if store is not None else tracking.current_store()
         self.run_id = self.store.resolve_run_id(run_id)
-        self.detail = _records.run_detail(self.store, self.run_id)
+        self.detail = queries.run_detail(self.store, self.run_id)
         self.samples = {
-            key: _records.sampled_points(self.store, self.run_id, key, SPARK_POINTS)
+            key: queries.sampled_points(self.store, self.run_id, key, SPARK_POINTS)
             for key in self.detail["metric_summary"]
         }
 
     def _duration(self) -> str:
         d = self.detail
-        if d["end_time"] is None:
-            return "running"
-        return fmt_duration((d["end_time"] - d["start_time"]) / 1000)
+        return run_duration(d["start_time"], d["end_time"], d["status"])
 
     def html(self) -> str:
         """The run as static HTML; every user string escaped."""
         d = self.detail
         parts = [
             '<div class="jt-run-detail" style="font-family:system-ui,sans-serif;font-size:12px;'
-            "border:1px solid #dadce0;border-radius:6px;padding:8px 12px;margin:6px 0;"
+            f"border:1px solid {BORDER};border-radius:6px;padding:8px 12px;margin:6px 0;"
             'max-width:980px">',
             f'<div style="font-size:14px"><b>{esc(d["name"])}</b> '
-            f'<code style="{MUTED}">{esc(d["run_id"])}</code> {status_badge(d["status"])}</div>',
-            f'<div style="{MUTED};margin-top:2px">experiment {esc(d["experiment"])} · started '
+            f'<code style="color:{MUTED}">{esc(d["run_id"])}</code> '
+            f"{status_badge(d['status'])}</div>",
+            f'<div style="color:{MUTED};margin-top:2px">experiment {esc(d["experiment"])} · '
+            "started "
             f"{esc(fmt_time(d['start_time']))} · {esc(self._duration())}"
             + (f" · parent {esc(d['parent_id'][:8])}" if d["parent_id"] else "")
             + (f" · re-run of {esc(d['rerun_of'][:8])}" if d["rerun_of"] else "")
@@ -111,7 +95,7 @@ class RunDetail:
         if d["error"]:
             last = d["error"].strip().splitlines()[-1] if d["error"].strip() else ""
             parts.append(
-                f'<details><summary style="color:#d93025;cursor:pointer">{esc(last)}</summary>'
+                f'<details><summary style="color:{ERROR};cursor:pointer">{esc(last)}</summary>'
                 f'<pre style="font-size:11px;max-height:240px;overflow:auto">{esc(d["error"])}'
                 "</pre></details>"
             )
@@ -119,7 +103,7 @@ class RunDetail:
         if d["params"]:
             columns.append(
                 f'<div><div style="{SECTION}">Params</div>'
-                + rows_table([(esc(k), esc(v)) for k, v in sorted(d["params"].items())], True)
+                + key_value_table([(esc(k), esc(v)) for k, v in sorted(d["params"].items())], True)
                 + "</div>"
             )
         if d["metric_summary"]:
@@ -127,7 +111,7 @@ class RunDetail:
         if d["tags"]:
             columns.append(
                 f'<div><div style="{SECTION}">Tags</div>'
-                + rows_table([(esc(k), esc(v)) for k, v in sorted(d["tags"].items())])
+                + key_value_table([(esc(k), esc(v)) for k, v in sorted(d["tags"].items())])
                 + "</div>"
             )
         if columns:
@@ -148,7 +132,7 @@ class RunDetail:
 
     def _metrics_html(self) -> str:
         head = "".join(
-            f'<th style="{CELL};{MUTED};font-weight:500;text-align:{align}">{h}</th>'
+            f'<th style="{CELL};color:{MUTED};font-weight:500;text-align:{align}">{h}</th>'
             for h, align in (
                 ("metric", "left"),
                 ("last", "right"),
@@ -161,13 +145,12 @@ class RunDetail:
         rows = []
         for key, s in self.detail["metric_summary"].items():
             numbers = "".join(
-                f'<td style="{CELL};font-family:monospace;text-align:right">'
-                f"{esc(fmt_number(s[k]))}</td>"
+                f'<td style="{CELL};{CODE_FONT};text-align:right">{esc(fmt_number(s[k]))}</td>'
                 for k in ("last", "min", "max")
             )
             rows.append(
                 f'<tr><td style="{CELL}">{esc(key)}</td>{numbers}'
-                f'<td style="{CELL};text-align:right;{MUTED}">{s["count"]}</td>'
+                f'<td style="{CELL};text-align:right;color:{MUTED}">{s["count"]}</td>'
                 f'<td style="{CELL}">{sparkline(self.samples.get(key, []))}</td></tr>'
             )
         return (
@@ -181,10 +164,10 @@ class RunDetail:
             preview = artifact_preview(self.store, a)
             version = f" v{a['version']}" if a["version"] > 1 else ""
             items.append(
-                '<div style="border:1px solid #eceff1;border-radius:4px;padding:4px 6px;'
+                f'<div style="border:1px solid {RULE};border-radius:4px;padding:4px 6px;'
                 'max-width:320px">'
                 f"<div><code>{esc(a['path'])}</code>{esc(version)} "
-                f'<span style="{MUTED}">{esc(fmt_size(a["size"]))} · '
+                f'<span style="color:{MUTED}">{esc(fmt_size(a["size"]))} · '
                 f"{esc(a['media_type'])}</span></div>{preview}</div>"
             )
         return '<div style="display:flex;gap:8px;flex-wrap:wrap">' + "".join(items) + "</div>"
@@ -203,11 +186,11 @@ class RunDetail:
         if capture.get("execution_count") is not None:
             rows.append(("execution count", esc(capture["execution_count"])))
         warnings = "".join(
-            f'<div style="color:#b06000">⚠ {esc(w)}</div>' for w in capture.get("warnings") or []
+            f'<div style="color:{WARNING}">⚠ {esc(w)}</div>' for w in capture.get("warnings") or []
         )
         return (
             f'<details><summary style="{SECTION};cursor:pointer">Capture report</summary>'
-            f"{rows_table(rows)}{warnings}</details>"
+            f"{key_value_table(rows)}{warnings}</details>"
         )
 
     def text(self) -> str:

@@ -3,7 +3,7 @@
 The view (``_table.js``, an anywidget ES module) shows the rows it is sent and turns
 clicks into trait changes: ``filter``, ``sort_by``/``descending``, ``page``, ``columns``,
 ``selected``, ``opened``. Python answers each with one page of rows from
-``_records.records`` (SQL does the filtering, sorting and paging), so 10,000 runs open as
+``queries.records`` (SQL does the filtering, sorting and paging), so 10,000 runs open as
 fast as 50 and the browser never holds more than a page. ``.df`` is the DataFrame of every
 matching run, read only when asked for.
 
@@ -25,9 +25,29 @@ import anywidget
 import ipywidgets as widgets
 import traitlets
 
-from .. import _records, tracking
-from .._html import _STATUS_COLORS, esc, fmt_duration, fmt_number, fmt_time, status_badge
+from .. import tracking
+from ..dataframes import runs_frame
 from ..errors import InvalidInputError, TrackerError
+from ..model import Experiment, RunRecord
+from ..render.colors import (
+    BORDER,
+    ERROR,
+    MUTED,
+    RULE,
+    STATUS_COLORS,
+    UNKNOWN_STATUS_COLOR,
+    css_variables,
+)
+from ..render.formats import (
+    fmt_number,
+    fmt_time,
+    run_duration,
+    terminal_cell,
+    terminal_text,
+    text_table,
+)
+from ..render.html import esc, status_badge
+from ..store import queries
 from . import has_frontend
 
 if TYPE_CHECKING:
@@ -39,7 +59,6 @@ if TYPE_CHECKING:
 POLL_INTERVAL_S = 2.0
 PAGE_SIZE = 50
 MAX_DEFAULT_KEYS = 12  # params and metrics shown by default, each (the rest: Columns ▾)
-TEXT_CELL_WIDTH = 24
 
 # column id -> (header label, the order_by field that sorts it)
 ATTRIBUTES: dict[str, tuple[str, str]] = {
@@ -58,14 +77,6 @@ _SINGULAR = {"metric": "metrics", "param": "params", "tag": "tags"}
 _HERE = Path(__file__).parent
 
 
-def _css() -> str:
-    badges = "".join(
-        f".jt-table .jt-s-{status}{{background:{color}}}"
-        for status, color in _STATUS_COLORS.items()
-    )
-    return (_HERE / "_table.css").read_text() + badges + ".jt-table .jt-s-OTHER{background:#5f6368}"
-
-
 def order_field(column: str) -> str:
     """The ``order_by`` field of a column id (keys quoted, so any key sorts)."""
     if column in ATTRIBUTES:
@@ -74,22 +85,22 @@ def order_field(column: str) -> str:
     return f"{kind}.`{key}`"
 
 
-def cell_text(record: dict, column: str, origin: dict | None, now_ms: int) -> str:
-    """What a table cell shows for ``record`` (a ``_records.records`` dict)."""
+def cell_text(record: RunRecord, column: str, origin: dict | None, now_ms: int) -> str:
+    """What a table cell shows for ``record`` (a ``queries.records`` dict)."""
     if column == "run_id":
         return record["run_id"][:8]
     if column == "start_time":
         return fmt_time(record["start_time"])
     if column == "duration":
-        end = record["end_time"] if record["end_time"] is not None else now_ms
-        return fmt_duration((end - record["start_time"]) / 1000)
+        return run_duration(record["start_time"], record["end_time"], record["status"], now_ms)
     if column == "source":
         return source_text(origin or {})
     if column in ATTRIBUTES:
         value = record.get(column)
         return "" if value is None else str(value)
     kind, _, key = column.partition(".")
-    value = record.get(kind, {}).get(key)
+    values: dict[str, Any] = record.get(kind) or {}  # type: ignore[assignment]
+    value = values.get(key)
     if value is None:
         return ""
     return fmt_number(value) if kind == "metrics" else str(value)
@@ -113,7 +124,7 @@ class RunTable(anywidget.AnyWidget):
     """
 
     _esm = (_HERE / "_table.js").read_text()
-    _css = _css()
+    _css = f".jt-table{{{css_variables()}}}" + (_HERE / "_table.css").read_text()
 
     filter = traitlets.Unicode("").tag(sync=True)
     sort_by = traitlets.Unicode("start_time").tag(sync=True)
@@ -122,12 +133,17 @@ class RunTable(anywidget.AnyWidget):
     page_size = traitlets.Int(PAGE_SIZE).tag(sync=True)
     total = traitlets.Int(0).tag(sync=True)
     columns = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    all_columns = traitlets.List().tag(sync=True)  # [id, group, label] of every column
-    rows = traitlets.List().tag(sync=True)  # this page: {"id", "status", "cells": [...]}
+    all_columns: traitlets.List[list[str]] = traitlets.List().tag(sync=True)  # [id, group, label]
+    rows: traitlets.List[dict[str, Any]] = traitlets.List().tag(
+        sync=True
+    )  # {"id", "status", "cells"}
     error = traitlets.Unicode("").tag(sync=True)
     selected = traitlets.List(traitlets.Unicode()).tag(sync=True)
     opened = traitlets.Unicode("").tag(sync=True)
     live = traitlets.Bool(False).tag(sync=True)
+    # The statuses and their badge colours: the view has no list of its own.
+    status_colors = traitlets.Dict(STATUS_COLORS).tag(sync=True)
+    unknown_status_color = traitlets.Unicode(UNKNOWN_STATUS_COLOR).tag(sync=True)
 
     def __init__(
         self,
@@ -151,7 +167,7 @@ class RunTable(anywidget.AnyWidget):
         self.panel = widgets.VBox([self, self.below])
         self.on_msg(self._on_message)
 
-        self.total = _records.count_runs(self.store, filter, experiment)  # a bad filter raises
+        self.total = queries.count_runs(self.store, filter, experiment)  # a bad filter raises
         self.filter = filter or ""
         self._shown_filter = filter or None
         self.page_size = page_size
@@ -163,7 +179,7 @@ class RunTable(anywidget.AnyWidget):
     # -- columns ------------------------------------------------------------------------
 
     def _load_columns(self) -> None:
-        keys = _records.run_keys(self.store, None, self.experiment)
+        keys = queries.run_keys(self.store, None, self.experiment)
         self._keys = keys
         columns = [[c, "", label] for c, (label, _) in ATTRIBUTES.items()]
         for kind, group in KINDS.items():
@@ -178,7 +194,7 @@ class RunTable(anywidget.AnyWidget):
 
     def _default_columns(self) -> list[str]:
         attributes = list(DEFAULT_ATTRIBUTES)
-        if not _records.count_runs(self.store, "notebook IS NOT NULL", self.experiment):
+        if not queries.count_runs(self.store, "notebook IS NOT NULL", self.experiment):
             attributes.remove("source")  # no run came from a notebook: an empty column
         if self.experiment is None and sum(e["runs"] > 0 for e in self._experiments()) > 1:
             attributes.insert(3, "experiment")
@@ -188,8 +204,8 @@ class RunTable(anywidget.AnyWidget):
             + [f"params.{k}" for k in self._keys["params"][:MAX_DEFAULT_KEYS]]
         )
 
-    def _experiments(self) -> list[dict]:
-        return _records.experiments(self.store)
+    def _experiments(self) -> list[Experiment]:
+        return queries.experiments(self.store)
 
     def _resolve(self, columns: list[str]) -> list[str]:
         """Column ids from what users write: ``status``, ``params.alpha``, or a bare key."""
@@ -230,7 +246,7 @@ class RunTable(anywidget.AnyWidget):
             if self.page >= pages:
                 self.page = pages - 1  # observed: loads that page
                 return
-            records = _records.records(
+            records = queries.records(
                 self.store,
                 self._shown_filter,
                 self.order_by,
@@ -240,7 +256,7 @@ class RunTable(anywidget.AnyWidget):
             )
             columns = list(self.columns)
             origins = (
-                _records.origins(self.store, [r["run_id"] for r in records])
+                queries.origins(self.store, [r["run_id"] for r in records])
                 if "source" in columns
                 else {}
             )
@@ -265,7 +281,7 @@ class RunTable(anywidget.AnyWidget):
                 from ..store._filter import compile_order_by
 
                 compile_order_by(self.order_by)
-                total = _records.count_runs(self.store, filter, self.experiment)
+                total = queries.count_runs(self.store, filter, self.experiment)
             except TrackerError as exc:
                 self.error = str(exc)
                 return
@@ -304,8 +320,8 @@ class RunTable(anywidget.AnyWidget):
         """Every run the table's filter matches, in its order, as ``search_runs`` returns."""
         with self._lock:
             if self._df is None:
-                self._df = _records.to_frame(
-                    _records.records(self.store, self._shown_filter, self.order_by, self.experiment)
+                self._df = runs_frame(
+                    queries.records(self.store, self._shown_filter, self.order_by, self.experiment)
                 )
             return self._df
 
@@ -352,7 +368,7 @@ class RunTable(anywidget.AnyWidget):
 
     def _note(self, text: str) -> None:
         self.below.children = (
-            widgets.HTML(f'<div style="color:#d93025;font-size:12px">{esc(text)}</div>'),
+            widgets.HTML(f'<div style="color:{ERROR};font-size:12px">{esc(text)}</div>'),
         )
 
     # -- live refresh of RUNNING rows --------------------------------------------------------
@@ -375,7 +391,7 @@ class RunTable(anywidget.AnyWidget):
         """Re-read the shown page (what the live thread does); whether any run still runs."""
         with self._lock:
             try:
-                self.total = _records.count_runs(self.store, self._shown_filter, self.experiment)
+                self.total = queries.count_runs(self.store, self._shown_filter, self.experiment)
                 self._load_page()
             except TrackerError:
                 self.live = False
@@ -398,7 +414,7 @@ class RunTable(anywidget.AnyWidget):
 
     # -- display --------------------------------------------------------------------------
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict:  # type: ignore[override]
         text = self.text()
         if not has_frontend():
             return {"text/plain": text}
@@ -430,10 +446,6 @@ class RunTable(anywidget.AnyWidget):
     def text(self) -> str:
         """The shown page as plain text (terminals, ``text/plain``): the run columns aligned,
         then the shown metrics, params and tags as ``key=value`` (wide tables stay legible)."""
-
-        def cut(value: str) -> str:
-            return value if len(value) <= TEXT_CELL_WIDTH else value[: TEXT_CELL_WIDTH - 1] + "…"
-
         plain = [i for i, c in enumerate(self.columns) if c in ATTRIBUTES]
         groups = [
             (kind, [i for i, c in enumerate(self.columns) if c.startswith(kind + ".")])
@@ -441,29 +453,28 @@ class RunTable(anywidget.AnyWidget):
         ]
         groups = [(kind, idx) for kind, idx in groups if idx]
         labels = self._labels()
-        table = [[labels[i] for i in plain] + [kind for kind, _ in groups]]
-        for row in self.rows:
-            cells = row["cells"]
-            table.append(
-                [cut(cells[i]) for i in plain]
-                + [
-                    ", ".join(f"{labels[i]}={cells[i]}" for i in idx if cells[i] != "")
-                    for _, idx in groups
-                ]
-            )
-        widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-        lines = [
-            "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in table
+        header = [labels[i] for i in plain] + [kind for kind, _ in groups]
+        rows = [
+            [terminal_cell(row["cells"][i]) for i in plain]
+            + [
+                terminal_text(
+                    ", ".join(f"{labels[i]}={row['cells'][i]}" for i in idx if row["cells"][i])
+                )
+                for _, idx in groups
+            ]
+            for row in self.rows
         ]
         footer = self._header() + (" (.df has them all)" if self.total > len(self.rows) else "")
         if self.error:
             footer += "\nfilter error: " + self.error
-        return "\n".join([*lines, footer]) if self.rows else f"No runs. ({self._header()})"
+        if not self.rows:
+            return f"No runs. ({self._header()})"
+        return text_table(header, rows) + "\n" + footer
 
     def html(self) -> str:
         """The shown page as static HTML (saved notebooks, GitHub, nbviewer); all escaped."""
         head = "".join(
-            f'<th style="text-align:left;padding:3px 8px;border-bottom:1px solid #dadce0;'
+            f'<th style="text-align:left;padding:3px 8px;border-bottom:1px solid {BORDER};'
             f'white-space:nowrap">{esc(label)}</th>'
             for label in self._labels()
         )
@@ -475,12 +486,12 @@ class RunTable(anywidget.AnyWidget):
                 align = "right" if column.startswith("metrics.") else "left"
                 cells.append(
                     f'<td style="text-align:{align};padding:2px 8px;border-bottom:1px solid '
-                    f'#eceff1;white-space:nowrap">{shown}</td>'
+                    f'{RULE};white-space:nowrap">{shown}</td>'
                 )
             body.append("<tr>" + "".join(cells) + "</tr>")
         return (
             '<div class="jt-runs" style="font-family:system-ui,sans-serif;font-size:12px">'
-            f'<div style="color:#5f6368;margin-bottom:4px">{esc(self._header())}</div>'
+            f'<div style="color:{MUTED};margin-bottom:4px">{esc(self._header())}</div>'
             '<div style="overflow-x:auto"><table style="border-collapse:collapse">'
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div></div>"
         )

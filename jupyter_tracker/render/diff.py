@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import difflib
 
-from .._html import esc
+from .colors import ADDED, BORDER, FAINT, HIGHLIGHT_TEXT, MUTED, REMOVED, SURFACE
+from .html import CODE_FONT, esc
 
 CONTEXT_LINES = 3
 MAX_DIFF_LINES = 2000
 
-_COLORS = {"-": "#fce8e6", "+": "#e6f4ea"}
 _TD = "padding:0 6px;white-space:pre;vertical-align:top;text-align:left"
-_NUM = "padding:0 6px;color:#9aa0a6;text-align:right;user-select:none;vertical-align:top"
+_NUM = f"padding:0 6px;color:{FAINT};text-align:right;user-select:none;vertical-align:top"
 
 
 def _row(left: tuple[int, str] | None, right: tuple[int, str] | None, kind: str) -> str:
@@ -19,12 +19,12 @@ def _row(left: tuple[int, str] | None, right: tuple[int, str] | None, kind: str)
 
     def half(side: tuple[int, str] | None, background: str) -> str:
         if side is None:
-            return f'<td style="{_NUM}"></td><td style="{_TD};background:#f8f9fa"></td>'
-        style = f"{_TD};background:{background}" if background else _TD
+            return f'<td style="{_NUM}"></td><td style="{_TD};background:{SURFACE}"></td>'
+        style = f"{_TD};background:{background};color:{HIGHLIGHT_TEXT}" if background else _TD
         return f'<td style="{_NUM}">{side[0]}</td><td style="{style}">{esc(side[1])}</td>'
 
-    removed = _COLORS["-"] if kind in ("-", "~") else ""
-    added = _COLORS["+"] if kind in ("+", "~") else ""
+    removed = REMOVED if kind in ("-", "~") else ""
+    added = ADDED if kind in ("+", "~") else ""
     return f"<tr>{half(left, removed)}{half(right, added)}</tr>"
 
 
@@ -45,8 +45,9 @@ def side_by_side(
                     rows.append(_row((i1 + k + 1, a[i1 + k]), (j1 + k + 1, b[j1 + k]), "="))
                 folded = n - keep_head - keep_tail
                 rows.append(
-                    f'<tr><td colspan="4" style="color:#5f6368;background:#f1f3f4;padding:0 6px">'
-                    f"⋯ {folded} identical line{'s' if folded != 1 else ''}</td></tr>"
+                    f'<tr><td colspan="4" style="color:{MUTED};background:{SURFACE};'
+                    f'padding:0 6px">⋯ {folded} identical line{"s" if folded != 1 else ""}'
+                    "</td></tr>"
                 )
                 for k in range(n - keep_tail, n):
                     rows.append(_row((i1 + k + 1, a[i1 + k]), (j1 + k + 1, b[j1 + k]), "="))
@@ -67,18 +68,7 @@ def side_by_side(
         f'<th colspan="2" style="text-align:left;padding:2px 6px">{esc(new_title)}</th></tr>'
     )
     return (
-        '<div style="overflow-x:auto;border:1px solid #dadce0;border-radius:4px;margin:4px 0">'
-        '<table style="border-collapse:collapse;font-family:var(--jp-code-font-family,monospace);'
+        f'<div style="overflow-x:auto;border:1px solid {BORDER};border-radius:4px;margin:4px 0">'
+        f'<table style="border-collapse:collapse;{CODE_FONT};'
         f'font-size:11px;width:100%">{head}{"".join(rows)}</table></div>'
-    )
-
-
-def slice_text(capture: dict | None) -> str | None:
-    """A run's dependency slice (the earlier cells its inputs came from) as one text."""
-    cells = ((capture or {}).get("dependency_slice") or {}).get("cells") or []
-    if not cells:
-        return None
-    return "\n".join(
-        f"# In [{cell.get('execution_count')}]\n{cell.get('source') or ''}".rstrip()
-        for cell in cells
     )
