@@ -14,6 +14,7 @@ import pytest
 
 import jupyter_tracker as jt
 from jupyter_tracker.cli import main
+from jupyter_tracker.store._schema import SCHEMA_VERSION
 
 BIN = Path(sys.executable).parent
 
@@ -144,6 +145,18 @@ def test_user_strings_cannot_drive_the_terminal(store, capsys):
     assert "\x1b" not in out and "\x07" not in out and "a\\nb\\x07" in out
 
 
+def test_escape_sequences_in_stored_names_are_neutralised(store, capsys):
+    name = "\x1b[31mred\x1b]0;title\x07"  # a colour, then a window title (OSC ... BEL)
+    with jt.start_run(name=name, tags={"t": name}) as run:
+        pass
+    store.flush()
+    for args in (["runs", "list"], ["runs", "show", run.id], ["runs", "delete", run.id]):
+        code, out, err = cli(capsys, "--store", str(store.path), *args)
+        assert code == 0, err
+        assert "\x1b" not in out and "\x07" not in out
+        assert "red\\x1b]0;title\\x07" in out  # shown as text, not acted on
+
+
 def test_delete_hides_a_run_and_restore_brings_it_back(store, runs, capsys):
     code, out, _ = cli(capsys, "--store", str(store.path), "runs", "delete", runs["broken"][:8])
     assert code == 0 and "deleted" in out and runs["broken"][:8] in out
@@ -235,7 +248,7 @@ def test_doctor_reports_versions_location_integrity_and_counts(store, runs, caps
     assert fields["jupyter-tracker"] == jt.__version__
     assert fields["SQLite"] == sqlite3.sqlite_version
     assert str(store.path) in fields["store"] and "--store" in fields["store"]
-    assert fields["schema version"].startswith("2 ")
+    assert fields["schema version"].startswith(f"{SCHEMA_VERSION} (")
     assert fields["integrity check"] == "ok"
     assert fields["journal mode"] == "wal"
     assert fields["runs"].startswith("3 ") and "FAILED 1" in fields["runs"]

@@ -1,55 +1,76 @@
-"""Store upkeep: soft delete, tags set afterwards, garbage collection, counts."""
+"""Store upkeep, one implementation for the CLI and REST: soft delete and restore, tags set
+afterwards, garbage collection, VACUUM, integrity checks and counts."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
 from .._limits import MAX_TAG_VALUE_LENGTH, check_key, check_length
 from ..errors import InvalidInputError, RunNotFoundError, RunStillRunningError
-from . import Store
+from . import DB_NAME, Store, _schema
 
 TMP_GRACE_S = 3600.0  # leftover *.tmp files and unreferenced blobs younger than this stay
 
 
-def describe_runs(store: Store, ids: list[str]) -> list[tuple[str, str, str, int]]:
-    """(id, name, status, deleted) of each run named, all checked before anything changes."""
-    found = []
-    for given in ids:
-        run_id = store.resolve_run_id(given)
-        found.append(
-            (
-                run_id,
-                *store.read("SELECT name, status, deleted FROM runs WHERE id = ?", (run_id,))[0],
-            )
-        )
-    return found
+def _states(conn: sqlite3.Connection, run_ids: list[str]) -> list[dict]:
+    """Each run as it is: run_id, name, status and whether it is deleted."""
+    states = []
+    for run_id in run_ids:
+        row = conn.execute(
+            "SELECT name, status, deleted FROM runs WHERE id = ?", (run_id,)
+        ).fetchone()
+        if row is None:  # purged by `gc` since it was resolved
+            raise RunNotFoundError(run_id)
+        states.append({"run_id": run_id, "name": row[0], "status": row[1], "deleted": bool(row[2])})
+    return states
 
 
-def set_deleted(conn, run_ids: list[str], deleted: bool) -> None:
-    """Soft-delete (or restore) runs inside the caller's write transaction."""
+def _set_deleted(conn: sqlite3.Connection, run_ids: list[str], deleted: bool) -> None:
     conn.executemany(
         "UPDATE runs SET deleted = ? WHERE id = ?", [(int(deleted), i) for i in run_ids]
     )
 
 
-def delete_run(store: Store, run_id: str) -> dict:
-    """Soft-delete one run (a full id or a unique prefix); its new state.
+def delete_runs(store: Store, run_ids: list[str]) -> list[dict]:
+    """Soft-delete runs (full ids or unique prefixes): hidden everywhere until
+    ``restore_runs``, purged by ``collect_garbage``. Each run as it was before.
 
-    Runs whose process died are marked CRASHED first; a run still RUNNING is refused
-    (``RunStillRunningError``). The check and the update share one write transaction.
+    Runs whose process died are marked CRASHED first. If one of them is still RUNNING,
+    none is deleted (``RunStillRunningError``): the check and the update share one write
+    transaction.
     """
-    run_id = store.resolve_run_id(run_id)
+    ids = list(dict.fromkeys(store.resolve_run_id(r) for r in run_ids))
     store.mark_crashed()
     with store.write() as conn:
-        row = conn.execute("SELECT name, status FROM runs WHERE id = ?", (run_id,)).fetchone()
-        if row is None:  # purged by `gc` since it was resolved
-            raise RunNotFoundError(run_id)
-        name, status = row
-        if status == "RUNNING":
-            raise RunStillRunningError(run_id, name)
-        set_deleted(conn, [run_id], True)
-    return {"run_id": run_id, "name": name, "status": status, "deleted": True}
+        before = _states(conn, ids)
+        for run in before:
+            if run["status"] == "RUNNING":
+                raise RunStillRunningError(run["run_id"], run["name"])
+        _set_deleted(conn, ids, True)
+    return before
+
+
+def delete_run(store: Store, run_id: str) -> dict:
+    """Soft-delete one run (see ``delete_runs``); its new state."""
+    (before,) = delete_runs(store, [run_id])
+    return {**before, "deleted": True}
+
+
+def restore_runs(store: Store, run_ids: list[str]) -> list[dict]:
+    """Undo ``delete_runs`` (until ``collect_garbage`` has purged them); each run as it was."""
+    ids = list(dict.fromkeys(store.resolve_run_id(r) for r in run_ids))
+    with store.write() as conn:
+        before = _states(conn, ids)
+        _set_deleted(conn, ids, False)
+    return before
+
+
+def is_deleted(store: Store, run_id: str) -> bool:
+    """Whether run ``run_id`` (a full id) is soft-deleted, waiting for ``collect_garbage``."""
+    rows = store.read("SELECT deleted FROM runs WHERE id = ?", (run_id,))
+    return bool(rows and rows[0][0])
 
 
 def mark_restarted(store: Store, run_id: str) -> None:
@@ -109,7 +130,8 @@ GC_ROWS = [
 
 def _blob_files(store: Store) -> tuple[list[tuple[str, Path]], list[Path]]:
     """(sha256, path) of every blob file, and every leftover ``*.tmp`` file."""
-    blobs, tmps = [], []
+    blobs: list[tuple[str, Path]] = []
+    tmps: list[Path] = []
     if not store.blob_dir.is_dir():
         return blobs, tmps
     for path in store.blob_dir.rglob("*"):
@@ -255,3 +277,43 @@ def counts(store: Store) -> dict:
         "missing_blobs": len(referenced - on_disk),
         "sources": one("SELECT COUNT(*) FROM sources"),
     }
+
+
+def database_bytes(store: Store) -> tuple[int, int]:
+    """The sizes of the database file and of its write-ahead log, in bytes."""
+    wal = store.db_path.with_name(DB_NAME + "-wal")
+    return (
+        store.db_path.stat().st_size if store.db_path.exists() else 0,
+        wal.stat().st_size if wal.exists() else 0,
+    )
+
+
+def vacuum(store: Store) -> int:
+    """Rewrite the database to give deleted rows' space back to the disk; bytes freed."""
+    before = sum(database_bytes(store))
+    conn = store.connection()
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("VACUUM")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return max(0, before - sum(database_bytes(store)))
+
+
+def schema_version_at(path: Path) -> int:
+    """The schema version of the database file at ``path``, read without changing it (before
+    ``Store.open`` upgrades it); ``sqlite3.DatabaseError`` if it is no database."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return _schema.schema_version(conn)
+    finally:
+        conn.close()
+
+
+def check_integrity(store: Store) -> list[str]:
+    """What SQLite's integrity check finds wrong with the database; empty when it is sound."""
+    found = [row[0] for row in store.read("PRAGMA integrity_check")]
+    return [] if found == ["ok"] else found
+
+
+def journal_mode(store: Store) -> str:
+    """The database's journal mode (``wal`` for every store this version writes)."""
+    return store.read("PRAGMA journal_mode")[0][0]
