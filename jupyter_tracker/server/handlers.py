@@ -25,7 +25,7 @@ from tornado.iostream import StreamClosedError
 from .. import _records
 from .._paths import safe_relative_path
 from ..errors import InvalidInputError, RunNotFoundError, RunStillRunningError, TrackerError
-from ..model import STATUSES, ExperimentList, RunPage
+from ..model import STATUSES, ExperimentList, RunDetail, RunPage
 from ..store import DB_NAME, Store, find_store_dir
 from ..store._maintenance import delete_run, set_run_tag
 
@@ -139,7 +139,7 @@ def _opened(store: Store | None, run_id: str) -> tuple[Store, str]:
     return store, store.resolve_run_id(run_id)
 
 
-def _run(store: Store | None, run_id: str) -> dict:
+def _run(store: Store | None, run_id: str) -> RunDetail:
     return _records.run_detail(*_opened(store, run_id))
 
 
