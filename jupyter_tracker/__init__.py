@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from .panels.comparison import Comparison
     from .panels.table import RunTable
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

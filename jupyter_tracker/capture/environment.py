@@ -10,6 +10,8 @@ import os
 import sys
 from collections.abc import Iterable
 
+from .._version import __version__
+
 MAX_UNPACKAGED_MODULES = 200
 
 
@@ -44,9 +46,8 @@ def _interpreter() -> dict:
     }
 
 
-def _tracker_version() -> str | None:
-    version = getattr(sys.modules.get("jupyter_tracker"), "__version__", None)
-    return version if isinstance(version, str) else _distribution_version("jupyter-tracker")
+def _tracker_version() -> str:
+    return __version__
 
 
 @functools.lru_cache(maxsize=32)

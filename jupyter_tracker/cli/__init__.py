@@ -14,7 +14,7 @@ import os
 import sqlite3
 import sys
 
-from .. import __version__
+from .._version import __version__
 from ..errors import FilterError, TrackerError
 from ..store._location import ENV_VAR, STORE_DIRNAME
 from . import export, maintenance, runs

@@ -6,7 +6,7 @@ import argparse
 import sqlite3
 import sys
 
-from .. import __version__
+from .._version import __version__
 from ..errors import StoreVersionError
 from ..render.formats import fmt_size, json_text, plural, terminal_cell
 from ..store import DB_NAME, Store, _schema

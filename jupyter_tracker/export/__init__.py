@@ -107,7 +107,7 @@ def export_run(
     non-empty directory that is not an earlier export of this run) or ``InvalidInputError``
     (a stored name that would land outside the directory: nothing is written then).
     """
-    from .. import __version__
+    from .._version import __version__
 
     say = _Progress(progress)
     store.flush()  # points this process logged are in the database before they are read

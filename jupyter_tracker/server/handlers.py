@@ -22,11 +22,10 @@ from jupyter_server.utils import url_path_join
 from tornado.ioloop import IOLoop
 from tornado.iostream import StreamClosedError
 
-from .. import _records
 from .._paths import safe_relative_path
 from ..errors import InvalidInputError, RunNotFoundError, RunStillRunningError, TrackerError
-from ..model import STATUSES, ExperimentList, RunDetail, RunPage
-from ..store import DB_NAME, Store, find_store_dir
+from ..model import STATUSES, ExperimentList, RunDetail, RunPage, json_ready
+from ..store import DB_NAME, Store, find_store_dir, queries
 from ..store._maintenance import delete_run, set_run_tag
 
 API_PREFIX = "jupyter-tracker/api"
@@ -116,13 +115,13 @@ class TrackerHandler(APIHandler):
     def send_json(self, data, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps(_records.json_ready(data), allow_nan=False))
+        self.finish(json.dumps(json_ready(data), allow_nan=False))
 
 
 def _runs(store: Store | None, query: dict) -> RunPage:
     """One page of runs, and the statuses a run can have: the sidebar receives them."""
     limit = query["limit"]
-    rows = [] if store is None else _records.records(store, **{**query, "limit": limit + 1})
+    rows = [] if store is None else queries.records(store, **{**query, "limit": limit + 1})
     return {
         "runs": rows[:limit],
         "offset": query["offset"],
@@ -140,22 +139,22 @@ def _opened(store: Store | None, run_id: str) -> tuple[Store, str]:
 
 
 def _run(store: Store | None, run_id: str) -> RunDetail:
-    return _records.run_detail(*_opened(store, run_id))
+    return queries.run_detail(*_opened(store, run_id))
 
 
 def _metric(store: Store | None, run_id: str, key: str, points: int) -> dict:
     store, run_id = _opened(store, run_id)
-    count = _records.series_counts(store, [run_id]).get((run_id, key))
+    count = queries.series_counts(store, [run_id]).get((run_id, key))
     if count is None:
         raise NotFoundError(f"Run {run_id[:8]} has no metric {key!r}.")
-    steps, values, times = _records.downsampled_points(store, run_id, key, points)
+    steps, values, times = queries.downsampled_points(store, run_id, key, points)
     return {"key": key, "count": count, "steps": steps, "values": values, "times": times}
 
 
 def _artifact_blob(store: Store | None, run_id: str, path: str, version: int | None):
     """The artifact version's record and its blob opened for reading."""
     store, run_id = _opened(store, run_id)
-    found = _records.artifact_version(store, run_id, path, version)
+    found = queries.artifact_version(store, run_id, path, version)
     if found is None:
         which = "" if version is None else f" version {version}"
         raise NotFoundError(f"Run {run_id[:8]} has no artifact {path!r}{which}.")
@@ -186,7 +185,7 @@ def attachment(path: str) -> str:
 
 
 def _experiments(store: Store | None) -> ExperimentList:
-    return {"experiments": [] if store is None else _records.experiments(store)}
+    return {"experiments": [] if store is None else queries.experiments(store)}
 
 
 class RunsHandler(TrackerHandler):
