@@ -19,6 +19,7 @@ lab: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check jupyter_tracker tests benchmarks
 	$(BIN)/ruff format --check jupyter_tracker tests benchmarks
+	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not browser"

@@ -85,10 +85,10 @@ def metric_step(step: Any) -> int:
         step = int(step)
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):
         raise TypeError(f"A metric step must be an integer, got {type(step).__name__} {step!r}.")
-    step = int(step)
-    if not INT64_MIN <= step <= INT64_MAX:
-        raise InvalidInputError(f"A metric step must fit in 64 bits (±2**63), got {step}.")
-    return step
+    whole: int = int(step)
+    if not INT64_MIN <= whole <= INT64_MAX:
+        raise InvalidInputError(f"A metric step must fit in 64 bits (±2**63), got {whole}.")
+    return whole
 
 
 def metric_timestamp(timestamp: Any) -> int:
@@ -99,7 +99,7 @@ def metric_timestamp(timestamp: Any) -> int:
         )
     if not (isinstance(timestamp, numbers.Integral) or math.isfinite(timestamp)):
         raise InvalidInputError(f"A metric timestamp must be finite, got {timestamp!r}.")
-    ms = int(timestamp)
+    ms: int = int(timestamp)  # type: ignore[call-overload]  # a finite Real
     if not 0 <= ms <= MAX_TIMESTAMP_MS:
         raise InvalidInputError(
             f"A metric timestamp is milliseconds since the epoch (0 to {MAX_TIMESTAMP_MS}, "

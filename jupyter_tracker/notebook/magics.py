@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from .. import tracking
@@ -114,12 +115,12 @@ class TrackerMagics(Magics):
             )
         except TrackerError as exc:
             raise UsageError(str(exc)) from None
-        where = notebook_location(self.shell)
+        where = notebook_location(self.ip)
         cell_id = self.cell.cell_id or where.get("cell_id")
         top_level = cell_id and run.parent_id is None  # children of a sweep are not re-runs
         previous = queries.previous_cell_run(run._store, cell_id, run.id) if top_level else None
         run.set_origin(where.get("notebook"), cell_id, previous)
-        self.shell.user_ns.update(params)
+        self.ip.user_ns.update(params)
         return run, where
 
     def _source(self, magic: str, line: str, cell: str) -> str:
@@ -128,8 +129,14 @@ class TrackerMagics(Magics):
             return raw
         return f"%%{magic} {line}\n{cell}"
 
+    @property
+    def ip(self) -> InteractiveShell:
+        """The shell these magics were loaded into."""
+        assert self.shell is not None
+        return self.shell
+
     def _capture(self, run, where: dict) -> tuple[dict, threading.Thread]:
-        shell = self.shell
+        shell = self.ip
         count = _current_count(shell)
         history = list(shell.user_ns.get("In") or [])[:count]
         slice_ = dependency_slice(history, count, run.source)
@@ -160,7 +167,7 @@ class TrackerMagics(Magics):
         __tracebackhide__ = True
         capture, git = self._capture(run, where)
         run.set_capture(capture)
-        card = RunCard(run, html=_has_frontend(self.shell), quiet=quiet)
+        card = RunCard(run, html=_has_frontend(self.ip), quiet=quiet)
         card.warnings = capture["warnings"]
         card.show()
         try:
@@ -177,8 +184,8 @@ class TrackerMagics(Magics):
             capture["git"] = {"error": "git did not answer in time"}
         run.set_capture(capture)
         status, error = outcome(exc), error_text(exc)
-        while tracking.active_run() is not None and tracking.active_run() is not run:
-            tracking.active_run().end(status)  # runs the cell left open end with it
+        while (inner := tracking.active_run()) is not None and inner is not run:
+            inner.end(status)  # runs the cell left open end with it
         run.end(status, error=error)
         if status == "KILLED":
             self.killed.append((run, time.monotonic()))
@@ -197,7 +204,7 @@ class TrackerMagics(Magics):
     def _run_body(self, cell: str) -> Any:
         """Execute ``cell`` in the user namespace like a cell; the last expression's value."""
         __tracebackhide__ = True
-        shell = self.shell
+        shell = self.ip
         code = shell.transform_cell(cell)
         filename = shell.compile.cache(code, _current_count(shell))
         tree = shell.transform_ast(shell.compile.ast_parse(code, filename=filename))
@@ -244,7 +251,7 @@ class TrackerMagics(Magics):
                     status = "KILLED"
                     raise
                 except Exception:  # shown, and the sweep goes on
-                    self.shell.showtraceback()
+                    self.ip.showtraceback()
         finally:
             parent.end(status)
             self._sweep_table(parent, children, options)
@@ -295,7 +302,7 @@ class TrackerMagics(Magics):
             + "".join(f"<th>{esc(h)}</th>" for h in head)
             + f"</tr>{html_rows}</table></div>"
         )
-        _show(self.shell, html, f"{title}\n{text}")
+        _show(self.ip, html, f"{title}\n{text}")
 
     # -- line magics --------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +56,7 @@ class Curve:
     label: str  # "name · 1a2b3c", plain text (escaped where it is shown)
     key: str
     color: str
-    x: list[float]
+    x: Sequence[float]  # steps, times (ms) or seconds since the start
     y: list[float]
     count: int
 
@@ -114,6 +114,7 @@ def load_curves(
     for i, record, key in pairs:
         count = counts.get((record["run_id"], key), 0)
         steps, values, times = queries.downsampled_points(store, record["run_id"], key, budget)
+        xs: Sequence[float]
         if x == "step":
             xs = steps
         elif x == "time":

@@ -235,6 +235,7 @@ def _write_points(conn, taken: list[tuple[Series, list[Point]]]) -> dict[Series,
     rows, updates = [], []
     for s, batch in taken:
         sid = new_ids.get(s) or s.id
+        assert sid is not None  # every series has an id once created above
         _, _, count, lo, hi = summaries[sid]
         rows += [
             (sid, seq, step, value if value == value else None, t)

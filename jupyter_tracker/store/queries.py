@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from typing import Any, cast
 
 from ..errors import RunNotFoundError
@@ -15,6 +16,8 @@ from . import Store
 from .runs import unpack_capture
 
 _CHUNK = 900  # stay under SQLite's bound-parameter limit
+Row = tuple[Any, ...]
+Points = tuple[list[int], list[float], list[int]]  # steps, values, times (ms)
 _RUN_SELECT = (
     "SELECT r.id, r.name, r.status, e.name, r.start_time, r.end_time, r.parent_id, "
     "r.notebook, r.cell_id, r.rerun_of"
@@ -57,10 +60,10 @@ def records(
     return out
 
 
-def _for_runs(store: Store, select: str, run_ids) -> list[tuple]:
+def _for_runs(store: Store, select: str, run_ids: Iterable[str]) -> list[Row]:
     """Rows of ``select`` for these runs, in chunks of bound ``?`` marks (nothing pasted)."""
     ids = list(run_ids)
-    rows: list[tuple] = []
+    rows: list[Row] = []
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i : i + _CHUNK]
         marks = ",".join("?" * len(chunk))
@@ -136,7 +139,7 @@ def artifacts(store: Store, run_id: str) -> list[Artifact]:
     ]
 
 
-def _artifact(row: tuple) -> Artifact:
+def _artifact(row: Row) -> Artifact:
     keys = ("path", "version", "sha256", "size", "media_type", "created_at")
     return cast(Artifact, dict(zip(keys, row, strict=True)))
 
@@ -149,7 +152,7 @@ def artifact_version(
         "SELECT path, version, sha256, size, media_type, created_at FROM artifacts "
         "WHERE run_id = ? AND path = ?"
     )
-    args: list = [run_id, path]
+    args: list[Any] = [run_id, path]
     if version is None:
         sql += " ORDER BY version DESC LIMIT 1"
     else:
@@ -159,7 +162,7 @@ def artifact_version(
     return _artifact(rows[0]) if rows else None
 
 
-def series_state(store: Store, run_id: str) -> list[tuple[str, int, tuple | None]]:
+def series_state(store: Store, run_id: str) -> list[tuple[str, int, tuple[int, float, int] | None]]:
     """For resuming: each metric's key, last step and last point."""
     return [
         (key, -1 if step is None else step, None if step is None else (step, _nan(value), t))
@@ -170,7 +173,7 @@ def series_state(store: Store, run_id: str) -> list[tuple[str, int, tuple | None
     ]
 
 
-def metric_points(store: Store, run_id: str, key: str) -> tuple[list, list, list]:
+def metric_points(store: Store, run_id: str, key: str) -> Points:
     """Steps, values (NaN kept) and times (ms) of one metric, in logging order."""
     rows = store.read(
         "SELECT p.step, p.value, p.time FROM points p JOIN series s ON s.id = p.series_id "
@@ -225,7 +228,7 @@ def experiments(store: Store) -> list[Experiment]:
 # -- for the panels: counting, columns and drawing without reading every row ---------------
 
 
-def _matching(filter: str | None, experiment: str | list[str] | None) -> tuple[str, list]:
+def _matching(filter: str | None, experiment: str | list[str] | None) -> tuple[str, list[Any]]:
     """``FROM ... WHERE ...`` of the runs a filter selects (in one experiment, or any of a
     list), and its bound args."""
     from ._filter import compile_filter
@@ -248,7 +251,8 @@ def _matching(filter: str | None, experiment: str | list[str] | None) -> tuple[s
 def count_runs(store: Store, filter: str | None = None, experiment: str | None = None) -> int:
     """How many runs ``records`` would return with no limit."""
     sql, args = _matching(filter, experiment)
-    return store.read(f"SELECT COUNT(*) {sql}", args)[0][0]  # noqa: S608
+    count: int = store.read(f"SELECT COUNT(*) {sql}", args)[0][0]  # noqa: S608
+    return count
 
 
 def run_keys(
@@ -266,7 +270,7 @@ def run_keys(
     return out
 
 
-def origins(store: Store, run_ids: list[str]) -> dict[str, dict]:
+def origins(store: Store, run_ids: list[str]) -> dict[str, dict[str, Any]]:
     """Where each run came from: notebook, cell id and execution count (from the capture)."""
     return {
         run_id: {"notebook": notebook, "cell_id": cell_id, "execution_count": count}
@@ -279,9 +283,7 @@ def origins(store: Store, run_ids: list[str]) -> dict[str, dict]:
     }
 
 
-def downsampled_points(
-    store: Store, run_id: str, key: str, max_points: int = 4000
-) -> tuple[list, list, list]:
+def downsampled_points(store: Store, run_id: str, key: str, max_points: int = 4000) -> Points:
     """Like ``metric_points``, with at most ``max_points`` points that keep the shape.
 
     Longer series are cut into ``max_points // 3`` buckets of consecutive points; each
@@ -324,9 +326,11 @@ def downsampled_points(
     )
 
 
-def _in_chunks(store: Store, select: str, values: list, args: tuple | list = ()) -> list[tuple]:
+def _in_chunks(
+    store: Store, select: str, values: list[Any], args: tuple[Any, ...] | list[Any] = ()
+) -> list[Row]:
     """Rows of ``select`` (ending in ``IN``) for ``values``, in chunks of bound ``?`` marks."""
-    rows: list[tuple] = []
+    rows: list[Row] = []
     for i in range(0, len(values), _CHUNK):
         chunk = values[i : i + _CHUNK]
         marks = ",".join("?" * len(chunk))
