@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 from pathlib import Path
 from urllib.parse import quote
@@ -35,7 +34,6 @@ DEFAULT_POINTS = 1000
 MAX_POINTS = 5000
 MIN_POINTS = 3  # downsampling keeps up to three points (low, high, gap) per bucket
 CHUNK_BYTES = 256 * 1024
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 _ATTR_CHARS = "!#$&+^`|~"  # RFC 5987 attr-chars that `quote` would otherwise escape
 
 
@@ -158,15 +156,15 @@ def _artifact_blob(store: Store | None, run_id: str, path: str, version: int | N
     if found is None:
         which = "" if version is None else f" version {version}"
         raise NotFoundError(f"Run {run_id[:8]} has no artifact {path!r}{which}.")
-    if not _SHA256.fullmatch(found["sha256"]):
-        raise NotFoundError(f"Artifact {path!r} has no valid content hash in the store.")
-    try:
-        return found, open(store.blob_path(found["sha256"]), "rb")  # noqa: SIM115
+    try:  # a regular file inside the store, never a link, a FIFO or a device
+        return found, store.open_blob(found["sha256"], found["size"])
     except FileNotFoundError:
         raise NotFoundError(
             f"The content of artifact {path!r} is missing from the store's blobs; "
             "`jupyter-tracker doctor` counts missing blobs."
         ) from None
+    except (InvalidInputError, OSError) as exc:
+        raise NotFoundError(f"The content of artifact {path!r} is unusable: {exc}") from None
 
 
 def _delete(store: Store | None, run_id: str) -> dict:
