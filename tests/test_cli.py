@@ -199,6 +199,9 @@ def test_gc_purges_deleted_runs_and_their_blobs_but_keeps_shared_ones(store, run
     fresh = store.blob_dir / "incoming.3.4.tmp"
     fresh.write_bytes(b"in flight")
     cli(capsys, "--store", str(store.path), "runs", "delete", runs["baseline"])
+    past = time.time() - 60  # freed blobs go once untouched for a few seconds
+    for sha in (shared, own):
+        os.utime(store.blob_path(sha), (past, past))
 
     code, out, _ = cli(capsys, "--store", str(store.path), "gc", "--dry-run")
     assert code == 0 and "Would purge 1 deleted run" in out

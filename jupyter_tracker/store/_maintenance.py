@@ -3,6 +3,7 @@ afterwards, garbage collection, VACUUM, integrity checks and counts."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -12,6 +13,9 @@ from ..errors import InvalidInputError, RunNotFoundError, RunStillRunningError
 from . import DB_NAME, Store, _schema
 
 TMP_GRACE_S = 3600.0  # leftover *.tmp files and unreferenced blobs younger than this stay
+# A blob freed by a purge goes once untouched this long: a process logging the same content
+# again touches it first, and writes its row within a flush (a second, or the buffer's size).
+FRESH_BLOB_S = 10.0
 
 
 def _states(conn: sqlite3.Connection, run_ids: list[str]) -> list[dict]:
@@ -202,7 +206,9 @@ def collect_garbage(store: Store, dry_run: bool = False) -> dict:
         referenced |= {sha for (sha,) in store.read("SELECT DISTINCT sha256 FROM artifacts")}
     blobs, tmps = _blob_files(store)
     old = started - TMP_GRACE_S
-    removed, kept_young, blob_bytes = [], 0, 0
+    removed: list[Path] = []
+    sizes: dict[Path, int] = {}
+    kept_young = 0
     for sha, path in blobs:
         if sha in referenced:
             continue
@@ -210,9 +216,9 @@ def collect_garbage(store: Store, dry_run: bool = False) -> dict:
             stat = path.stat()
         except FileNotFoundError:
             continue
-        if (sha in freed and stat.st_mtime < started) or stat.st_mtime < old:
+        if (sha in freed and stat.st_mtime < started - FRESH_BLOB_S) or stat.st_mtime < old:
             removed.append(path)
-            blob_bytes += stat.st_size
+            sizes[path] = stat.st_size
         else:
             kept_young += 1
     stale_tmps, tmp_bytes = [], 0
@@ -225,11 +231,10 @@ def collect_garbage(store: Store, dry_run: bool = False) -> dict:
             stale_tmps.append(path)
             tmp_bytes += stat.st_size
     if not dry_run:
-        for path in [*removed, *stale_tmps]:
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                pass
+        removed = _remove_blobs(store, removed, started - FRESH_BLOB_S)
+        for path in stale_tmps:
+            path.unlink(missing_ok=True)
+    blob_bytes = sum(sizes[path] for path in removed)
     report.update(
         blobs_removed=len(removed),
         blob_bytes=blob_bytes,
@@ -238,6 +243,33 @@ def collect_garbage(store: Store, dry_run: bool = False) -> dict:
         tmp_bytes=tmp_bytes,
     )
     return report
+
+
+def _remove_blobs(store: Store, paths: list[Path], touched_since: float) -> list[Path]:
+    """Remove these unreferenced blobs, except those another process is logging again
+    meanwhile (it touches an existing blob before its row is written): each is first moved
+    aside, then judged again (touched since, or now referenced) and put back if so. The
+    blobs actually removed."""
+    moved = []
+    for path in paths:
+        aside = path.with_name(f"{path.name}.gc.{os.getpid()}.tmp")
+        try:
+            os.rename(path, aside)
+        except FileNotFoundError:
+            continue
+        moved.append((path, aside))
+    referenced = {sha for (sha,) in store.read("SELECT DISTINCT sha256 FROM artifacts")}
+    removed = []
+    for path, aside in moved:
+        if path.parent.name + path.name in referenced or aside.stat().st_mtime >= touched_since:
+            if path.exists():  # logged again meanwhile: the new copy has the same content
+                aside.unlink()
+            else:
+                os.rename(aside, path)
+        else:
+            aside.unlink()
+            removed.append(path)
+    return removed
 
 
 class _DryRun(Exception):
