@@ -15,6 +15,7 @@ from .errors import (
     RunNotFoundError,
     StoreDamagedError,
     StoreGoneError,
+    StoreReadOnlyError,
     StoreVersionError,
     TrackerError,
 )
@@ -148,6 +149,7 @@ __all__ = [
     "RunNotFoundError",
     "StoreDamagedError",
     "StoreGoneError",
+    "StoreReadOnlyError",
     "StoreVersionError",
     "TrackerError",
     "active_run",

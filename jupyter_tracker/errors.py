@@ -94,3 +94,14 @@ class StoreDamagedError(TrackerError):
             "what was logged since stays in memory. `jupyter-tracker doctor` checks it; "
             "jt.set_store(...) switches to another store."
         )
+
+
+class StoreReadOnlyError(TrackerError):
+    """The store can be read but not written (a read-only mount, another user's files)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(
+            f"The store at {path} is read-only: its runs can be read, not written. "
+            "jt.set_store(...) (or JUPYTER_TRACKER_STORE) chooses a store you can write to."
+        )

@@ -23,7 +23,7 @@ from ._limits import (
     check_length,
 )
 from ._names import run_name
-from .errors import InvalidInputError, ParamConflictError, TrackerError
+from .errors import InvalidInputError, ParamConflictError, StoreReadOnlyError, TrackerError
 from .run import ActiveRun, Run, error_text, outcome
 from .store import DB_NAME, Store, find_store_dir, now_ms, queries
 from .store._writer import Writer
@@ -169,6 +169,8 @@ class Session:
         """Start a run (or resume ``run_id``); ``source`` is the code it runs (default: the
         script's text); ``implicit``: started by a log call, not by the user."""
         store = self.current_store()
+        if store.read_only:
+            raise StoreReadOnlyError(str(store.path))
         active = self.active_runs()
         if active and not nested:
             raise TrackerError(

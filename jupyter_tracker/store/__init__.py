@@ -23,6 +23,7 @@ from ..errors import (
     RunNotFoundError,
     StoreDamagedError,
     StoreGoneError,
+    StoreReadOnlyError,
     StoreVersionError,
     TrackerError,
 )
@@ -143,6 +144,7 @@ class Store:
         self._flushers: list = []
         self.crashed_on_open: list[str] = []
         self.damaged: str | None = None  # what SQLite said when it found the file damaged
+        self.read_only = False  # set by open(): the folder or the database is not writable
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -154,6 +156,11 @@ class Store:
         if not store.path.is_dir():
             store.path.mkdir(parents=True, exist_ok=True)
             (store.path / ".gitignore").write_text("# jupyter-tracker's store: not for git\n*\n")
+        store.read_only = store.db_path.exists() and not (
+            os.access(store.path, os.W_OK) and os.access(store.db_path, os.W_OK)
+        )
+        if store.read_only:  # a read-only mount or another user's store: read it as it is
+            return store
         store._upgrade()
         store.crashed_on_open = store.mark_crashed()
         return store
@@ -163,7 +170,17 @@ class Store:
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (SQLite connections must not cross threads)."""
         conn = getattr(self._local, "conn", None)
-        if conn is None:
+        if conn is None and self.read_only:
+            # No WAL index can be made here: read the file as a snapshot.
+            conn = sqlite3.connect(
+                f"{self.db_path.as_uri()}?immutable=1",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            self._local.conn = conn
+            self._local.inode = os.stat(self.db_path).st_ino
+        elif conn is None:
             conn = sqlite3.connect(
                 self.db_path,
                 timeout=BUSY_TIMEOUT_S,
@@ -206,6 +223,8 @@ class Store:
         (``StoreDamagedError``) rather than carried on into a corrupt database."""
         if self.damaged is not None:
             raise StoreDamagedError(str(self.path), self.damaged)
+        if self.read_only:
+            raise StoreReadOnlyError(str(self.path))
         conn = self.connection()
         self._check_present(conn)
         try:

@@ -239,3 +239,39 @@ def test_gc_never_removes_a_blob_that_a_live_run_is_logging_again(store):
     (artifact,) = jt.get_run(new.id).artifacts
     with store.open_blob(artifact["sha256"]) as f:
         assert f.read() == b"the same weights"
+
+
+READ_ONLY = """
+import jupyter_tracker as jt
+jt.set_store("{path}")
+print(jt.search_runs()["name"].tolist())
+try:
+    jt.start_run()
+except jt.StoreReadOnlyError as exc:
+    print("refused:", exc)
+"""
+
+
+def test_a_read_only_store_can_be_read_and_refuses_writes_clearly(run_script, tmp_path):
+    """A store on a read-only mount (or another user's): reads work, a write is one clear
+    error. Needs a private mount namespace (root in a container)."""
+    import shutil
+
+    run_script("import jupyter_tracker as jt\nwith jt.start_run(name='kept'): pass\n")
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare to make a read-only mount")
+    path = tmp_path / "store"
+    script = tmp_path / "read_only.py"
+    script.write_text(READ_ONLY.format(path=path))
+    mount = f"mount --bind {path} {path} && mount -o remount,bind,ro {path}"
+    result = subprocess.run(
+        ["unshare", "-m", "sh", "-c", f"{mount} && {sys.executable} {script}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if "mount:" in result.stderr:
+        pytest.skip(f"no read-only mount here: {result.stderr.strip()}")
+    assert result.returncode == 0, result.stderr
+    assert "['kept']" in result.stdout and "refused: The store at" in result.stdout
+    assert "could not write" not in result.stderr
