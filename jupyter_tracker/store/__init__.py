@@ -65,7 +65,13 @@ def process_identity() -> tuple[str, str | None, str | None, int, float | None]:
     """(host, boot id, pid namespace, pid, pid start time) of this process: what liveness
     checks compare (a container with the same host name is another namespace)."""
     pid = os.getpid()
-    return HOST, BOOT_ID, PID_NS, pid, process_started(pid)
+    if _IDENTITY.get(pid) is None:  # once per process (a forked child is a new pid)
+        _IDENTITY.clear()
+        _IDENTITY[pid] = (HOST, BOOT_ID, PID_NS, pid, process_started(pid))
+    return _IDENTITY[pid]
+
+
+_IDENTITY: dict[int, tuple[str, str | None, str | None, int, float | None]] = {}
 
 
 def now_ms() -> int:
