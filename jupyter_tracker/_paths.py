@@ -1,4 +1,5 @@
-"""The one place that turns user-given artifact and export names into safe relative paths."""
+"""The one place for paths: user-given artifact and export names made safe relative paths,
+and files opened without following links or blocking (regular files only)."""
 
 from __future__ import annotations
 
