@@ -21,6 +21,7 @@ from jupyter_server.utils import url_path_join
 from tornado.ioloop import IOLoop
 from tornado.iostream import StreamClosedError
 
+from .._limits import check_length
 from .._paths import safe_relative_path
 from ..errors import InvalidInputError, RunNotFoundError, RunStillRunningError, TrackerError
 from ..model import STATUSES, ExperimentList, RunDetail, RunPage, json_ready
@@ -33,6 +34,8 @@ MAX_LIMIT = 500
 DEFAULT_POINTS = 1000
 MAX_POINTS = 5000
 MIN_POINTS = 3  # downsampling keeps up to three points (low, high, gap) per bucket
+MAX_INTEGER = 2**63 - 1  # what SQLite stores: offsets and versions beyond are refused
+MAX_QUERY_TEXT = 10_000  # filter, order_by and experiment arguments
 CHUNK_BYTES = 256 * 1024
 _ATTR_CHARS = "!#$&+^`|~"  # RFC 5987 attr-chars that `quote` would otherwise escape
 
@@ -79,17 +82,29 @@ class TrackerHandler(APIHandler):
     def int_argument(
         self, name: str, default: int | None, low: int, high: int | None = None
     ) -> int | None:
-        raw = self.get_query_argument(name, None)
+        raw = self.text_argument(name)
         if raw is None or raw == "":
             return default
         try:
             value = int(raw)
         except ValueError:
-            msg = f"Query argument {name!r} must be an integer, got {raw!r}."
+            msg = f"Query argument {name!r} must be an integer, got {raw[:40]!r}."
             raise InvalidInputError(msg) from None
         if value < low:
             raise InvalidInputError(f"Query argument {name!r} must be at least {low}, got {value}.")
+        if high is None and value > MAX_INTEGER:
+            raise InvalidInputError(f"Query argument {name!r} must be at most {MAX_INTEGER}.")
         return value if high is None else min(value, high)
+
+    def text_argument(self, name: str) -> str | None:
+        """A query argument as text; bytes that are not UTF-8 text are a clear 400."""
+        try:
+            value = self.get_query_argument(name, None)
+        except tornado.web.HTTPError:  # tornado could not decode it
+            raise InvalidInputError(f"Query argument {name!r} is not UTF-8 text.") from None
+        if value is not None:
+            check_length(value, MAX_QUERY_TEXT, f"Query argument {name!r}")
+        return value
 
     async def answer(self, action, *args) -> None:
         """Run ``action(store, *args)`` off the event loop and send its result, or the error."""
@@ -193,9 +208,9 @@ class RunsHandler(TrackerHandler):
     async def get(self) -> None:
         try:
             query = {
-                "filter": self.get_query_argument("filter", None) or None,
-                "order_by": self.get_query_argument("order_by", None) or None,
-                "experiment": self.get_query_argument("experiment", None) or None,
+                "filter": self.text_argument("filter") or None,
+                "order_by": self.text_argument("order_by") or None,
+                "experiment": self.text_argument("experiment") or None,
                 "offset": self.int_argument("offset", 0, low=0),
                 "limit": self.int_argument("limit", DEFAULT_LIMIT, low=0, high=MAX_LIMIT),
             }
@@ -263,7 +278,7 @@ class TagHandler(TrackerHandler):
     async def put(self, run_id: str, key: str) -> None:
         try:
             data = json.loads(self.request.body or b"null")
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python goes
             data = None
         if not isinstance(data, dict) or "value" not in data:
             msg = 'The body must be a JSON object with the tag\'s "value": {"value": "..."}.'
