@@ -85,6 +85,18 @@ class Location(TypedDict):
     how: str | None
 
 
+class Input(TypedDict):
+    """A name a tracked cell read from the namespace: the cell that last defined it, and its
+    value when it is a plain literal (numbers, text, bools, None, small lists/tuples/dicts of
+    them); such a value is also an inherited param of the run (``param`` true)."""
+
+    name: str
+    execution_count: int | None  # the cell that defined it (None: not found in the history)
+    cell_id: str | None
+    value: str | None  # the literal's repr, or None when it is not a plain literal
+    param: bool
+
+
 class CaptureReport(TypedDict, total=False):
     """What a tracked cell captured (every part optional: older runs and scripts lack some)."""
 
@@ -96,6 +108,7 @@ class CaptureReport(TypedDict, total=False):
     git: dict[str, Any]
     dependency_slice: dict[str, Any]
     history: list[str]
+    inputs: list[Input]
     warnings: list[str]
 
 

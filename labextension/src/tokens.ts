@@ -65,6 +65,16 @@ export interface ILocation {
   how: string | null;
 }
 
+/** A name a tracked cell read from the namespace, where it came from, and its value when a
+ * plain literal (then also an inherited param of the run). */
+export interface IInput {
+  name: string;
+  execution_count: number | null;
+  cell_id: string | null;
+  value: string | null;
+  param: boolean;
+}
+
 /** What a tracked cell captured (every part optional: older runs and scripts lack some). */
 export interface ICaptureReport {
   magic_line?: string;
@@ -75,6 +85,7 @@ export interface ICaptureReport {
   git?: Record<string, unknown>;
   dependency_slice?: Record<string, unknown>;
   history?: string[];
+  inputs?: IInput[];
   warnings?: string[];
 }
 
