@@ -138,8 +138,7 @@ def main() -> None:
         stored += rows[0][0]
         false_crashed += jt.get_run(report["run_id"]).status != "FINISHED"
     missing_blobs = store.read("SELECT COUNT(*) FROM artifacts")[0][0] - sum(
-        store.blob_path(sha).is_file()
-        for (sha,) in store.read("SELECT sha256 FROM artifacts")
+        store.blob_path(sha).is_file() for (sha,) in store.read("SELECT sha256 FROM artifacts")
     )
     errors = sum(r["n_errors"] for r in reports + read_reports) + gc_report["n_errors"]
     print(f"soak: {args.runs} runs x {args.minutes:g} min at {args.rate} points/s each")
