@@ -1,12 +1,12 @@
 """What people read in an export: README.md and the one-run notebook run.ipynb.
 
-User strings (names, params, tags, metric keys, paths) reach Markdown escaped (``html.escape``
-and ``|``), on one line, so they cannot inject HTML or break a table.
+User strings (names, params, tags, metric keys, paths, warnings) reach Markdown through ``md``:
+on one line, every Markdown and HTML mark backslash-escaped, so they cannot inject HTML or
+links or break a table, and read as the text itself.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import datetime, timezone
 
@@ -14,16 +14,17 @@ from ..model import RunDetail
 from ._code import SCRIPT, Script, one_line
 from ._project import slug
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|~<>&-])")
 
 
 def md(value: object) -> str:
-    """User text as inline Markdown that shows as the text itself: one line, HTML-escaped,
-    every Markdown mark (links, emphasis, code, headings, table pipes) backslash-escaped."""
+    """User text as inline Markdown that shows as the text itself: one line, every Markdown
+    mark (links, emphasis, code, headings, table pipes, HTML's ``<`` and ``&``)
+    backslash-escaped: no HTML entities, which plain-text readers would show as such."""
     from ..render.formats import fmt_number
 
     text = fmt_number(value) if isinstance(value, float) else str(value)
-    return _MARKDOWN.sub(r"\\\1", html.escape(one_line(text), quote=False))
+    return _MARKDOWN.sub(r"\\\1", one_line(text))
 
 
 def _time(ms: int | None) -> str:
