@@ -23,6 +23,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from .. import tracking
 from ..capture.environment import environment
 from ..capture.git import git_state
+from ..capture.inputs import read_inputs, risky_slice
 from ..capture.location import notebook_location
 from ..capture.magic_line import parse_run_line, parse_sweep_line
 from ..capture.slice import dependency_slice, hidden_state
@@ -151,8 +152,13 @@ class TrackerMagics(Magics):
             "dependency_slice": slice_,
             "history": history[max(1, count - MAX_HISTORY_CELLS) : count],
         }
-        sources, order = _saved_notebook(shell, run.notebook, run.cell_id, count, slice_)
-        capture["warnings"] = hidden_state(slice_, sources, order)
+        sources, order, cell_ids = _saved_notebook(shell, run.notebook, run.cell_id, count, slice_)
+        own = list(run.params)
+        capture["inputs"] = read_inputs(slice_, shell.user_ns, own, cell_ids)
+        for item in capture["inputs"]:  # plain values read from the namespace: inherited
+            if item["param"]:
+                run.log_param(item["name"], shell.user_ns[item["name"]])
+        capture["warnings"] = hidden_state(risky_slice(slice_, history, own), sources, order)
         folder = os.path.dirname(run.notebook) if run.notebook else os.getcwd()
         thread = threading.Thread(
             target=lambda: capture.update(git=git_state(folder, GIT_TIMEOUT_S)),
@@ -162,13 +168,14 @@ class TrackerMagics(Magics):
         thread.start()
         return capture, thread
 
-    def _execute(self, run, where: dict, cell: str, quiet: bool) -> Any:
-        """Run the cell body for ``run``; its outcome becomes the run's status."""
+    def _execute(self, run, where: dict, cell: str, quiet: bool, warn: bool = True) -> Any:
+        """Run the cell body for ``run``; its outcome becomes the run's status. ``warn``:
+        show the hidden-state warnings (a sweep shows them once, not for every child)."""
         __tracebackhide__ = True
         capture, git = self._capture(run, where)
         run.set_capture(capture)
         card = RunCard(run, html=_has_frontend(self.ip), quiet=quiet)
-        card.warnings = capture["warnings"]
+        card.warnings = capture["warnings"] if warn else []
         card.show()
         try:
             value = self._run_body(cell)
@@ -246,7 +253,7 @@ class TrackerMagics(Magics):
                 )
                 children.append(child)
                 try:
-                    self._execute(child, where, cell, options.get("quiet", False))
+                    self._execute(child, where, cell, options.get("quiet", False), warn=i == 1)
                 except KeyboardInterrupt:
                     status = "KILLED"
                     raise
@@ -405,8 +412,11 @@ def _show(shell, html: str, text: str) -> None:
         print(text)
 
 
-def _saved_notebook(shell, path, cell_id, count, slice_) -> tuple[dict | None, list | None]:
-    """What the notebook file on disk says about the cells the slice used.
+def _saved_notebook(
+    shell, path, cell_id, count, slice_
+) -> tuple[dict | None, list | None, dict | None]:
+    """What the notebook file on disk says about the cells the slice used: their sources,
+    the order of the notebook's cells (by execution count) and their cell ids.
 
     The file is the last *saved* state, so it is used only when it is newer than this
     kernel and shows every cell of the slice with its execution count (otherwise it may be
@@ -414,25 +424,26 @@ def _saved_notebook(shell, path, cell_id, count, slice_) -> tuple[dict | None, l
     was edited after it ran, and the saved order tells which cells sit below this one.
     """
     if not path or not cell_id:
-        return None, None
+        return None, None, None
     try:
         if os.path.getmtime(path) < _kernel_started() or os.path.getsize(path) > MAX_NOTEBOOK_BYTES:
-            return None, None
+            return None, None, None
         with open(path, encoding="utf-8") as f:
             cells = [c for c in json.load(f).get("cells", []) if c.get("cell_type") == "code"]
     except (OSError, ValueError, AttributeError):
-        return None, None
+        return None, None, None
     order = [count if c.get("id") == cell_id else c.get("execution_count") for c in cells]
     needed = {c["execution_count"] for c in slice_.get("cells", [])}
     if not needed <= set(order):
-        return None, None
+        return None, None, None
+    ids = {c["execution_count"]: c["id"] for c in cells if c.get("id") and c.get("execution_count")}
     sources = {}
     for c in cells:
         if c.get("execution_count") in needed:
             text = c.get("source", "")
             text = "".join(text) if isinstance(text, list) else text
             sources[c["execution_count"]] = shell.transform_cell(text)
-    return sources, order
+    return sources, order, ids
 
 
 def _kernel_started() -> float:
