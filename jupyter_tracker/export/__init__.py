@@ -32,8 +32,8 @@ from ..errors import InvalidInputError, TrackerError
 from ..model import Artifact, MetricSummary, RunDetail, json_ready
 from ..store import Store, now_ms, queries
 from . import _code, _project, _report
+from ._code import MANIFEST
 
-MANIFEST = "run.json"
 PROGRESS_AFTER_S = 1.0  # say what the export is doing once it has taken this long
 
 
@@ -161,7 +161,12 @@ def export_run(
     record["typed_params"] = {
         k: {"value": v, "type": t} for k, (v, t) in detail["typed_params"].items()
     }
-    record["export"] = {"exported_at": now_ms(), "jupyter_tracker": __version__, "files": files}
+    record["export"] = {
+        "exported_at": now_ms(),
+        "jupyter_tracker": __version__,
+        "origin_store": str(store.path.absolute()),  # where re-runs log when it is reachable
+        "files": files,
+    }
     _write(targets[MANIFEST], json.dumps(record, indent=2, allow_nan=False, ensure_ascii=False))
     for rel, text in plain.items():
         _write(targets[rel], text)

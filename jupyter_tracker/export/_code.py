@@ -27,8 +27,11 @@ from ..capture.ipython import (
     to_python,
 )
 from ..model import RunDetail
+from ..store import DB_NAME
+from ..store._location import ENV_VAR, STORE_DIRNAME
 
 SCRIPT = "train.py"
+MANIFEST = "run.json"  # the run as stored, and the export's record (files, origin store)
 _BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 _OPTION_CHARS = re.compile(r"[^A-Za-z0-9_]+")
 _RESERVED_OPTIONS = frozenset({"help", "h"})
@@ -265,8 +268,52 @@ def _stand_in(params):
     module.start_run = module.active_run = module.last_active_run = lambda *a, **k: run
     module.__getattr__ = missing
     sys.modules["jupyter_tracker"] = module
+    print("jupyter-tracker: not installed, so this re-run is not logged", file=sys.stderr)
     return module
 '''
+
+# Where a re-run logs (with jupyter-tracker installed): $JUPYTER_TRACKER_STORE when set, else
+# the store the run came from (its path in run.json) when it is reachable, else a local store
+# beside the script; one line on stderr says which.
+_STORE_CHOICE = (
+    '''
+
+def _choose_store(tracker):
+    """Point jupyter-tracker at the store this re-run logs into and say which, on stderr:
+    $ENV_VAR when set, else the store the run came from (MANIFEST) when it is
+    reachable (the folder, its DB_NAME, both writable), else STORE_DIRNAME/ here."""
+    import json
+    import os
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    if os.environ.get("ENV_VAR"):
+        where = "$ENV_VAR: " + os.environ["ENV_VAR"]
+    else:
+        try:
+            with open(here / "MANIFEST", encoding="utf-8") as f:
+                origin = json.load(f)["export"]["origin_store"]
+        except (OSError, ValueError, KeyError, TypeError):
+            origin = None
+        database = Path(str(origin), "DB_NAME")
+        if isinstance(origin, str) and Path(origin).is_dir() and database.is_file() and all(
+            os.access(p, os.W_OK) for p in (origin, database)
+        ):
+            tracker.set_store(origin)
+            where = f"the store the run came from: {origin}"
+        else:
+            local = here / "STORE_DIRNAME"
+            tracker.set_store(local)
+            gone = f"the store the run came from ({origin}) is not reachable" if origin else (
+                "MANIFEST does not say which store the run came from"
+            )
+            where = f"a local store, as {gone}: {local}"
+    print(f"jupyter-tracker: this re-run is logged in {where}", file=sys.stderr)
+'''.replace("ENV_VAR", ENV_VAR)
+    .replace("MANIFEST", MANIFEST)
+    .replace("DB_NAME", DB_NAME)
+    .replace("STORE_DIRNAME", STORE_DIRNAME)
+)
 
 
 @dataclass
@@ -437,7 +484,23 @@ def _assemble(detail: RunDetail, script: Script, code: str, future: list[str], v
             "# execution order), then the cell. IPython-only lines are skipped, as comments say.",
         ]
     if script.starts_own_run:
-        return "\n".join(head) + "\n" + ("\n".join(future) + "\n" if future else "") + code
+        return "\n".join(
+            [
+                *head,
+                *future,
+                "import sys",
+                _STORE_CHOICE.rstrip("\n"),
+                "",
+                "",
+                "try:",
+                "    import jupyter_tracker",
+                "except ImportError:",
+                "    pass",
+                "else:",
+                "    _choose_store(jupyter_tracker)",
+                code,
+            ]
+        )
     tags = {
         k: v for k, v in detail["tags"].items() if not k.startswith(("mlflow.", "jupyter_tracker."))
     }
@@ -447,7 +510,7 @@ def _assemble(detail: RunDetail, script: Script, code: str, future: list[str], v
     out += ["import argparse", "import ast", "import sys", "import types", ""]
     out += [f"EXPERIMENT = {detail['experiment']!r}", f"TAGS = {_pyrepr(tags)}"]
     out += [_HELPERS.rstrip("\n"), "", "", _params_function(detail, opts).rstrip("\n")]
-    out += [_STAND_IN.rstrip("\n")]
+    out += [_STAND_IN.rstrip("\n"), _STORE_CHOICE.rstrip("\n")]
     out += [
         "",
         "",
@@ -456,6 +519,8 @@ def _assemble(detail: RunDetail, script: Script, code: str, future: list[str], v
         "    import jupyter_tracker as tracker",
         "except ImportError:",
         "    tracker = _stand_in(PARAMS)",
+        "else:",
+        "    _choose_store(tracker)",
         "",
         "# The run ends at the end of the script: FINISHED, or FAILED with the traceback if the",
         "# code raises (jupyter-tracker ends it when the interpreter exits).",

@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timezone
 
 from ..model import RunDetail
-from ._code import SCRIPT, Script, one_line
+from ._code import MANIFEST, SCRIPT, Script, one_line
 from ._project import slug
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|~<>&-])")
@@ -122,10 +122,11 @@ def readme(
             f"Every option of `{SCRIPT}` (`python {SCRIPT} --help`) defaults to the value the "
             "run logged. With jupyter-tracker installed, a re-run is logged as a new run with "
             f"the params it was given, tagged `jupyter_tracker.origin` = `{detail['run_id']}`, "
-            "in the store jupyter-tracker finds from the working directory (or "
-            "`$JUPYTER_TRACKER_STORE`). Without jupyter-tracker the code runs the same and its "
-            "`jupyter_tracker` calls do nothing. `mlflow run` passes `-P` values to the same "
-            "options (see `MLproject`).",
+            f"in the store the run came from (its path is in `{MANIFEST}`) when that store is "
+            "reachable, else in a local store, `.jupyter_tracker/` in this folder; "
+            "`$JUPYTER_TRACKER_STORE` overrides both, and the re-run says where in one line. "
+            "Without jupyter-tracker the code runs the same and its `jupyter_tracker` calls do "
+            "nothing. `mlflow run` passes `-P` values to the same options (see `MLproject`).",
             "",
         ]
     if script.kind == "cell":
