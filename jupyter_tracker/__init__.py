@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .errors import (
+    ExportEditedError,
     FilterError,
     InvalidInputError,
     ParamConflictError,
@@ -103,7 +104,9 @@ def plot(
     return _plot(run_ids, metrics, x)
 
 
-def export_run(run_id: str, directory: str | os.PathLike) -> Path:
+def export_run(
+    run_id: str, directory: str | os.PathLike, *, verify: bool = False, force: bool = False
+) -> Path:
     """Write run ``run_id`` as a project directory that re-runs outside Jupyter; its path.
 
     ``train.py`` (the cell with the cells it depended on, or the script; params as
@@ -111,9 +114,15 @@ def export_run(run_id: str, directory: str | os.PathLike) -> Path:
     ``python_env.yaml`` (``mlflow run DIR -P alpha=0.7 --env-manager local``),
     ``requirements.txt``, ``params.yaml``, ``metrics.json``, ``metrics/<key>.csv``,
     ``artifacts/``, ``run.json``, ``run.ipynb`` and ``README.md``. ``directory`` must be new,
-    empty, or an earlier export of the same run (its files are then replaced). Re-running
-    ``python train.py`` with jupyter-tracker installed logs a new run tagged
-    ``jupyter_tracker.origin`` = ``run_id``.
+    empty, or an earlier export of the same run: its files are then replaced, except those
+    changed since, which raise ``ExportEditedError`` (naming them) unless ``force=True``
+    (each is then kept beside as ``<name>.orig``). Re-running ``python train.py`` with
+    jupyter-tracker installed logs a new run tagged ``jupyter_tracker.origin`` = ``run_id``,
+    in the store the run came from when reachable, else in ``.jupyter_tracker/`` there.
+
+    ``verify=True`` then re-runs ``train.py`` in a fresh process against a scratch store and
+    prints whether it reproduced the run's params and final metrics; the verdict is also in
+    the README and in ``run.json`` (``export.verification``).
     """
     import sys
 
@@ -123,7 +132,12 @@ def export_run(run_id: str, directory: str | os.PathLike) -> Path:
     def progress(line: str) -> None:
         print(f"jupyter-tracker: {line}", file=sys.stderr)
 
-    return _export(current_store(), run_id, directory, progress).path
+    done = _export(current_store(), run_id, directory, progress, verify=verify, force=force)
+    if done.verdict is not None:
+        from .export import verdict_text
+
+        print(verdict_text(done.verdict))
+    return done.path
 
 
 def load_ipython_extension(shell) -> None:
@@ -142,6 +156,7 @@ def unload_ipython_extension(shell) -> None:
 
 __all__ = [
     "ActiveRun",
+    "ExportEditedError",
     "FilterError",
     "InvalidInputError",
     "ParamConflictError",

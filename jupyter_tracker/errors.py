@@ -105,3 +105,21 @@ class StoreReadOnlyError(TrackerError):
             f"The store at {path} is read-only: its runs can be read, not written. "
             "jt.set_store(...) (or JUPYTER_TRACKER_STORE) chooses a store you can write to."
         )
+
+
+class ExportEditedError(TrackerError):
+    """A re-export would overwrite files changed since the last export (``files``, relative
+    to ``path``); nothing was written."""
+
+    SHOWN = 10  # files named in the message; ``files`` holds them all
+
+    def __init__(self, path: str, run_id: str, files: list[str]) -> None:
+        self.path, self.run_id, self.files = path, run_id, files
+        named = ", ".join(files[: self.SHOWN])
+        if len(files) > self.SHOWN:
+            named += f" and {len(files) - self.SHOWN} more"
+        super().__init__(
+            f"Not re-exporting run {run_id[:8]} to {path}: {named} changed since the last "
+            "export (or were not written by it); nothing was written. Move them away, or "
+            "re-export with force=True (--force): each is then kept beside as <name>.orig."
+        )

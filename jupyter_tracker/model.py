@@ -152,6 +152,50 @@ class ExperimentList(TypedDict):
     experiments: list[Experiment]
 
 
+# What ``export --verify`` concluded, best first: the re-run matched the original; it did not,
+# the same way twice; two re-runs disagreed with each other; it could not run to the end.
+VerifyOutcome = Literal["reproduced", "not reproduced", "not deterministic", "failed"]
+VERIFY_OUTCOMES: tuple[VerifyOutcome, ...] = (
+    "reproduced",
+    "not reproduced",
+    "not deterministic",
+    "failed",
+)
+
+
+class Mismatch(TypedDict):
+    """A param or final metric whose re-run value is not the original's (values as text,
+    floats exact; None: that run has no such key)."""
+
+    kind: Literal["param", "metric"]
+    key: str
+    original: str | None
+    rerun: str | None
+    second: str | None  # the second re-run's value, when there was a second re-run
+
+
+class Verdict(TypedDict):
+    """What ``export --verify`` found: the export's script re-run in a fresh process against a
+    scratch store, its params and final metrics (latest value per key, NaN equal to NaN)
+    compared with the original run's; a re-run that differs is run once more to tell code
+    that is not deterministic from code that does not reproduce the run."""
+
+    outcome: VerifyOutcome
+    summary: str  # the one line, e.g. "reproduced: 4/4 metrics identical, 3/3 params"
+    run_id: str  # the original run
+    reruns: int  # how many times the script ran (2 when the first re-run differed)
+    metrics_identical: int
+    metrics: int
+    params_identical: int
+    params: int
+    mismatches: list[Mismatch]  # against the original
+    varying: list[str]  # keys whose values differed between the two re-runs
+    error: str | None  # why the script could not run to the end (outcome "failed")
+    python: str  # the interpreter that ran it
+    seconds: float
+    verified_at: int  # ms since the epoch
+
+
 def json_ready(value: Any) -> Any:
     """Records as JSON can carry them: NaN and infinities become the strings JavaScript
     prints for them (``"NaN"``, ``"Infinity"``, ``"-Infinity"``)."""

@@ -301,7 +301,7 @@ def test_directory_rules_new_empty_same_run_or_refused(ip, store, tmp_path):
     (empty / "my-notes.md").write_text("mine")
     (empty / "stale.txt").write_text("from an earlier export")
     record = json.loads((empty / "run.json").read_text())
-    record["export"]["files"] += ["stale.txt", "../../outside.txt"]
+    record["export"]["files"].update({"stale.txt": None, "../../outside.txt": None})
     (empty / "run.json").write_text(json.dumps(record))
     (tmp_path / "outside.txt").write_text("keep")
     jt.export_run(run.id, empty)  # the same run again: replaced in place

@@ -8,9 +8,14 @@
 ``README.md``.
 
 The directory must be new, empty, or an earlier export of the same run: then the files that
-export wrote (listed in its ``run.json``) are replaced and any other file is left alone.
-Every path written goes through ``_paths.confined``, so a stored name that could escape the
-directory stops the export before anything is written.
+export wrote (listed in its ``run.json`` with their SHA-256) are replaced and any other file
+is left alone, unless one of them changed since (or a file the export would write is not
+one of them): then ``ExportEditedError`` names them before anything is written, and
+``force=True`` keeps each aside as ``<name>.orig`` and goes on. ``run.json`` itself is the
+export's record, rewritten every time. Every path written goes through ``_paths.confined``,
+so a stored name that could escape the directory stops the export before anything is
+written. ``verify=True`` then re-runs the export (``_verify``) and records the verdict in
+``run.json`` and the README.
 """
 
 from __future__ import annotations
@@ -21,18 +26,18 @@ import json
 import os
 import re
 import shlex
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._paths import confined, safe_relative_path
-from ..errors import InvalidInputError, TrackerError
-from ..model import Artifact, MetricSummary, RunDetail, json_ready
+from .._paths import confined, open_regular, safe_relative_path
+from ..errors import ExportEditedError, InvalidInputError, TrackerError
+from ..model import Artifact, MetricSummary, RunDetail, Verdict, json_ready
 from ..store import Store, now_ms, queries
-from . import _code, _project, _report
+from . import _code, _project, _report, _verify
 from ._code import MANIFEST
+from ._verify import verdict_text
 
 PROGRESS_AFTER_S = 1.0  # say what the export is doing once it has taken this long
 
@@ -44,7 +49,7 @@ class ExportDirectoryError(TrackerError):
         self.path, self.run_id = path, run_id
         super().__init__(
             f"Cannot export run {run_id[:8]} to {path}: {what}. Give a new or empty directory "
-            f"(an earlier export of the same run is replaced in place)."
+            f"(an earlier export of the same run is re-exported in place)."
         )
 
 
@@ -59,6 +64,7 @@ class Export:
     rerun: str  # the command that re-runs it, e.g. ``python train.py --alpha 1.0``
     notes: list[str] = field(default_factory=list)
     replaced: bool = False  # an earlier export of the run was replaced
+    verdict: Verdict | None = None  # with verify=True: what re-running it found
 
     def summary(self) -> str:
         """A few lines for a terminal or a notebook: where, what, how to re-run."""
@@ -77,6 +83,8 @@ class Export:
             f"  re-run: cd {shlex.quote(str(self.path))} && {self.rerun}",
         ]
         lines += [f"  note: {note}" for note in self.notes]
+        if self.verdict is not None:
+            lines.append(verdict_text(self.verdict))
         return "\n".join(lines)
 
 
@@ -99,13 +107,18 @@ def export_run(
     run_id: str,
     directory: str | os.PathLike,
     progress: Callable[[str], None] | None = None,
+    *,
+    verify: bool = False,
+    force: bool = False,
 ) -> Export:
     """Write run ``run_id`` (an id or a unique prefix) as a project into ``directory``.
 
     ``progress`` gets a short line per phase when the export takes long (big artifacts,
-    long metric histories). Raises ``RunNotFoundError``, ``ExportDirectoryError`` (a
-    non-empty directory that is not an earlier export of this run) or ``InvalidInputError``
-    (a stored name that would land outside the directory: nothing is written then).
+    long metric histories) and while ``verify`` re-runs it. Raises ``RunNotFoundError``,
+    ``ExportDirectoryError`` (a non-empty directory that is not an earlier export of this
+    run), ``ExportEditedError`` (files of the earlier export changed since; not with
+    ``force``) or ``InvalidInputError`` (a stored name that would land outside the
+    directory); nothing is written then.
     """
     from .._version import __version__
 
@@ -147,13 +160,16 @@ def export_run(
     notebook = _report.notebook(detail, script, __version__)
     plain["README.md"] = _report.readme(detail, script, metric_files, artifacts, notes)
     files = [
-        MANIFEST,
         *plain,
         "run.ipynb",
         *metric_files.values(),
         *(f"artifacts/{a['path']}" for a in artifacts),
     ]
-    targets = {rel: confined(root, rel) for rel in files}  # every name checked before writing
+    targets = {rel: confined(root, rel) for rel in [MANIFEST, *files]}  # all checked first
+    changed = _changed(root, previous, files) if previous is not None else []
+    if changed and not force:
+        raise ExportEditedError(str(root), full_id, changed)
+    kept = [f"{rel} changed since the last export: kept as {_keep(root, rel)}" for rel in changed]
 
     _clear(root, previous)
     root.mkdir(parents=True, exist_ok=True)
@@ -161,38 +177,51 @@ def export_run(
     record["typed_params"] = {
         k: {"value": v, "type": t} for k, (v, t) in detail["typed_params"].items()
     }
+    written: dict[str, str | None] = dict.fromkeys(files)  # SHA-256 once written
     record["export"] = {
         "exported_at": now_ms(),
         "jupyter_tracker": __version__,
         "origin_store": str(store.path.absolute()),  # where re-runs log when it is reachable
-        "files": files,
+        "files": written,  # a file the user changed since is not overwritten by a re-export
     }
-    _write(targets[MANIFEST], json.dumps(record, indent=2, allow_nan=False, ensure_ascii=False))
+    _write_record(targets[MANIFEST], record)  # first: an interrupted export is still known
     for rel, text in plain.items():
-        _write(targets[rel], text)
+        written[rel] = _write(targets[rel], text)
     import nbformat
 
-    _write(targets["run.ipynb"], nbformat.writes(notebook))
+    written["run.ipynb"] = _write(targets["run.ipynb"], nbformat.writes(notebook))
     for i, (key, rel) in enumerate(metric_files.items(), 1):
         say(f"metric histories {i}/{len(metric_files)}")
         _write_history(store, full_id, key, targets[rel])
+        written[rel] = _sha256(targets[rel])
     for i, artifact in enumerate(artifacts, 1):
         say(f"artifacts {i}/{len(artifacts)} ({artifact['size']:,} bytes: {artifact['path']})")
-        target = targets[f"artifacts/{artifact['path']}"]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with (
-            store.open_blob(artifact["sha256"], artifact["size"]) as src,
-            open(target, "wb") as dst,
-        ):
-            shutil.copyfileobj(src, dst)
+        rel = f"artifacts/{artifact['path']}"
+        targets[rel].parent.mkdir(parents=True, exist_ok=True)
+        with store.open_blob(artifact["sha256"], artifact["size"]) as src:
+            written[rel] = _copy(src, targets[rel])
+    _write_record(targets[MANIFEST], record)
     opts = [] if script.starts_own_run else script.options
     example = next((o for o in opts if o.numeric), opts[0] if opts else None)
     rerun = f"python {_code.SCRIPT}"
     if example is not None:
         rerun += f" --{example.name} {_code._example_value(example)}"
-    return Export(
-        root, full_id, detail["name"], files, rerun, notes + script.notes, previous is not None
+    done = Export(
+        root,
+        full_id,
+        detail["name"],
+        [MANIFEST, *files],
+        rerun,
+        kept + notes + script.notes,
+        previous is not None,
     )
+    if verify:
+        done.verdict = _verify.verify(root, detail, progress)
+        readme = _report.readme(detail, script, metric_files, artifacts, notes, done.verdict)
+        written["README.md"] = _write(targets["README.md"], readme)
+        record["export"]["verification"] = done.verdict
+        _write_record(targets[MANIFEST], record)
+    return done
 
 
 def _is_sweep_parent(detail: RunDetail) -> bool:
@@ -200,8 +229,9 @@ def _is_sweep_parent(detail: RunDetail) -> bool:
     return source.lstrip().startswith("%%track_sweep") and "sweep_size" in detail["params"]
 
 
-def _previous_export(root: Path, run_id: str) -> list[str] | None:
-    """The files an earlier export of this run wrote into ``root``; None if it is new/empty."""
+def _previous_export(root: Path, run_id: str) -> dict[str, str | None] | None:
+    """The files an earlier export of this run wrote into ``root`` with their SHA-256 (None:
+    not recorded, the export was interrupted); None if ``root`` is new or empty."""
     if not root.exists():
         return None
     if not root.is_dir():
@@ -213,12 +243,68 @@ def _previous_export(root: Path, run_id: str) -> list[str] | None:
         files = record["export"]["files"] if record.get("run_id") == run_id else None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         files = None
-    if not isinstance(files, list):
+    if isinstance(files, list):  # an export from before hashes were recorded
+        files = dict.fromkeys(files)
+    if not isinstance(files, dict):
         raise ExportDirectoryError(root, run_id, "it is not empty")
-    return [f for f in files if isinstance(f, str)]
+    return {
+        rel: digest if isinstance(digest, str) else None
+        for rel, digest in files.items()
+        if isinstance(rel, str) and rel != MANIFEST
+    }
 
 
-def _clear(root: Path, previous: list[str] | None) -> None:
+def _changed(root: Path, previous: dict[str, str | None], files: list[str]) -> list[str]:
+    """The files a re-export would overwrite or remove that are not as the earlier export
+    wrote them: changed since (or no longer a regular file), or not written by it at all."""
+    changed = []
+    for rel in sorted(set(previous) | set(files)):
+        try:
+            path = confined(root, rel)
+        except InvalidInputError:
+            continue  # never touched: _clear skips it too
+        if not os.path.lexists(path):
+            continue
+        if rel not in previous:
+            changed.append(rel)  # the user's own file where the export now writes one
+        elif previous[rel] is not None and _sha256(path) != previous[rel]:
+            changed.append(rel)
+    return changed
+
+
+def _keep(root: Path, rel: str) -> str:
+    """Move a changed file aside, to the first free ``<name>.orig`` (``.orig2``...)."""
+    path = root / rel
+    n = 1
+    while os.path.lexists(aside := path.with_name(f"{path.name}.orig{n if n > 1 else ''}")):
+        n += 1
+    path.rename(aside)
+    return aside.relative_to(root).as_posix()
+
+
+def _sha256(path: Path) -> str | None:
+    """The SHA-256 of a regular file's content; None for anything else (a link, a folder)."""
+    digest = hashlib.sha256()
+    try:
+        with open_regular(path) as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    except (InvalidInputError, OSError):
+        return None
+    return digest.hexdigest()
+
+
+def _copy(src, target: Path) -> str:
+    """Copy a stream into ``target``; the SHA-256 of what was written."""
+    digest = hashlib.sha256()
+    with open(target, "wb") as dst:
+        while chunk := src.read(1 << 20):
+            digest.update(chunk)
+            dst.write(chunk)
+    return digest.hexdigest()
+
+
+def _clear(root: Path, previous: dict[str, str | None] | None) -> None:
     """Remove what an earlier export wrote (never a path that leads outside ``root``)."""
     if not previous:
         return
@@ -236,10 +322,17 @@ def _clear(root: Path, previous: list[str] | None) -> None:
             folder.rmdir()
 
 
-def _write(target: Path, text: str) -> None:
+def _write(target: Path, text: str) -> str:
+    """Write ``text`` (ending with a newline); the SHA-256 of what was written."""
+    data = (text if text.endswith("\n") else text + "\n").encode("utf-8")
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text if text.endswith("\n") else text + "\n")
+    with open(target, "wb") as f:
+        f.write(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_record(target: Path, record: dict) -> None:
+    _write(target, json.dumps(json_ready(record), indent=2, allow_nan=False, ensure_ascii=False))
 
 
 def _metric_files(summary: dict[str, MetricSummary]) -> dict[str, str]:

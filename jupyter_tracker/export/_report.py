@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from ..model import RunDetail
+from ..model import RunDetail, Verdict
 from ._code import MANIFEST, SCRIPT, Script, one_line
 from ._project import slug
+from ._verify import mismatch_rows
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|~<>&-])")
 
@@ -83,10 +84,43 @@ def metrics_table(detail: RunDetail, files: dict[str, str] | None = None) -> lis
     return _table(header + ["history"] * (files is not None), rows)
 
 
+def verification(verdict: Verdict) -> list[str]:
+    """The README's section on ``--verify``: the one line, then what differs (or, when the
+    script failed, the end of its output as an indented code block)."""
+    out = [
+        "## Verification",
+        "",
+        f"`--verify` re-ran `python {SCRIPT}` in a fresh process ({md(verdict['python'])}) "
+        f"against a scratch store on {_time(verdict['verified_at'])} "
+        f"({verdict['reruns']} re-run{'s' * (verdict['reruns'] > 1)}, "
+        f"{verdict['seconds']:.1f} s), and compared its params and final metrics with the "
+        "run's:",
+        "",
+        f"**{md(verdict['summary'])}**",
+        "",
+    ]
+    if verdict["outcome"] == "not deterministic":
+        out += [
+            "The code gives different results from one run to the next (an unseeded random "
+            "generator, threads, the clock...): seed it to make the run reproducible.",
+            "",
+        ]
+    header, rows = mismatch_rows(verdict)
+    out += _table(header, [[md(c) if c is not None else "(none)" for c in row] for row in rows])
+    if verdict["outcome"] == "failed" and verdict["error"]:
+        out += ["    " + line for line in verdict["error"].splitlines()[1:]] + [""]
+    return out
+
+
 def readme(
-    detail: RunDetail, script: Script, metric_files: dict[str, str], artifacts: list, notes: list
+    detail: RunDetail,
+    script: Script,
+    metric_files: dict[str, str],
+    artifacts: list,
+    notes: list,
+    verdict: Verdict | None = None,
 ) -> str:
-    """README.md: what the run was and how to re-run it."""
+    """README.md: what the run was and how to re-run it (and, verified, what that found)."""
     opts = [] if script.starts_own_run else script.options
     example = next((o for o in opts if o.numeric), opts[0] if opts else None)
     python_example = f"python {SCRIPT}"
@@ -136,6 +170,8 @@ def readme(
             "`run.ipynb` holds the same cells as a notebook.",
             "",
         ]
+    if verdict is not None:
+        out += verification(verdict)
     if opts or script.options:
         out += ["## Params", ""] + params_table(script)
     if detail["metric_summary"]:

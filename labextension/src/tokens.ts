@@ -125,3 +125,39 @@ export interface IRunPage {
 export interface IExperimentList {
   experiments: IExperiment[];
 }
+
+/**
+ * What `export --verify` concluded: one of `jupyter_tracker.model.VERIFY_OUTCOMES`
+ * ("reproduced" first), as the server sends it.
+ */
+export type VerifyOutcome = string;
+
+/** A param or final metric whose re-run value is not the original's (null: no such key). */
+export interface IMismatch {
+  kind: 'param' | 'metric';
+  key: string;
+  original: string | null;
+  rerun: string | null;
+  /** The second re-run's value, when there was a second re-run. */
+  second: string | null;
+}
+
+/** What `export --verify` found: the export re-run in a fresh process, compared. */
+export interface IVerdict {
+  outcome: VerifyOutcome;
+  /** The one line, e.g. "reproduced: 4/4 metrics identical, 3/3 params". */
+  summary: string;
+  run_id: string;
+  reruns: number;
+  metrics_identical: number;
+  metrics: number;
+  params_identical: number;
+  params: number;
+  mismatches: IMismatch[];
+  varying: string[];
+  error: string | null;
+  python: string;
+  seconds: number;
+  /** Milliseconds since the epoch. */
+  verified_at: number;
+}
