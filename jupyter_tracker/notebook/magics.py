@@ -344,11 +344,14 @@ class TrackerMagics(Magics):
 
     @line_magic
     def export_run(self, line: str) -> None:
-        """Export a run to a project directory that re-runs outside Jupyter: ``%export_run ID DIR``.
+        """Export a run to a project directory that re-runs outside Jupyter:
+        ``%export_run ID DIR [--verify] [--force]``.
 
         ``DIR`` must be new, empty or an earlier export of the same run; quote it if it has
         spaces. Prints what was written and how to re-run it (``python train.py --alpha 0.7``,
-        ``mlflow run DIR -P alpha=0.7 --env-manager local``).
+        ``mlflow run DIR -P alpha=0.7 --env-manager local``). ``--verify`` then re-runs it in
+        a fresh process and says whether it reproduced the run; ``--force`` re-exports over
+        files changed since the last export, keeping each as ``<name>.orig``.
         """
         import shlex
 
@@ -358,10 +361,25 @@ class TrackerMagics(Magics):
             words = shlex.split(line)
         except ValueError as exc:
             raise UsageError(f"%export_run: {exc}; quote DIR like this: 'my dir'.") from None
+        flags = {"--verify", "--force"}
+        given = {w for w in words if w in flags}
+        words = [w for w in words if w not in flags]
+        unknown = [w for w in words if w.startswith("--")]
+        if unknown:
+            raise UsageError(f"%export_run: unknown option {unknown[0]}; use --verify, --force.")
         if len(words) != 2:
-            raise UsageError("Give a run id and a directory: %export_run 1a2b3c4d exports/best.")
+            raise UsageError(
+                "Give a run id and a directory: %export_run 1a2b3c4d exports/best [--verify]."
+            )
         try:
-            done = export_run(tracking.current_store(), words[0], words[1], print)
+            done = export_run(
+                tracking.current_store(),
+                words[0],
+                words[1],
+                print,
+                verify="--verify" in given,
+                force="--force" in given,
+            )
         except TrackerError as exc:
             raise UsageError(" ".join(str(exc).split())) from None
         print(done.summary())
