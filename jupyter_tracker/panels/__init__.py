@@ -8,6 +8,24 @@ if TYPE_CHECKING:
     from .comparison import Comparison
     from .table import RunTable
 
+WIDGET_MIME_TYPE = "application/vnd.jupyter.widget-view+json"
+# Marks a widget's bundle as having a static view in its text/html; the lab extension renders
+# it (labextension/src/panels.ts): the static view at once, the live widget once it is there.
+PANEL_MIME_TYPE = "application/vnd.jupyter-tracker.panel+json"
+
+
+def with_static_view(bundle: dict, text: str, html: str) -> dict:
+    """A widget's display bundle that a saved notebook keeps readable: ``text/plain`` and
+    ``text/html`` (what nbconvert, GitHub and VS Code without the widget's model show), and
+    ``PANEL_MIME_TYPE`` with the widget's model id, so that JupyterLab shows the HTML until
+    the live widget can be drawn, never "Error displaying widget: model not found"."""
+    bundle["text/plain"] = text
+    bundle["text/html"] = html
+    view = bundle.get(WIDGET_MIME_TYPE)
+    if view:
+        bundle[PANEL_MIME_TYPE] = {"model_id": view["model_id"]}
+    return bundle
+
 
 def has_frontend() -> bool:
     """Whether outputs reach a notebook frontend (a kernel), not a terminal or a script."""

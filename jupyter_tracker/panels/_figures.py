@@ -7,7 +7,7 @@ import weakref
 
 import plotly.graph_objects as go
 
-from . import curves
+from . import curves, with_static_view
 from .curves import plotly_json, summary_html, summary_text
 
 
@@ -35,9 +35,11 @@ class Curves(_Summary, go.FigureWidget):
     _jt_poller: threading.Thread | None = None
 
     def _repr_mimebundle_(self, include=None, exclude=None, validate=True, **kwargs):
-        bundle = super()._repr_mimebundle_(include, exclude, validate, **kwargs)
-        bundle["text/plain"] = self.summary_text()
-        bundle["text/html"] = self.summary_html()
+        bundle = with_static_view(
+            super()._repr_mimebundle_(include, exclude, validate, **kwargs),
+            self.summary_text(),
+            self.summary_html(),
+        )
         if any(r["status"] == "RUNNING" for r in self._jt_records):
             self._start_polling()
         return bundle

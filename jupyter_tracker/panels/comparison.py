@@ -43,7 +43,7 @@ from ..render.diff import side_by_side
 from ..render.formats import cut, fmt_number, fmt_size
 from ..render.html import esc, esc_plotly, status_badge
 from ..store import Store, queries
-from . import has_frontend
+from . import has_frontend, with_static_view
 from .curves import build_figure, load_curves, metric_keys, plotly_json, run_records, summary_html
 from .detail import artifact_preview
 
@@ -503,10 +503,7 @@ class Comparison(widgets.VBox):
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
         if not has_frontend():
             return {"text/plain": self.text()}
-        bundle = super()._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = self.text()
-        bundle["text/html"] = self.html()
-        return bundle
+        return with_static_view(super()._repr_mimebundle_(**kwargs), self.text(), self.html())
 
     def __repr__(self) -> str:
         return f"<Comparison of {len(self.run_ids)} runs>"

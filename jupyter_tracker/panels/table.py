@@ -48,7 +48,7 @@ from ..render.formats import (
 )
 from ..render.html import esc, status_badge
 from ..store import queries
-from . import has_frontend
+from . import has_frontend, with_static_view
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -421,10 +421,7 @@ class RunTable(anywidget.AnyWidget):
         self._displayed = True
         if self.live:
             self._start_polling()
-        bundle = self.panel._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = text
-        bundle["text/html"] = self.html()
-        return bundle
+        return with_static_view(self.panel._repr_mimebundle_(**kwargs), text, self.html())
 
     def __repr__(self) -> str:
         return f"<RunTable: {self.total} runs, filter {self._shown_filter or ''!r}>"
