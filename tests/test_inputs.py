@@ -76,7 +76,7 @@ def test_the_issue_pattern_records_what_a_sweep_read(ip):
     """A tracked cell, then a sweep that reads `epochs` from it: every child records
     `epochs` as an inherited param with its provenance, and nobody is warned about it."""
     cell(ip, "import jupyter_tracker as jt\nclass Model:\n    pass\nmodel = Model()")
-    cell(
+    tracked = cell(
         ip,
         "%%track_run lr=0.05 alpha=1e-4 epochs=20 --quiet\n"
         "loss = sum(lr * alpha for _ in range(epochs))\njt.log_metric('loss', loss)",
@@ -93,7 +93,7 @@ def test_the_issue_pattern_records_what_a_sweep_read(ip):
     inputs = {i["name"]: i for i in child.capture["inputs"]}
     assert inputs["epochs"] == {
         "name": "epochs",
-        "execution_count": 2,
+        "execution_count": tracked.execution_count,
         "cell_id": None,
         "value": "20",
         "param": True,

@@ -235,20 +235,40 @@ def test_a_kernel_killed_mid_cell_leaves_a_crashed_run_noted_on_the_next_load(st
     assert stdout(start_kernel().run("%reload_ext jupyter_tracker")) == ""
 
 
-def test_a_restart_mid_cell_crashes_the_run_and_keeps_its_points(kernel):
+def test_a_restart_mid_cell_kills_the_run_says_so_on_the_card_and_keeps_its_points(kernel):
     """JupyterLab's restart (``restart_kernel(now=False)``): jupyter_client interrupts the
-    kernel before asking it to shut down; the interrupted run is CRASHED (not KILLED as by
-    the stop button, never FINISHED), with every point stored."""
+    kernel before asking it to shut down: the user stopped the run, so it is KILLED (never
+    FINISHED, not CRASHED), its card says so before the kernel goes, every point stored."""
     msg_id = kernel.send(ENDLESS, cell_id=CELL_IDS[0])
     kernel.wait_for_output(msg_id, "logging")
     kernel.km.restart_kernel(now=False)
+    final = kernel.until(
+        msg_id,
+        lambda m: (
+            m["msg_type"] == "update_display_data"
+            and "KILLED" in m["content"]["data"]["text/plain"]
+        ),
+    )
+    assert final  # the card's last state reached the page before the kernel went
     kernel.kc.wait_for_ready(timeout=TIMEOUT_S)
     (run,) = runs_by_start()
-    assert run.status == "CRASHED"
-    assert "kernel was restarted" in run.error
+    assert run.status == "KILLED"
+    assert "KeyboardInterrupt" in run.error
     assert run.end_time is not None
     assert len(jt.metric_history(run.id, "loss")) > 2000
     assert stdout(kernel.run("%load_ext jupyter_tracker")) == ""  # nothing left to mark
+
+
+def test_stopped_then_shut_down_at_once_stays_killed(kernel):
+    """nbclient and papermill shut the kernel down right after the last cell: a run the
+    user stopped just before is KILLED, and a later event never rewrites it."""
+    msg_id = kernel.send(ENDLESS, cell_id=CELL_IDS[0])
+    kernel.wait_for_output(msg_id, "logging")
+    kernel.km.interrupt_kernel()
+    kernel.collect(msg_id)
+    kernel.km.shutdown_kernel(now=False)
+    (run,) = runs_by_start()
+    assert run.status == "KILLED"
 
 
 # -- the live card ------------------------------------------------------------------------

@@ -76,7 +76,8 @@ def risky_slice(
     """The slice as the hidden-state warnings should see it: without the reassignments that
     cannot have changed what the cell read: names that are the run's own params (set for
     it), names whose setting cells all ran the same code (a cell re-run as it was), and
-    names every setting cell gave the same literal value (``epochs = 20`` here and there)."""
+    names every setting cell gave the same literal value (``epochs = 20`` here and there) or
+    the same import (``import numpy as np`` in several cells)."""
     own = set(own_params)
 
     def harmless(entry: Mapping[str, Any]) -> bool:
@@ -100,8 +101,9 @@ _UNKNOWN = object()
 
 
 def literal_set(source: str, name: str) -> Any:
-    """The literal value a cell leaves in ``name`` (its last top-level ``name = <literal>``,
-    or the param of a ``%%track_run``/``%%track_sweep`` line), or ``_UNKNOWN``."""
+    """The value a cell leaves in ``name`` when it can be read from the code: its last
+    top-level ``name = <literal>``, import, or the param of a ``%%track_run``/``%%track_sweep``
+    line; else ``_UNKNOWN``."""
     try:
         tree = ast.parse(to_python(source))
     except SyntaxError:
@@ -121,7 +123,9 @@ def literal_set(source: str, name: str) -> Any:
         if name not in bound and "*" not in bound:
             continue
         value = _UNKNOWN
-        if (
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and "*" not in bound:
+            value = _imported(node, name)
+        elif (
             isinstance(node, ast.Assign)
             and len(node.targets) == 1
             and isinstance(node.targets[0], ast.Name)
@@ -132,6 +136,15 @@ def literal_set(source: str, name: str) -> Any:
             except (ValueError, SyntaxError, MemoryError, RecursionError):
                 value = _UNKNOWN
     return value
+
+
+def _imported(node: ast.Import | ast.ImportFrom, name: str) -> Any:
+    """What an import statement binds to ``name``: the same module or object each time."""
+    base = f"{'.' * node.level}{node.module or ''}." if isinstance(node, ast.ImportFrom) else ""
+    for alias in node.names:
+        if (alias.asname or alias.name.split(".")[0]) == name:
+            return ("import", base + (alias.name if alias.asname else alias.name.split(".")[0]))
+    return _UNKNOWN
 
 
 def _bound(node: ast.stmt) -> set[str]:

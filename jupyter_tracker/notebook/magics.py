@@ -7,12 +7,11 @@ Each magic parses its line, calls the tracking API and turns user mistakes into
 from __future__ import annotations
 
 import ast
-import atexit
 import itertools
 import json
 import os
+import sys
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,11 +30,9 @@ from ..errors import TrackerError
 from ..run import error_text, outcome
 from ..session import session
 from ..store import queries
-from ..store._maintenance import mark_restarted
 from .card import RunCard
 
 MAX_HISTORY_CELLS = 500
-RESTART_WINDOW_S = 10.0  # a KILLED cell this close to the kernel's exit was a restart
 MAX_NOTEBOOK_BYTES = 50_000_000
 GIT_TIMEOUT_S = 2.0
 
@@ -64,8 +61,7 @@ class TrackerMagics(Magics):
     def __init__(self, shell) -> None:
         super().__init__(shell)
         self.cell = _CellContext()
-        self.killed: list = []  # (run, when) of cells stopped by an interrupt
-        self.cell_runs: list = []
+        self.open_cell: _OpenRun | None = None  # the run of the tracked cell running now
 
     # -- events -----------------------------------------------------------------------
 
@@ -77,10 +73,14 @@ class TrackerMagics(Magics):
             self.cell.cell_id = getattr(info, "cell_id", None)
 
     def post_run_cell(self, result) -> None:
-        """A run started implicitly by a log call in this cell ends with the cell."""
+        """The tracked cell's run ends with the cell, as its code ended; so does a run
+        started implicitly by a log call in this cell."""
         self.cell.depth = max(0, self.cell.depth - 1)
         if self.cell.depth:
             return
+        if self.open_cell is not None:
+            (run, card, git, capture), self.open_cell = self.open_cell, None
+            self._finish(run, card, git, capture, result.error_in_exec)
         run = tracking.active_run()
         while run is not None and run._implicit:
             run.end(outcome(result.error_in_exec))
@@ -102,6 +102,22 @@ class TrackerMagics(Magics):
             "track_run", line, cell, params, tags, options, options.get("nested", False)
         )
         return self._execute(run, where, cell, options.get("quiet", False))
+
+    def begin_cell(self, line: str) -> None:
+        """Start the run of a cell that begins with ``%%track_run``: the cell's own code then
+        runs as any cell does (its errors and line numbers are the cell's), and
+        ``post_run_cell`` ends the run with the cell's outcome."""
+        __tracebackhide__ = True
+        params, tags, options = _parsed(parse_run_line, line)
+        run, where = self._start(
+            "track_run", line, "", params, tags, options, options.get("nested", False)
+        )
+        capture, git = self._capture(run, where)
+        run.set_capture(capture)
+        card = RunCard(run, html=_has_frontend(self.ip), quiet=options.get("quiet", False))
+        card.warnings = capture["warnings"]
+        card.show()
+        self.open_cell = (run, card, git, capture)
 
     def _start(self, magic, line, cell, params, tags, options, nested):
         """Start the run of a tracked cell: params checked first, so a bad one starts none."""
@@ -139,7 +155,8 @@ class TrackerMagics(Magics):
     def _capture(self, run, where: dict) -> tuple[dict, threading.Thread]:
         shell = self.ip
         count = _current_count(shell)
-        history = list(shell.user_ns.get("In") or [])[:count]
+        raw = shell.history_manager.input_hist_raw if shell.history_manager else []
+        history = list(raw)[:count]  # the cells as the user wrote them
         slice_ = dependency_slice(history, count, run.source)
         where = {"notebook": run.notebook, "cell_id": run.cell_id, "how": where.get("how")}
         capture: dict[str, Any] = {
@@ -194,19 +211,8 @@ class TrackerMagics(Magics):
         while (inner := tracking.active_run()) is not None and inner is not run:
             inner.end(status)  # runs the cell left open end with it
         run.end(status, error=error)
-        if status == "KILLED":
-            self.killed.append((run, time.monotonic()))
         final = {key: queries.sampled_points(run._store, run.id, key) for key in run.metrics}
         card.finish(final)
-
-    def at_exit(self) -> None:
-        """A kernel restart interrupts the running cell, then shuts the kernel down: runs
-        KILLED just before the kernel exits were ended by that restart, so they are CRASHED
-        (as when the kernel dies), not stopped by the user."""
-        now = time.monotonic()
-        restarted = [run for run, when in self.killed if now - when <= RESTART_WINDOW_S]
-        for run in restarted:
-            mark_restarted(run._store, run.id)
 
     def _run_body(self, cell: str) -> Any:
         """Execute ``cell`` in the user namespace like a cell; the last expression's value."""
@@ -385,6 +391,50 @@ class TrackerMagics(Magics):
         print(done.summary())
 
 
+_OpenRun = tuple  # (run, card, git thread, capture) of the tracked cell running now
+_BEGIN = "__import__('jupyter_tracker.notebook.magics', fromlist=['_']).begin_tracked_cell"
+
+
+def tracked_cell_transform(lines: list[str]) -> list[str]:
+    """IPython input transform: in a cell that starts with ``%%track_run``, the magic line
+    becomes a call that starts the run and the body stays the cell's own code, so that it
+    runs, fails, shows its last value and numbers its lines exactly as any cell does. (A
+    ``%%track_run`` reached another way still runs through the cell magic.)"""
+    first = next((i for i, text in enumerate(lines) if text.strip()), None)
+    if first is None:
+        return lines
+    head = lines[first].strip()
+    name, _, line = head.partition(" ")
+    if name != "%%track_run" or lines[first][: len(lines[first]) - len(lines[first].lstrip())]:
+        return lines
+    return [*lines[:first], f"{_BEGIN}({line.strip()!r})\n", *lines[first + 1 :]]
+
+
+def begin_tracked_cell(line: str) -> None:
+    """Start the run of the tracked cell running now (the transformed magic line)."""
+    __tracebackhide__ = True
+    from IPython import get_ipython
+
+    magics = getattr(get_ipython(), "_jupyter_tracker_magics", None)
+    if magics is None:
+        raise UsageError("%%track_run needs the extension: run %load_ext jupyter_tracker.")
+    _show_raw_lines(sys._getframe(1).f_code.co_filename, magics.cell.raw_cell)
+    magics.begin_cell(line)
+
+
+def _show_raw_lines(filename: str, raw_cell: str | None) -> None:
+    """Tracebacks quote the cell as the user wrote it (``%%track_run ...``), not the call
+    its first line became: the cached text of the cell is its raw text, line for line."""
+    import linecache
+
+    entry = linecache.cache.get(filename)
+    if raw_cell is None or entry is None or len(entry) != 4:
+        return
+    lines = [line + "\n" for line in raw_cell.splitlines()]
+    if len(lines) == len(entry[2]):
+        linecache.cache[filename] = (len(raw_cell), None, lines, filename)
+
+
 def load(shell) -> None:
     """Register the magics and the cell events (idempotent); note runs found crashed."""
     if getattr(shell, "_jupyter_tracker_magics", None) is not None:
@@ -394,7 +444,7 @@ def load(shell) -> None:
     shell.events.register("pre_run_cell", magics.pre_run_cell)
     shell.events.register("post_run_cell", magics.post_run_cell)
     shell._jupyter_tracker_magics = magics
-    atexit.register(magics.at_exit)
+    shell.input_transformers_cleanup.append(tracked_cell_transform)
     session().implicit_end = "with this cell"
     crashed = session().crashed_runs_on_open()
     if crashed:
@@ -412,7 +462,8 @@ def unload(shell) -> None:
         return
     shell.events.unregister("pre_run_cell", magics.pre_run_cell)
     shell.events.unregister("post_run_cell", magics.post_run_cell)
-    atexit.unregister(magics.at_exit)
+    if tracked_cell_transform in shell.input_transformers_cleanup:
+        shell.input_transformers_cleanup.remove(tracked_cell_transform)
     for kind, names in magics.magics.items():
         for name in names:
             shell.magics_manager.magics[kind].pop(name, None)

@@ -77,16 +77,6 @@ def is_deleted(store: Store, run_id: str) -> bool:
     return bool(rows and rows[0][0])
 
 
-def mark_restarted(store: Store, run_id: str) -> None:
-    """A run KILLED by the interrupt that starts a kernel restart: CRASHED, with a note."""
-    with store.write() as conn:
-        conn.execute(
-            "UPDATE runs SET status = 'CRASHED', error = COALESCE(error, '') || ? "
-            "WHERE id = ? AND status = 'KILLED'",
-            ("\nThe kernel was restarted (or shut down) while this cell ran.", run_id),
-        )
-
-
 def set_run_tag(store: Store, run_id: str, key: object, value: object) -> dict:
     """Set (or replace) tag ``key`` of a stored run in one write transaction; its tags."""
     check_key(key, "Tag")
