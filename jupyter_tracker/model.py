@@ -13,6 +13,9 @@ from typing import Any, Literal, TypedDict
 Status = Literal["RUNNING", "FINISHED", "FAILED", "KILLED", "CRASHED"]
 STATUSES: tuple[Status, ...] = ("RUNNING", "FINISHED", "FAILED", "KILLED", "CRASHED")
 FINAL_STATUSES: tuple[Status, ...] = ("FINISHED", "FAILED", "KILLED", "CRASHED")
+# Where the REST API lives, under the Jupyter server's base URL (the server registers its
+# routes there; the panels' download links point there).
+API_PREFIX = "jupyter-tracker/api"
 
 # The fields of a run record, in the order of the run table and ``search_runs``' columns.
 RUN_COLUMNS = (
@@ -150,6 +153,24 @@ class ExperimentList(TypedDict):
     """Every experiment (``GET experiments``)."""
 
     experiments: list[Experiment]
+
+
+class CardState(TypedDict):
+    """What a run card output's metadata says (under ``jupyter-tracker/run-card``): its run
+    and status; a card whose status is not ``final`` may be out of date (its kernel died
+    before the last update)."""
+
+    run_id: str
+    status: Status
+    final: bool
+
+
+class RunCardOutput(TypedDict):
+    """A run card as a display output (what ``GET runs/{id}/card`` answers): its MIME bundle
+    (``text/html``, ``text/plain``) and its metadata, a ``CardState``."""
+
+    data: dict[str, str]
+    metadata: dict[str, CardState]
 
 
 # What ``export --verify`` concluded, best first: the re-run matched the original; it did not,

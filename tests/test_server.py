@@ -22,7 +22,14 @@ from tornado.httpclient import HTTPClientError
 from tornado.web import RequestHandler
 
 import jupyter_tracker as jt
-from jupyter_tracker.model import STATUSES, Experiment, RunDetail, RunPage, RunRecord
+from jupyter_tracker.model import (
+    STATUSES,
+    Experiment,
+    RunCardOutput,
+    RunDetail,
+    RunPage,
+    RunRecord,
+)
 from jupyter_tracker.store import Store
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -247,6 +254,60 @@ async def test_unknown_run_is_a_404_json(jp_fetch):
     response = await get(jp_fetch, "runs/feedfacefeedface")
     assert response.code == 404
     assert "feedfacefeedface" in body(response)["error"]
+
+
+CARD = "jupyter-tracker/run-card"
+
+
+async def test_card_is_the_kernels_final_card_of_the_run(jp_fetch, made_store):
+    run_id = made_store[1]
+    card = body(await get(jp_fetch, f"runs/{run_id[:8]}/card"))
+    assert card.keys() == RunCardOutput.__required_keys__
+    assert card["metadata"] == {CARD: {"run_id": run_id, "status": "FINISHED", "final": True}}
+    html, text = card["data"]["text/html"], card["data"]["text/plain"]
+    assert "baseline" in html and "FINISHED" in html and "alpha=0.5" in html
+    assert "polyline" in html  # the loss curve, from the stored history
+    assert text.startswith(f"run baseline ({run_id[:8]}) FINISHED")
+    runs = body(await get(jp_fetch, "runs"))["runs"]
+    failed = next(r for r in runs if r["status"] == "FAILED")
+    html = body(await get(jp_fetch, f"runs/{failed['run_id']}/card"))["data"]["text/html"]
+    assert XSS_NAME not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "RuntimeError: diverged" in html
+    assert (await get(jp_fetch, "runs/feedfacefeedface/card")).code == 404
+
+
+DIES_LATER = """
+import sys
+import jupyter_tracker as jt
+run = jt.start_run(name="doomed", params={"lr": 0.1})
+jt.log_metric("loss", 0.25)
+jt.tracking.current_store().flush()
+print(run.id, flush=True)
+sys.stdin.read()  # alive until killed
+"""
+
+
+@pytest.mark.parametrize("store_dir", ["copy"], indirect=True)
+async def test_card_of_a_run_whose_process_died_says_crashed(jp_fetch, store_dir):
+    env = {**os.environ, "JUPYTER_TRACKER_STORE": str(store_dir)}
+    kernel = subprocess.Popen(
+        [sys.executable, "-c", DIES_LATER],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        run_id = kernel.stdout.readline().strip()
+        running = body(await get(jp_fetch, f"runs/{run_id}/card"))  # the server opens the store
+        assert running["metadata"][CARD] == {"run_id": run_id, "status": "RUNNING", "final": False}
+    finally:
+        kernel.kill()  # SIGKILL: the run never ends
+        kernel.wait(10)
+    card = body(await get(jp_fetch, f"runs/{run_id}/card"))
+    assert card["metadata"][CARD] == {"run_id": run_id, "status": "CRASHED", "final": True}
+    assert "CRASHED" in card["data"]["text/html"] and "0.25" in card["data"]["text/html"]
+    assert body(await get(jp_fetch, f"runs/{run_id}"))["status"] == "CRASHED"
 
 
 async def test_experiments(jp_fetch):

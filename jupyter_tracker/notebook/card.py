@@ -4,6 +4,10 @@ The card is plain HTML (with SVG sparklines) sent with a ``display_id``, so the 
 is what a saved notebook keeps: readable on GitHub or nbviewer without a kernel. A
 background thread re-renders it a few times a second from the run's in-memory state; it
 never touches the logging hot path. Plain IPython in a terminal gets a text card.
+
+Each card output's metadata names its run and whether its status is final
+(``CARD_METADATA_KEY``): a card a dead kernel left unfinished is found and redrawn from the
+store (``stored_card``, served by ``GET runs/{id}/card``) by the lab extension.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ import threading
 import time
 from typing import Any
 
+from ..model import FINAL_STATUSES, RunCardOutput
 from ..render.charts import sparkline
 from ..render.colors import BORDER, ERROR, MUTED, TEXT, WARNING
 from ..render.formats import capture_health, fmt_duration, fmt_number
 from ..render.html import esc, status_badge
+from ..run import Run
+from ..store import Store, queries
 
 UPDATE_INTERVAL_S = 0.5
 MAX_SAMPLES = 120
@@ -24,6 +31,8 @@ MAX_SHOWN_METRICS = 12
 # Inline on every metric cell: JupyterLab's rendered-HTML tables would otherwise pad cells by
 # 0.5em, right-align them and stripe the rows (and centre the table, 1em below it).
 _CELL = "padding:1px 12px 1px 0;border:none;line-height:22px;vertical-align:middle"
+# The output metadata key of a card (labextension/src/cards.ts reads it): model.CardState.
+CARD_METADATA_KEY = "jupyter-tracker/run-card"
 
 
 class RunCard:
@@ -51,7 +60,8 @@ class RunCard:
             return
         from IPython.display import display
 
-        self._handle = display(self._bundle(), raw=True, display_id=True)
+        out = self.output()
+        self._handle = display(out["data"], metadata=out["metadata"], raw=True, display_id=True)
         self._thread = threading.Thread(
             target=self._refresh, name="jupyter-tracker-card", daemon=True
         )
@@ -60,7 +70,11 @@ class RunCard:
     def _refresh(self) -> None:
         while not self._stop.wait(UPDATE_INTERVAL_S):
             self._sample()
-            self._handle.update(self._bundle(), raw=True)
+            self._update()
+
+    def _update(self) -> None:
+        out = self.output()
+        self._handle.update(out["data"], metadata=out["metadata"], raw=True)
 
     def _sample(self) -> None:
         for key, value in list(self.run.metrics.items()):
@@ -79,12 +93,19 @@ class RunCard:
         if self.quiet:
             return
         if self._handle is not None:
-            self._handle.update(self._bundle(), raw=True)
+            self._update()
         elif not self.html:
             print(self.text(), flush=True)
 
-    def _bundle(self) -> dict[str, str]:
-        return {"text/html": self.render_html(), "text/plain": self.text()}
+    def output(self) -> RunCardOutput:
+        """The card as a display output: its MIME bundle, and its metadata (the run's id,
+        status and whether that status is final)."""
+        run = self.run
+        state = {"run_id": run.id, "status": run.status, "final": run.status in FINAL_STATUSES}
+        return {
+            "data": {"text/html": self.render_html(), "text/plain": self.text()},
+            "metadata": {CARD_METADATA_KEY: state},
+        }
 
     # -- rendering --------------------------------------------------------------------
 
@@ -167,3 +188,14 @@ class RunCard:
             )
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
+
+
+def stored_card(store: Store, run_id: str) -> RunCard:
+    """The card of a stored run (a full id) as the kernel draws it once the run has ended:
+    curves from the stored history, hidden-state warnings unless a sweep's child."""
+    run = Run(queries.run_detail(store, run_id))
+    card = RunCard(run)
+    card.samples = {key: queries.sampled_points(store, run.id, key) for key in run.metrics}
+    if run.parent_id is None and run.capture:
+        card.warnings = list(run.capture.get("warnings") or [])
+    return card

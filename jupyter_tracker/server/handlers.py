@@ -24,16 +24,24 @@ from tornado.iostream import StreamClosedError
 from .._limits import check_length
 from .._paths import safe_relative_path
 from ..errors import InvalidInputError, RunNotFoundError, RunStillRunningError, TrackerError
-from ..model import STATUSES, ExperimentList, RunDetail, RunPage, json_ready
+from ..model import (
+    API_PREFIX,
+    STATUSES,
+    ExperimentList,
+    RunCardOutput,
+    RunDetail,
+    RunPage,
+    json_ready,
+)
+from ..notebook.card import stored_card
 from ..store import DB_NAME, Store, find_store_dir, queries
 from ..store._maintenance import delete_run, set_run_tag
 
-API_PREFIX = "jupyter-tracker/api"
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 DEFAULT_POINTS = 1000
 MAX_POINTS = 5000
-MIN_POINTS = 3  # downsampling keeps up to three points (low, high, gap) per bucket
+MIN_POINTS = 3  # the first and last points and one between
 MAX_INTEGER = 2**63 - 1  # what SQLite stores: offsets and versions beyond are refused
 MAX_QUERY_TEXT = 10_000  # filter, order_by and experiment arguments
 CHUNK_BYTES = 256 * 1024
@@ -182,6 +190,15 @@ def _artifact_blob(store: Store | None, run_id: str, path: str, version: int | N
         raise NotFoundError(f"The content of artifact {path!r} is unusable: {exc}") from None
 
 
+def _card(store: Store | None, run_id: str) -> RunCardOutput:
+    """The run's card as the kernel draws it. A RUNNING run whose process is gone is first
+    marked CRASHED, as opening the store does: the server opened it long before."""
+    store, run_id = _opened(store, run_id)
+    if not store.read_only:
+        store.mark_crashed()
+    return stored_card(store, run_id).output()
+
+
 def _delete(store: Store | None, run_id: str) -> dict:
     return delete_run(*_opened(store, run_id))
 
@@ -230,6 +247,15 @@ class RunHandler(TrackerHandler):
     @tornado.web.authenticated
     async def delete(self, run_id: str) -> None:
         await self.answer(_delete, run_id)
+
+
+class CardHandler(TrackerHandler):
+    """`GET runs/{id}/card`: the run's card as a display output (HTML, text, metadata), drawn
+    by the kernel's renderer; the lab extension puts it in place of a card left unfinished."""
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str) -> None:
+        await self.answer(_card, run_id)
 
 
 class MetricHandler(TrackerHandler):
@@ -297,6 +323,7 @@ class ExperimentsHandler(TrackerHandler):
 ROUTES = [
     ("runs", RunsHandler),
     (r"runs/(?P<run_id>[^/]+)", RunHandler),
+    (r"runs/(?P<run_id>[^/]+)/card", CardHandler),
     (r"runs/(?P<run_id>[^/]+)/metrics/(?P<key>.+)", MetricHandler),
     (r"runs/(?P<run_id>[^/]+)/artifacts/(?P<path>.+)", ArtifactHandler),
     (r"runs/(?P<run_id>[^/]+)/tags/(?P<key>.+)", TagHandler),

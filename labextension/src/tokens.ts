@@ -127,6 +127,22 @@ export interface IExperimentList {
 }
 
 /**
+ * What a run card output's metadata says (under `jupyter-tracker/run-card`): its run and
+ * status; a card whose status is not `final` may be out of date (its kernel died first).
+ */
+export interface ICardState {
+  run_id: string;
+  status: RunStatus;
+  final: boolean;
+}
+
+/** A run card as a display output (`GET runs/{id}/card`): its MIME bundle and metadata. */
+export interface IRunCardOutput {
+  data: Record<string, string>;
+  metadata: Record<string, ICardState>;
+}
+
+/**
  * What `export --verify` concluded: one of `jupyter_tracker.model.VERIFY_OUTCOMES`
  * ("reproduced" first), as the server sends it.
  */
