@@ -345,3 +345,40 @@ def test_sweep_children_inherit_experiment_and_tags_and_reruns_link_sweeps(ip):
     children = frame[frame["parent_id"].notna()]
     assert len(children) == 4
     assert all(jt.get_run(i).rerun_of is None for i in children["run_id"])  # siblings
+
+
+def _plain(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def test_an_error_in_a_tracked_cell_reads_as_in_any_cell(ip, capsys):
+    cell(ip, "def divide(x):\n    return 1 / x")
+    cell(ip, "a = 1\ndivide(0)")
+    plain = _plain(capsys.readouterr().out)
+    cell(ip, "%%track_run --quiet\na = 1\ndivide(0)")
+    tracked = _plain(capsys.readouterr().out)
+    for text in (plain, tracked):
+        assert "ZeroDivisionError: division by zero" in text
+        assert "----> 2     return 1 / x" in text
+    assert "----> 3 divide(0)" in tracked and "1 %%track_run --quiet" in tracked
+    assert "----> 2 divide(0)" in plain
+    for internal in ("run_cell_magic", "get_ipython", "jupyter_tracker", "skipping hidden"):
+        assert internal not in tracked
+    assert only_run().status == "FAILED"
+
+
+def test_a_tracked_cell_that_does_not_compile_makes_no_run(ip, capsys):
+    result = cell(ip, "%%track_run --quiet\nx = (1\n")
+    assert isinstance(result.error_before_exec, SyntaxError)
+    out = _plain(capsys.readouterr().out)
+    assert "SyntaxError" in out and "jupyter_tracker" not in out and "run_cell_magic" not in out
+    assert len(jt.search_runs()) == 0
+
+
+def test_the_last_expression_of_a_tracked_cell_is_shown_and_top_level_await_works(ip):
+    assert (
+        cell(ip, "%%track_run --quiet\nimport asyncio\nawait asyncio.sleep(0)\n41 + 1").result == 42
+    )
+    assert only_run().status == "FINISHED"
