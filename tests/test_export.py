@@ -101,17 +101,26 @@ def test_export_writes_a_project_whose_script_reruns_with_changed_params(ip, sto
     script = (path / "train.py").read_text()
     assert "get_ipython" not in script and "unrelated" not in script
     assert "base = 2  # was: %time" in script
-    assert "# skipped (IPython only): !echo hello" in script
-    assert "# skipped (IPython only): %pwd" in script
-    assert "# skipped (IPython only): %timeit -n1 -r1 1" in script
+    assert "echo hello" not in script and "%pwd" not in script  # they define nothing it reads
+    assert "# skipped (IPython only): %timeit -n1 -r1 1" in script  # the cell's own
     assert "%%track_run" not in script.split("the tracked cell: %%track_run")[1].split("\n", 1)[1]
     assert script.index("def scale") < script.index("data = [") < script.index("for i, d in")
+    # data, a literal read from In [2], is an inherited param applied after the slice
+    assert (
+        script.index("data = [") < script.index("data = PARAMS['data']") < script.index("for i, d")
+    )
 
     result = rerun(path, "--alpha", "0.7", "--layers", "[4, 5, 6]", store=store)
     assert "trained adam True 8" in result.stdout  # floor(0.7 * (0 + 2 + 4 + 6))
     (again,) = new_runs(run)
     assert again.status == "FINISHED"
-    assert again.params == {"alpha": 0.7, "layers": [4, 5, 6], "opt": "adam", "flag": True}
+    assert again.params == {
+        "alpha": 0.7,
+        "layers": [4, 5, 6],
+        "opt": "adam",
+        "flag": True,
+        "data": [0, 2, 4, 6],
+    }
     assert again.tags["jupyter_tracker.origin"] == run.id
     assert again.tags["stage"] == "dev"
     assert again.metrics["loss/train"] == pytest.approx(0.7 * 6)
@@ -174,8 +183,8 @@ def test_run_ipynb_is_a_valid_notebook_of_the_slice_and_the_cell(ip, store, tmp_
     assert "alpha" in nb.cells[0].source and "loss/train" in nb.cells[0].source
     assert nb.cells[1].source == "%load_ext jupyter_tracker"
     slice_cells = [c.source for c in nb.cells[2:-1]]  # the shared shell's history may add some
-    assert any("%time base = 2" in c and "!echo hello" in c for c in slice_cells)
-    assert any("    %pwd" in c for c in slice_cells)
+    assert any("%time base = 2" in c and "def scale" in c for c in slice_cells)
+    assert not any("!echo hello" in c or "%pwd" in c for c in slice_cells)  # define nothing
     tracked = nb.cells[-1].source
     assert tracked.startswith("%%track_run alpha=0.5")
     assert f"--tag jupyter_tracker.origin='{run.id}'" in tracked.splitlines()[0]
@@ -191,12 +200,13 @@ def test_mlproject_python_env_and_params_yaml_have_mlflows_shape(ip, store, tmp_
     main = project["entry_points"]["main"]
     assert main["parameters"] == {
         "alpha": {"type": "float", "default": 0.5},
+        "data": {"type": "string", "default": "[0, 2, 4, 6]"},
         "flag": {"type": "string", "default": "True"},
         "layers": {"type": "string", "default": "[1, 2]"},
         "opt": {"type": "string", "default": "adam"},
     }
     assert main["command"] == (
-        "python train.py --alpha={alpha} --flag={flag} --layers={layers} --opt={opt}"
+        "python train.py --alpha={alpha} --data={data} --flag={flag} --layers={layers} --opt={opt}"
     )
     env = yaml.safe_load((path / "python_env.yaml").read_text())
     assert env == {
@@ -451,7 +461,7 @@ def test_a_debug_cell_the_run_read_from_is_exported_as_code(ip, store, tmp_path,
     cell(ip, "%%track_run alpha=2 --quiet\nprint('result', alpha * base)\n")
     run = jt.get_run(jt.last_active_run().id)
     origin = run.capture["dependency_slice"]["cells"][-1]
-    assert origin["provides"] == ["base"] and "run_cell_magic('debug'" in origin["source"]
+    assert origin["provides"] == ["base"] and origin["statements"] == ["base = 3"]
     path = jt.export_run(run.id, tmp_path / "project")
     assert "\nbase = 3\n" in (path / "train.py").read_text()
     assert "result 12" in rerun(path, "--alpha", "4", store=store).stdout

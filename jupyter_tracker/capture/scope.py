@@ -1,11 +1,15 @@
-"""Which names a cell reads and defines at top level (IPython syntax allowed).
+"""Which names a cell, and each of its top-level statements, reads, defines and changes.
 
-A static walk of the cell's code in evaluation order: assignments, imports, ``def``/``class``,
-``del`` and item/attribute assignment (``df["a"] = 1`` changes ``df``). Names set through
-``exec``/``eval``, ``globals()``, ``%run`` or star imports are not seen but recorded as
-``opaque``; in-place changes made by method calls (``lst.append(1)``) are not seen at all. A
-name bound in any branch of an ``if``/``try``/loop counts as bound, and the free variables of a
-function count as read when the function is defined.
+A static walk of the code in evaluation order (IPython syntax allowed): assignments, imports,
+``def``/``class``, ``del`` and item/attribute assignment (``df["a"] = 1`` changes ``df``).
+Names set through ``exec``/``eval``, ``globals()``, ``%run`` or star imports are not seen but
+recorded as ``opaque``. For a whole cell (:func:`analyse`) a name bound in any branch of an
+``if``/``try``/loop counts as bound, the free variables of a function count as read when the
+function is defined, and in-place changes made by method calls are not seen. For one statement
+(:func:`statements`) the analysis also says which names it surely binds, which methods it calls
+on which names (``lst.append(1)``) and which functions it calls with which names, and, for a
+``def``, what the function changes outside itself when called: the dependency slice decides from
+these which calls change what.
 """
 
 from __future__ import annotations
@@ -27,6 +31,18 @@ _IPYTHON_NAMES = frozenset(
     | {"_", "__", "___", "_i", "_ii", "_iii", "__session__", "__vsc_ipynb_file__"}
 )
 _IPYTHON_NAME_RE = re.compile(r"_i?\d+")
+# A method called as a statement of its own (its result dropped) is called for its effect
+# (lst.append(1), model.fit(X), optimizer.step()), unless it is one of these, called to look.
+_LOOKING_METHODS = frozenset(
+    {"head", "tail", "describe", "info", "summary", "show", "plot", "hist", "sample", "corr"}
+    | {"mean", "sum", "min", "max", "std", "count", "value_counts", "nunique", "unique"}
+    | {"keys", "values", "items", "get", "copy", "predict", "score", "evaluate", "format"}
+)
+# A method whose result is used changes its owner only with inplace=True or when it fits it.
+_FITTING_METHODS = frozenset(
+    {"fit", "fit_transform", "fit_predict", "partial_fit", "fit_resample", "train", "compile"}
+)
+_SEED = re.compile("seed", re.IGNORECASE)  # np.random.seed, torch.manual_seed, set_seed...
 
 
 class CellNames:
@@ -53,6 +69,10 @@ class _Names(ast.NodeVisitor):
 
     def __init__(self) -> None:
         self.opaque: list[str] = []
+        self.methods: set[str] = set()  # names a method that may change them is called on
+        self.calls: list[tuple[str, frozenset[str]]] = []  # f(a, b.c): ("f", {"a", "b"})
+        self.callables: dict[str, frozenset[str]] = {}  # def/class name -> what a call changes
+        self._dropped: ast.expr | None = None  # the value of the expression statement
 
     # hooks
     def _read(self, name: str) -> None: ...
@@ -180,7 +200,7 @@ class _Names(ast.NodeVisitor):
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         self._signature(node)
         self._bind(node.name)
-        self._function_body(node.args, node.body)
+        self.callables[node.name] = self._function_body(node.args, node.body)
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -188,16 +208,25 @@ class _Names(ast.NodeVisitor):
         self._signature(node)
         self._function_body(node.args, [node.body])
 
-    def _function_body(self, args: ast.arguments, body: Sequence[ast.AST]) -> None:
+    def _function_body(self, args: ast.arguments, body: Sequence[ast.AST]) -> frozenset[str]:
+        """Report what a function reads when called; return what a call changes outside it:
+        the globals it assigns and the free names it changes in place."""
         scope = _Scope()
         for statement in body:
             scope.visit(statement)
         local = (_argument_names(args) | scope.stores | scope.walrus) - scope.globals
         local -= scope.nonlocals
         free = (scope.loads | scope.nested) - local
-        self._nested(free, (scope.stores & scope.globals) | scope.global_writes)
+        global_writes = (scope.stores & scope.globals) | scope.global_writes
+        self._nested(free, global_writes)
         for what in scope.opaque:
             self._opaque(what)
+        return frozenset(global_writes | ((scope.methods | scope.mutated) - local))
+
+    def _ran_here(self, scope: _Scope) -> None:
+        """A class or comprehension body runs at once: its calls count where it stands."""
+        self.methods |= scope.methods - scope.stores
+        self.calls += scope.calls
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         for expr in [*node.decorator_list, *node.bases, *node.keywords]:
@@ -210,7 +239,9 @@ class _Names(ast.NodeVisitor):
         self._nested(scope.nested, scope.global_writes)
         for what in scope.opaque:
             self._opaque(what)
+        self._ran_here(scope)
         self._bind(node.name)
+        self.callables[node.name] = frozenset()
 
     def _comprehension(self, node, results: list[ast.expr]) -> None:
         first, scope = node.generators[0], _Scope()
@@ -230,6 +261,7 @@ class _Names(ast.NodeVisitor):
         self._nested(scope.nested, scope.global_writes)
         for what in scope.opaque:
             self._opaque(what)
+        self._ran_here(scope)
 
     def visit_ListComp(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp) -> None:
         self._comprehension(node, [node.elt])
@@ -238,6 +270,10 @@ class _Names(ast.NodeVisitor):
 
     def visit_DictComp(self, node: ast.DictComp) -> None:
         self._comprehension(node, [node.key, node.value])
+
+    def visit_Expr(self, node: ast.Expr) -> None:
+        self._dropped = node.value
+        self.visit(node.value)
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
@@ -253,7 +289,30 @@ class _Names(ast.NodeVisitor):
             magic = node.args[0].value.split(" ", 1)[0].lstrip("%")
             if magic in _OPAQUE_LINE_MAGICS:
                 self._opaque(f"%{magic}")
+        if isinstance(func, ast.Attribute):
+            owner = _base_name(func.value)
+            inplace = any(
+                k.arg == "inplace" and isinstance(k.value, ast.Constant) and k.value.value is True
+                for k in node.keywords
+            )
+            if node is self._dropped:
+                changes = func.attr not in _LOOKING_METHODS
+            else:
+                changes = func.attr in _FITTING_METHODS
+            if owner is not None and (changes or inplace):
+                self.methods.add(owner)
+        elif isinstance(func, ast.Name):
+            given = [*node.args, *(k.value for k in node.keywords)]
+            arguments = {_base_name(a.value if isinstance(a, ast.Starred) else a) for a in given}
+            self.calls.append((func.id, frozenset(arguments - {None})))
         self.generic_visit(node)
+
+
+def _base_name(node: ast.expr) -> str | None:
+    """The name an attribute/item chain starts from: ``df["a"].values`` -> ``df``."""
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
 
 
 class _Scope(_Names):
@@ -268,6 +327,7 @@ class _Scope(_Names):
         self.globals: set[str] = set()
         self.nonlocals: set[str] = set()
         self.global_writes: set[str] = set()
+        self.mutated: set[str] = set()
 
     def _read(self, name: str) -> None:
         self.loads.add(name)
@@ -278,7 +338,7 @@ class _Scope(_Names):
     _delete = _bind
 
     def _mutate(self, name: str) -> None:
-        pass
+        self.mutated.add(name)
 
     def _walrus(self, name: str) -> None:
         self.walrus.add(name)
@@ -362,6 +422,159 @@ def analyse(source: str, given: frozenset[str] = frozenset()) -> CellNames:
         for inner in ast.parse(code).body if code is not None else [statement]:
             scope.visit(inner)
     return scope.result()
+
+
+class Statement:
+    """One top-level statement of the code a cell runs in the namespace (frozensets of names).
+
+    ``text`` is its source as the kernel ran it (IPython syntax as ``get_ipython()`` calls),
+    with the comment lines just above it; a param of a ``%%track_run`` line is ``name = value``.
+    """
+
+    __slots__ = (
+        "text",
+        "reads",
+        "later",
+        "defines",
+        "definite",
+        "modifies",
+        "deletes",
+        "methods",
+        "calls",
+        "callables",
+        "imported",
+        "opaque",
+        "seeds",
+    )
+
+    def __init__(self, text: str, names: _CellScope, definite: set[str]) -> None:
+        defines = names.bound | names.global_writes
+        self.text = text
+        self.reads = frozenset(names.reads)  # when it runs, before it binds them
+        self.later = frozenset(names.later - names.ever)  # when the functions it defines run
+        self.defines = frozenset(defines)  # bound after it, on some path
+        self.definite = frozenset(definite) & frozenset(names.bound)  # bound on every path
+        self.modifies = frozenset(names.mutated - defines)  # item/attribute assignment
+        self.deletes = frozenset(names.deleted - defines)  # ``del x`` (top level only)
+        self.methods = frozenset(names.methods)  # x.append(1), model.fit(X): x, model
+        self.calls = tuple(names.calls)  # (function, names given to it)
+        self.callables = dict(names.callables)  # def/class name -> what a call changes
+        self.imported: frozenset[str] = frozenset()  # names bound by an import
+        self.opaque = tuple(names.opaque)
+        self.seeds = False  # a call that seeds a random generator (np.random.seed(0))
+
+
+def _given(name: str, text: str) -> Statement:
+    """A name a cell magic binds (a param of ``%%track_run``, the output of ``%%capture``)."""
+    names = _CellScope(frozenset({name}))
+    return Statement(text, names, {name})
+
+
+def _targets(node: ast.expr | None) -> set[str]:
+    if isinstance(node, ast.Name):
+        return {node.id}
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return set().union(*(_targets(e) for e in node.elts))
+    if isinstance(node, ast.Starred):
+        return _targets(node.value)
+    return set()
+
+
+def _definite(node: ast.stmt) -> set[str]:
+    """Names a statement binds on every path that completes (a branch, loop or handler may
+    not run, so what only they bind is not definite)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, ast.Import):
+        return {a.asname or a.name.partition(".")[0] for a in node.names}
+    if isinstance(node, ast.ImportFrom):
+        return {a.asname or a.name for a in node.names if a.name != "*"}
+    if isinstance(node, ast.Assign):
+        return set().union(*(_targets(t) for t in node.targets))
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        return _targets(node.target) if getattr(node, "value", None) is not None else set()
+    if isinstance(node, (ast.With, ast.AsyncWith)):
+        bound = set().union(*(_targets(i.optional_vars) for i in node.items))
+        return bound | _definite_block(node.body)
+    if isinstance(node, ast.If):
+        return _definite_block(node.body) & _definite_block(node.orelse)
+    if isinstance(node, ast.Try | getattr(ast, "TryStar", ast.Try)):
+        paths = [_definite_block([*node.body, *node.orelse])]
+        paths += [_definite_block(h.body) for h in node.handlers]
+        return set.intersection(*paths) | _definite_block(node.finalbody)
+    return set()
+
+
+def _definite_block(body: Sequence[ast.stmt]) -> set[str]:
+    return set().union(*(_definite(s) for s in body))
+
+
+def _texts(python: str, body: list[ast.stmt]) -> list[str]:
+    """The source of each statement: its whole lines with the comment lines just above it,
+    or only its own text when it shares a line with another (``a = 1; b = 2``)."""
+    lines = python.splitlines(keepends=True)
+    texts = []
+    for k, node in enumerate(body):
+        decorators = getattr(node, "decorator_list", [])
+        first = min([node.lineno, *(d.lineno for d in decorators)]) - 1
+        last = (node.end_lineno or node.lineno) - 1
+        before = (body[k - 1].end_lineno or 0) if k else 0  # lines above that are not its own
+        shared = before > first or (k + 1 < len(body) and body[k + 1].lineno - 1 <= last)
+        if shared:
+            texts.append(ast.get_source_segment(python, node) or "")
+            continue
+        while first > before and lines[first - 1].lstrip().startswith("#"):
+            first -= 1
+        texts.append("".join(lines[first : last + 1]).rstrip())
+    return texts
+
+
+def _statement(text: str, node: ast.stmt) -> Statement:
+    code = line_magic_code(node)  # %time x = f() runs x = f() in the namespace
+    inner = ast.parse(code).body if code is not None else [node]
+    names = _CellScope(frozenset())
+    for part in inner:
+        names.visit(part)
+    if not isinstance(node, ast.Delete):
+        names.deleted.clear()  # a del in a branch may not run: the name may still be set
+    found = Statement(text, names, _definite_block(inner))
+    if all(isinstance(part, (ast.Import, ast.ImportFrom)) for part in inner):
+        found.imported = found.definite
+    call = node.value if isinstance(node, ast.Expr) else None
+    if isinstance(call, ast.Call):
+        func = call.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        found.seeds = bool(_SEED.search(name))
+    return found
+
+
+@functools.lru_cache(maxsize=1024)
+def statements(source: str) -> tuple[Statement, ...]:
+    """The top-level statements of the code a cell runs in the namespace, in order.
+
+    IPython syntax allowed. The body of a cell magic whose body is Python (``%%time``,
+    ``%%debug``, ``%%track_run``...) is the code; the params of ``%%track_run`` and
+    ``%%track_sweep`` (for a sweep, its last run's) come first as ``name = value``, the output
+    of ``%%capture NAME`` last. Other cell magics and code that does not parse: none.
+    """
+    try:
+        python = to_python(source)
+        tree = ast.parse(python)
+    except (SyntaxError, ValueError):
+        return ()
+    magic = cell_magic(tree)
+    if magic is not None:
+        if not magic.python_body:
+            return ()
+        params = [_given(key, f"{key} = {value!r}") for key, value in magic.params().items()]
+        output = magic.output
+        captured = (
+            [_given(output, f"{output} = None  # the output %%capture kept exists only in IPython")]
+            if output
+            else []
+        )
+        return (*params, *statements(magic.body), *captured)
+    return tuple(map(_statement, _texts(python, tree.body), tree.body))
 
 
 def predefined(name: str) -> bool:

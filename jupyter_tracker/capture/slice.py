@@ -1,30 +1,39 @@
 """The dependency slice of a tracked cell and hidden-state warnings, from the input history.
 
-Pure functions over source text (IPython syntax allowed): which earlier cells (by execution
-count) a cell's inputs came from, and sentences warning that those inputs may not be what the
-notebook shows.
+Pure functions over source text (IPython syntax allowed): which earlier statements (and so
+cells, by execution count) a cell's inputs came from, and sentences warning that those inputs
+may not be what the notebook shows.
 
 What is approximate
 -------------------
-The slice is a static analysis of the kernel's input history (``In``), as precise as
-:mod:`.scope`: names set by ``exec``/``eval``, ``globals()``, ``%run``, star imports or other
-magics are not seen, nor in-place changes made by method calls (``lst.append(1)``,
-``df.drop(..., inplace=True)``). A cell that raised counts as having run to the end.
+The slice is a static analysis of the kernel's input history (``In``), statement by statement
+as :mod:`.scope` reads them: names set by ``exec``/``eval``, ``globals()``, ``%run``, star
+imports or other magics are not seen (a cell holding one is kept whole when it is in the
+slice); a method call on a name (``lst.append(1)``, ``model.fit(X)``) counts as changing it
+unless the name is a module or the method only looks (``df.head()``); a function defined in
+the session counts as changing what it is given and what its body changes; other functions
+(``random.shuffle(x)``) and changes through aliases are not seen. Seeding a random generator
+(``np.random.seed(0)``) is always kept; other effects on outside state (``os.chdir``, files
+written) are not. A cell that raised counts as having run to the end.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 
 from .ipython import to_python
-from .scope import CellNames, analyse, predefined
+from .scope import CellNames, Statement, analyse, predefined, statements
 
 APPROXIMATE = (
-    "Static analysis of the kernel's input history: names set by exec/eval, globals(), %run, "
-    "star imports or other magics and in-place changes made by method calls (lst.append, "
-    "inplace=True) are not seen; a cell that raised counts as run to the end, and a name bound "
-    "in any branch of an if/try/loop counts as bound."
+    "Static analysis of the kernel's input history, statement by statement: names set by "
+    "exec/eval, globals(), %run, star imports or other magics are not seen (a cell holding one "
+    "is kept whole); a method call on a name (lst.append, model.fit) counts as changing it "
+    "unless it is a module or the method only looks (df.head()), and a function defined in "
+    "the session as changing what it is given; other functions (random.shuffle), aliases and "
+    "effects on outside state other than seeding (os.chdir, files) are not seen; a cell that "
+    "raised counts as run to the end."
 )
 
 
@@ -33,27 +42,100 @@ def _normalised(source: str) -> str:
     return "\n".join(line.rstrip() for line in to_python(source).strip().splitlines())
 
 
+class _History:
+    """The earlier cells' statements in execution order, and which names each one sets.
+
+    ``sets[i]`` maps a name to how statement ``i`` sets it: ``"def"`` (bound on every path,
+    so no earlier statement is needed for it), ``"maybe"`` (bound on some path), ``"change"``
+    (changed in place) or ``"del"``. Calls are resolved in order: a method call changes its
+    owner unless the name is a module there; a call of a function or class defined in the
+    session changes the names it is given and what the function changes outside itself.
+    """
+
+    def __init__(self, cells: Mapping[int, str]) -> None:
+        self.flat: list[tuple[int, Statement]] = []
+        self.span: dict[int, range] = {}
+        for count, text in cells.items():
+            found = statements(text)
+            self.span[count] = range(len(self.flat), len(self.flat) + len(found))
+            self.flat += [(count, statement) for statement in found]
+        self.sets: list[dict[str, str]] = []
+        binder: dict[str, int] = {}  # name -> the statement that last bound it
+
+        def module(name: str) -> bool:
+            i = binder.get(name)
+            return i is not None and name in self.flat[i][1].imported
+
+        for statement in (s for _, s in self.flat):
+            sets = {n: "def" if n in statement.definite else "maybe" for n in statement.defines}
+            changed = {n for n in statement.methods if not module(n)} | statement.modifies
+            for function, given in statement.calls:
+                i = binder.get(function)
+                effects = self.flat[i][1].callables.get(function) if i is not None else None
+                if effects is not None:
+                    changed |= {n for n in given | effects if not module(n)}
+            for name in changed:
+                sets.setdefault(name, "change")
+            for name in statement.deletes:
+                sets[name] = "del"
+            for name, how in sets.items():
+                if how == "del":
+                    binder.pop(name, None)
+                elif how != "change":
+                    binder[name] = len(self.sets)
+            self.sets.append(sets)
+        self.events: dict[str, tuple[list[int], list[str]]] = {}
+        for i, sets in enumerate(self.sets):
+            for name, how in sets.items():
+                where, kinds = self.events.setdefault(name, ([], []))
+                where.append(i)
+                kinds.append(how)
+
+    def origins(self, name: str, before: int) -> list[tuple[int, str]]:
+        """The statements before ``before`` that made ``name`` what it is there, latest
+        first: back to one that surely bound it, or to a ``del`` (last, then)."""
+        where, kinds = self.events.get(name, ([], []))
+        found = []
+        for j in range(bisect.bisect_left(where, before) - 1, -1, -1):
+            found.append((where[j], kinds[j]))
+            if kinds[j] in ("def", "del"):
+                break
+        return found
+
+
 def dependency_slice(history: Sequence[str], current_count: int, source: str) -> dict:
-    """Which earlier cells (by execution count) the current cell's values came from.
+    """Which earlier statements (and cells, by execution count) the current cell's values
+    came from.
 
     ``history`` is the kernel's input history (IPython's ``In``/``_ih``: index = execution
     count); only counts below ``current_count`` are used. Each name the cell reads is traced
-    to the last earlier cell that defined it or changed it (``df["a"] = 1``), then the names
-    those cells read, transitively. Returns::
+    to the earlier statements that set it (back to one that surely bound it: ``x = 1``, not
+    one in a branch or loop) or changed it (``df["a"] = 1``, ``x.append(1)``, ``x += 1``),
+    then the names those statements read, transitively; the free names of a function are
+    traced from where it is called. A ``%%track_run`` param is the statement ``name = value``.
+    Returns::
 
         {"execution_count": current_count,
-         "cells": [{"execution_count", "source", "defines": [...], "provides": [names this
-                    slice takes from the cell]}, ...] sorted by count,
+         "cells": [{"execution_count", "source" (the whole cell, as it ran),
+                    "defines": [...], "provides": [names this slice takes from the cell],
+                    "statements": [source text of each statement of the cell the slice
+                                   needs, in order (the kernel's text: IPython syntax as
+                                   get_ipython() calls; a param as "name = value")],
+                    "total": how many statements the cell has}, ...] sorted by count,
          "names": {name the cell reads: count of the cell it comes from},
-         "unresolved": [names read (directly or by a cell in the slice) that no earlier cell
-                        defines and that are not builtins],
+         "unresolved": [names read (directly or by a statement in the slice) that no earlier
+                        cell defines and that are not builtins],
          "deleted": {unresolved name: count of the cell that deleted it},
          "reassigned": [{"name", "counts": [cells that set it, in order], "used": count,
                          "rerun_of": count or None}],
          "mixed": [{"name", "versions": [{"from": count, "readers": [counts]}, ...]}],
-         "opaque": [{"execution_count", "what": ["%run", "from m import *", "exec()", ...]}],
+         "opaque": [{"execution_count", "what": ["%run", "from m import *", "exec()", ...],
+                     "whole": the cell is in the slice, so it is kept whole}],
          "approximate": APPROXIMATE}
 
+    A statement that seeds a random generator (``np.random.seed(0)``) is always in the
+    slice. A cell with an opaque statement (``opaque``) follows the cell-level rule: when
+    any of its statements is in the slice, all of them are, as what they define is unseen.
     ``reassigned`` lists names the cell reads directly that several earlier cells set, unless
     every later one read the old value and ran different code (a plain chain of steps such as
     load -> clean -> merge). ``mixed`` lists names the slice uses in two versions: a cell in
@@ -65,53 +147,71 @@ def dependency_slice(history: Sequence[str], current_count: int, source: str) ->
         text = history[count]
         if isinstance(text, str) and text.strip():
             cells[count], sources[count] = analyse(text), text
-    # name -> [(count, kind)] in execution order; kind: "set" (define or change) or "del"
-    events: dict[str, list[tuple[int, str]]] = {}
-    for count, cell in cells.items():
-        for name in cell.defines | cell.modifies:
-            events.setdefault(name, []).append((count, "set"))
-        for name in cell.deletes:
-            events.setdefault(name, []).append((count, "del"))
-
-    def origin(name: str, before: int) -> tuple[int, str] | None:
-        for count, kind in reversed(events.get(name, ())):
-            if count < before:
-                return count, kind
-        return None
-
+    past = _History(sources)
     current = analyse(source)
+    end = len(past.flat)
+
     names: dict[str, int] = {}
     unresolved: set[str] = set()
     deleted: dict[str, int] = {}
     provides: dict[int, set[str]] = {}
     versions: dict[str, dict[int, set[int]]] = {}
-    pending = [(current_count, current.reads)]
-    while pending:
-        reader, reads = pending.pop()
-        reader_sets = cells[reader].defines | cells[reader].modifies if reader in cells else ()
-        for name in reads:
-            found = origin(name, reader)
-            if found is None or found[1] == "del":
-                if found is None and predefined(name):
-                    continue
-                unresolved.add(name)
-                if found is not None:
-                    deleted[name] = found[0]
-                continue
-            count = found[0]
-            if reader == current_count:
-                names[name] = count
-            if name not in reader_sets:  # an update step (df = df.dropna()) is not a use
-                versions.setdefault(name, {}).setdefault(count, set()).add(reader)
-            if count not in provides:
-                provides[count] = set()
-                pending.append((count, cells[count].reads))
-            provides[count].add(name)
+    kept: set[int] = set()
+    called: set[tuple[int, int]] = set()  # (statement, where its functions are called)
+    # (name, traced from before this statement, functions called there, reader count, sets)
+    pending: list[tuple[str, int, int, int, Iterable[str]]] = []
 
+    def keep(i: int, use: int) -> None:
+        count, statement = past.flat[i]
+        if i not in kept:
+            kept.add(i)
+            pending.extend((n, i, i, count, past.sets[i]) for n in statement.reads)
+            if cells[count].opaque:
+                for j in past.span[count]:
+                    keep(j, j)
+        if statement.later and (i, use) not in called:
+            called.add((i, use))
+            pending.extend((n, use, use, count, past.sets[i]) for n in statement.later)
+
+    for name in current.reads:
+        pending.append((name, end, end, current_count, current.defines | current.modifies))
+    for i, (_, statement) in enumerate(past.flat):
+        if statement.seeds:
+            keep(i, i)
+    traced: set[tuple[str, int, int, int]] = set()
+    while pending:
+        name, before, use, reader, reader_sets = pending.pop()
+        if (name, before, use, reader) in traced:
+            continue
+        traced.add((name, before, use, reader))
+        found = past.origins(name, before)
+        if not found or found[0][1] == "del":
+            if found:
+                unresolved.add(name)
+                deleted[name] = past.flat[found[0][0]][0]
+            elif not predefined(name):
+                unresolved.add(name)
+            continue
+        count = past.flat[found[0][0]][0]
+        if reader == current_count:
+            names[name] = count
+        if name not in reader_sets and count != reader:  # an update step is not a use
+            versions.setdefault(name, {}).setdefault(count, set()).add(reader)
+        for i, how in found:
+            if how != "del":
+                provides.setdefault(past.flat[i][0], set()).add(name)
+                keep(i, use)
+
+    changes: dict[str, list[tuple[int, str]]] = {}  # name -> [(count, "set" or "del")]
+    for count, cell in cells.items():
+        for name in cell.defines | cell.modifies:
+            changes.setdefault(name, []).append((count, "set"))
+        for name in cell.deletes:
+            changes.setdefault(name, []).append((count, "del"))
     reassigned = []
     for name, used in sorted(names.items()):
         sets: list[int] = []
-        for count, kind in events[name]:
+        for count, kind in changes.get(name, ()):
             if count >= current_count:
                 break
             sets = [] if kind == "del" else [*sets, count]
@@ -139,6 +239,7 @@ def dependency_slice(history: Sequence[str], current_count: int, source: str) ->
         for name, by_count in sorted(versions.items())
         if len(by_count) > 1
     ]
+    in_slice = sorted({past.flat[i][0] for i in kept})
     return {
         "execution_count": current_count,
         "cells": [
@@ -146,9 +247,11 @@ def dependency_slice(history: Sequence[str], current_count: int, source: str) ->
                 "execution_count": count,
                 "source": sources[count],
                 "defines": sorted(cells[count].defines),
-                "provides": sorted(provides[count]),
+                "provides": sorted(provides.get(count, ())),
+                "statements": [past.flat[i][1].text for i in past.span[count] if i in kept],
+                "total": len(past.span[count]),
             }
-            for count in sorted(provides)
+            for count in in_slice
         ],
         "names": dict(sorted(names.items())),
         "unresolved": sorted(unresolved),
@@ -156,7 +259,7 @@ def dependency_slice(history: Sequence[str], current_count: int, source: str) ->
         "reassigned": reassigned,
         "mixed": mixed,
         "opaque": [
-            {"execution_count": count, "what": list(cell.opaque)}
+            {"execution_count": count, "what": list(cell.opaque), "whole": count in in_slice}
             for count, cell in cells.items()
             if cell.opaque
         ],

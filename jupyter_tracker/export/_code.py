@@ -1,13 +1,17 @@
 """The code of a run as a plain Python script (and as notebook cells).
 
-A tracked cell becomes: its dependency-slice cells in execution order, then the cell body
-without its ``%%track_run`` line. IPython syntax is read by :mod:`..capture.ipython`, the
-same reading the dependency slice uses: IPython-only statements (``%magic``, ``!shell``,
+A tracked cell becomes: the statements of earlier cells its dependency slice needs, in
+execution order (an earlier tracked cell gives only what is read from it: its params as plain
+assignments, never its whole body), then the run's own params and the literal values it read
+from earlier cells (its inherited params) assigned from the command line, so nothing before
+can override them, then the cell body without its ``%%track_run`` line. Runs recorded before
+the slice kept statements get whole cells. IPython syntax is read by :mod:`..capture.ipython`,
+the same reading the dependency slice uses: IPython-only statements (``%magic``, ``!shell``,
 ``get_ipython()``, other cell magics) become ``pass`` with a comment saying they were skipped,
 so the script runs under plain ``python``; ``%time CODE`` and the bodies of the cell magics
 whose body is Python (``PYTHON_BODY_MAGICS``: ``%%time``, ``%%debug``...) stay code, so
-whatever the slice traced to them is defined. The run's params become command-line options
-whose defaults are the logged values, parsed back to their logged types.
+whatever the slice traced to them is defined. The params become command-line options whose
+defaults are the logged values (a sweep child's own), parsed back to their logged types.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from ..capture.ipython import (
     line_magic_code,
     to_python,
 )
-from ..model import RunDetail
+from ..model import Input, RunDetail
 from ..store import DB_NAME
 from ..store._location import ENV_VAR, STORE_DIRNAME
 
@@ -327,7 +331,8 @@ class Script:
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     cells: list[dict] = field(default_factory=list)  # for the notebook: {"count", "source"}
-    variables: list[str] = field(default_factory=list)
+    variables: list[str] = field(default_factory=list)  # params the magic line sets
+    inherited: list[str] = field(default_factory=list)  # params read from earlier cells
     starts_own_run: bool = False
 
 
@@ -396,14 +401,22 @@ def build(detail: RunDetail, version: str) -> Script:
         magic_line, _, body = source.lstrip().partition("\n")
         magic, _, line = magic_line[2:].partition(" ")
         names = CellMagic(magic.strip(), line, body).params()
-        script.variables = [o.key for o in opts if o.key in names and not iskeyword(o.key)]
+        read = {i["name"]: i for i in capture.get("inputs") or [] if i.get("param")}
+        script.variables = [o.key for o in opts if o.key in names and _variable(o.key)]
+        script.inherited = [
+            o.key for o in opts if o.key in read.keys() - names and _variable(o.key)
+        ]
         for cell in (capture.get("dependency_slice") or {}).get("cells", []):
-            converted = convert(cell["source"])
-            defines = ", ".join(cell.get("provides") or cell.get("defines") or [])
-            parts.append(_banner(f"In [{cell['execution_count']}], needed for: {defines}"))
-            parts.append(converted.script)
+            converted, banner = _slice_cell(cell)
+            parts += [banner, converted.script]
             script.cells.append({"count": cell["execution_count"], "source": converted.notebook})
             _note(script, converted, f"In [{cell['execution_count']}]")
+        if script.variables or script.inherited:
+            parts.append(_banner("this run's params, from the command line, applied last"))
+            parts += [f"{key} = PARAMS[{key!r}]\n" for key in script.variables]
+            parts += [
+                f"{key} = PARAMS[{key!r}]  # {_read_from(read[key])}\n" for key in script.inherited
+            ]
         converted = convert(body)
         count = capture.get("execution_count")
         where = "the tracked cell" if count is None else f"In [{count}], the tracked cell"
@@ -435,6 +448,41 @@ def build(detail: RunDetail, version: str) -> Script:
     except SyntaxError as exc:
         script.notes.append(f"{SCRIPT} does not compile (line {exc.lineno}: {exc.msg}); edit it.")
     return script
+
+
+def _variable(key: str) -> bool:
+    return key.isidentifier() and not iskeyword(key)
+
+
+def _read_from(item: Input) -> str:
+    count = item.get("execution_count")
+    return "read from the namespace" if count is None else f"read from In [{count}]"
+
+
+def _slice_cell(cell: dict) -> tuple[Converted, str]:
+    """An earlier cell of the slice as code, and its banner: the statements the run needed
+    (whole, for runs recorded before the slice kept statements)."""
+    count, source = cell["execution_count"], cell["source"]
+    provides = ", ".join(cell.get("provides") or cell.get("defines") or [])
+    if "statements" not in cell:
+        return convert(source), _banner(f"In [{count}], needed for: {provides}")
+    kept, total = cell["statements"], cell.get("total", len(cell["statements"]))
+    converted = convert("".join(f"{text}\n" for text in kept))
+    try:
+        magic = cell_magic(ast.parse(to_python(source)))
+    except (SyntaxError, ValueError):
+        magic = None
+    if magic is not None:
+        header = f"%%{magic.name} {magic.line}".rstrip()
+        was = (
+            "a tracked run: only what this run read from it"
+            if magic.name in _WAS
+            else "IPython only; its body runs as plain Python"
+        )
+        converted.script = f"# {one_line(header)}  ({was})\n{converted.script}"
+    shown = f"{len(kept)} of {total} statements" if len(kept) < total else "the whole cell"
+    needed = provides or "seeding a random generator"
+    return converted, _banner(f"In [{count}], needed for: {needed} ({shown})")
 
 
 def _note(script: Script, converted: Converted, where: str) -> None:
@@ -480,8 +528,9 @@ def _assemble(detail: RunDetail, script: Script, code: str, future: list[str], v
         ]
     if script.kind == "cell":
         head += [
-            "# The code: the cells the run's cell read names from (its dependency slice, in",
-            "# execution order), then the cell. IPython-only lines are skipped, as comments say.",
+            "# The code: the statements of earlier cells the run's cell needed (its dependency",
+            "# slice, in execution order), then its params from the command line, then the",
+            "# cell. IPython-only lines are skipped, as comments say.",
         ]
     if script.starts_own_run:
         return "\n".join(
@@ -526,9 +575,6 @@ def _assemble(detail: RunDetail, script: Script, code: str, future: list[str], v
         "# code raises (jupyter-tracker ends it when the interpreter exits).",
         "tracker.start_run(experiment=EXPERIMENT, params=PARAMS, tags=TAGS)",
     ]
-    if script.variables:
-        out.append("# The params of %%track_run, as variables (as the magic set them):")
-        out += [f"{key} = PARAMS[{key!r}]" for key in script.variables]
     out += [code.rstrip("\n"), "", "tracker.end_run()", ""]
     return "\n".join(out)
 
