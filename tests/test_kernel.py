@@ -325,9 +325,11 @@ def test_a_sweep_ends_with_its_results_table_as_html(kernel):
         "jt.log_metric('loss', abs(lr - 0.5))\n"
     )
     assert not errors(messages)
-    outputs = [m for m in messages if m["msg_type"] in ("display_data", "execute_result")]
-    table = outputs[-1]["content"]["data"]
-    assert "sweep grid" in table["text/plain"]
+    shown = [m for m in messages if m["msg_type"] == "display_data"]
+    updates = [m for m in messages if m["msg_type"] == "update_display_data"]
+    assert len(shown) == 1  # one live table, no card per child
+    table = updates[-1]["content"]["data"]
+    assert "sweep grid" in table["text/plain"] and "3/3 runs" in table["text/plain"]
     html = table["text/html"]
     assert "<table>" in html and "best lowest loss first" in html
     assert html.index("grid-2") < html.index("grid-1") < html.index("grid-3")  # by loss
@@ -335,3 +337,9 @@ def test_a_sweep_ends_with_its_results_table_as_html(kernel):
     assert [p.name for p in parents] == ["grid"]
     children = [r for r in runs_by_start() if r.parent_id == parents[0].id]
     assert sorted(c.params["lr"] for c in children) == [0.1, 0.5, 1.0]
+    parent = parents[0]
+    best = [c for c in children if c.params["lr"] == 0.5][0]
+    assert parent.tags["jupyter_tracker.best_child"] == best.id
+    assert parent.metrics == {"loss": 0.0} and "sweep_size" not in parent.params
+    assert parent.tags["jupyter_tracker.sweep_size"] == "3"
+    assert "★ grid-2" in html

@@ -213,6 +213,8 @@ class TrackerMagics(Magics):
         run.end(status, error=error)
         final = {key: queries.sampled_points(run._store, run.id, key) for key in run.metrics}
         card.finish(final)
+        if card.quiet and run.parent_id is None:  # no card, but a trace of the run
+            print(f"jupyter-tracker: run {run.name} ({run.id[:8]}) {run.status}")
 
     def _run_body(self, cell: str) -> Any:
         """Execute ``cell`` in the user namespace like a cell; the last expression's value."""
@@ -236,8 +238,9 @@ class TrackerMagics(Magics):
         """Run the cell once per combination: ``%%track_sweep alpha=0.1,0.5 lr=[1e-3,1e-2]``.
 
         Each combination is a child run of one parent run; a failing one is FAILED and the
-        sweep goes on; Ctrl-C stops it. Ends with a table, best first by ``--metric``
-        (lowest first, or highest with ``--maximize``).
+        sweep goes on; Ctrl-C stops it. One table fills in as the children finish, best
+        first by ``--metric`` (lowest first, or highest with ``--maximize``); the parent
+        keeps the best child's final metrics and its id (tag ``jupyter_tracker.best_child``).
         """
         __tracebackhide__ = True
         grid, tags, options = _parsed(parse_sweep_line, line)
@@ -247,9 +250,9 @@ class TrackerMagics(Magics):
         parent, where = self._start(
             "track_sweep", line, cell, {}, tags, options, options.get("nested", False)
         )
-        parent.log_param("sweep_size", len(combos))
+        parent.set_tag("jupyter_tracker.sweep_size", str(len(combos)))
+        table = _SweepTable(self.ip, parent, combos, options)
         inherited = {"experiment": options.get("experiment")}
-        children = []
         status = "FINISHED"
         try:
             for i, combo in enumerate(combos, 1):
@@ -257,65 +260,24 @@ class TrackerMagics(Magics):
                 child, _ = self._start(
                     "track_sweep", line, cell, combo, tags, {**inherited, "name": name}, True
                 )
-                children.append(child)
+                table.started(child)
                 try:
-                    self._execute(child, where, cell, options.get("quiet", False), warn=i == 1)
+                    self._execute(child, where, cell, quiet=True, warn=i == 1)
                 except KeyboardInterrupt:
                     status = "KILLED"
                     raise
                 except Exception:  # shown, and the sweep goes on
                     self.ip.showtraceback()
+                finally:
+                    table.update()
         finally:
+            best = table.best()
+            if best is not None:
+                parent.set_tag("jupyter_tracker.best_child", best.id)
+                for key, value in best.metrics.items():
+                    parent.log_metric(key, value)
             parent.end(status)
-            self._sweep_table(parent, children, options)
-
-    def _sweep_table(self, parent, children, options) -> None:
-        from ..render.formats import fmt_number
-        from ..render.html import esc, status_badge
-
-        metric = options.get("metric")
-        sign = -1 if options.get("maximize") else 1
-
-        def rank(run):
-            value = run.metrics.get(metric) if metric else None
-            ok = value is not None and value == value
-            return (not ok, sign * value if ok else 0)
-
-        ordered = sorted(children, key=rank) if metric else children
-        keys = sorted({k for c in children for k in c.params})
-        metrics = sorted({k for c in children for k in c.metrics})
-        head = ["run", "status", *keys, *metrics]
-        text_rows = [
-            [
-                c.name,
-                c.status,
-                *(fmt_number(c.params.get(k, "")) for k in keys),
-                *(fmt_number(c.metrics.get(m, "")) for m in metrics),
-            ]
-            for c in ordered
-        ]
-        widths = [max(len(str(x)) for x in col) for col in zip(head, *text_rows, strict=True)]
-        text = "\n".join(
-            "  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True))
-            for row in [head, *text_rows]
-        )
-        html_rows = "".join(
-            "<tr>"
-            + f"<td>{esc(c.name)}</td><td>{status_badge(c.status)}</td>"
-            + "".join(f"<td>{esc(fmt_number(c.params.get(k, '')))}</td>" for k in keys)
-            + "".join(f"<td>{esc(fmt_number(c.metrics.get(m, '')))}</td>" for m in metrics)
-            + "</tr>"
-            for c in ordered
-        )
-        title = f"sweep {parent.name} ({parent.id[:8]}): {len(children)} runs"
-        if metric:
-            title += f", best {'highest' if sign < 0 else 'lowest'} {metric} first"
-        html = (
-            f"<div><b>{esc(title)}</b><table><tr>"
-            + "".join(f"<th>{esc(h)}</th>" for h in head)
-            + f"</tr>{html_rows}</table></div>"
-        )
-        _show(self.ip, html, f"{title}\n{text}")
+            table.update(final=True)
 
     # -- line magics --------------------------------------------------------------------
 
@@ -472,13 +434,93 @@ def unload(shell) -> None:
     session().implicit_end = "when the process exits"
 
 
-def _show(shell, html: str, text: str) -> None:
-    if _has_frontend(shell):
-        from IPython.display import display
+class _SweepTable:
+    """The one live table of a sweep: a row per combination, filled in as children run."""
 
-        display({"text/html": html, "text/plain": text}, raw=True)
-    else:
-        print(text)
+    def __init__(self, shell, parent, combos: list[dict], options: dict) -> None:
+        self.parent, self.combos = parent, combos
+        self.children: list[Any] = []
+        self.metric = options.get("metric")
+        self.sign = -1 if options.get("maximize") else 1
+        self.html = _has_frontend(shell)
+        self.handle = None
+        if self.html:
+            from IPython.display import display
+
+            self.handle = display(self._bundle(), raw=True, display_id=True)
+
+    def started(self, child) -> None:
+        self.children.append(child)
+        self.update()
+
+    def _rank(self, run) -> tuple:
+        value = run.metrics.get(self.metric) if self.metric else None
+        if value is None or value != value:
+            return (True, 0.0)
+        return (False, self.sign * value)
+
+    def best(self):
+        """The best finished child by ``--metric`` (or None)."""
+        done = [c for c in self.children if c.status == "FINISHED"]
+        if not self.metric or not done:
+            return None
+        best = min(done, key=self._rank)
+        return best if self._rank(best)[0] is False else None
+
+    def update(self, final: bool = False) -> None:
+        if self.handle is not None:
+            self.handle.update(self._bundle(), raw=True)
+        elif final:
+            print(self._text())
+
+    def _rows(self) -> tuple[list[str], list[str], list]:
+        children = sorted(self.children, key=self._rank) if self.metric else self.children
+        keys = list(self.combos[0]) if self.combos else []
+        metrics = sorted({k for c in self.children for k in c.metrics})
+        return keys, metrics, children
+
+    def _title(self) -> str:
+        done = sum(c.status != "RUNNING" for c in self.children)
+        title = f"sweep {self.parent.name} ({self.parent.id[:8]}): {done}/{len(self.combos)} runs"
+        if self.metric:
+            title += f", best {'highest' if self.sign < 0 else 'lowest'} {self.metric} first"
+        return title
+
+    def _text(self) -> str:
+        from ..render.formats import fmt_number, text_table
+
+        keys, metrics, children = self._rows()
+        rows = [
+            [
+                c.name,
+                c.status,
+                *(fmt_number(c.params.get(k, "")) for k in keys),
+                *(fmt_number(c.metrics.get(m, "")) for m in metrics),
+            ]
+            for c in children
+        ]
+        return f"{self._title()}\n" + text_table(["run", "status", *keys, *metrics], rows)
+
+    def _bundle(self) -> dict[str, str]:
+        from ..render.formats import fmt_number
+        from ..render.html import esc, status_badge
+
+        keys, metrics, children = self._rows()
+        best = self.best()
+        rows = "".join(
+            "<tr>"
+            + f"<td>{'★ ' if c is best else ''}{esc(c.name)}</td><td>{status_badge(c.status)}</td>"
+            + "".join(f"<td>{esc(fmt_number(c.params.get(k, '')))}</td>" for k in keys)
+            + "".join(f"<td>{esc(fmt_number(c.metrics.get(m, '')))}</td>" for m in metrics)
+            + "</tr>"
+            for c in children
+        )
+        head = "".join(f"<th>{esc(h)}</th>" for h in ["run", "status", *keys, *metrics])
+        html = (
+            f'<div class="jt-sweep"><b>{esc(self._title())}</b>'
+            f"<table><tr>{head}</tr>{rows}</table></div>"
+        )
+        return {"text/html": html, "text/plain": self._text()}
 
 
 def _saved_notebook(
