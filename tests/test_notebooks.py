@@ -108,7 +108,8 @@ def test_quickstart_fills_the_store_and_keeps_readable_cards(tmp_path, store):
 
     parent = runs["lr-sweep"]
     children = [r for r in runs.values() if r.parent_id == parent.id]
-    assert parent.status == "FINISHED" and parent.params == {"sweep_size": 3}
+    assert parent.status == "FINISHED" and parent.params == {}
+    assert parent.tags["jupyter_tracker.sweep_size"] == "3"
     assert sorted(c.params["lr"] for c in children) == [0.01, 0.1, 0.5]
     assert {c.params["epochs"] for c in children} == {100}
     assert {c.status for c in children} == {"FINISHED"}

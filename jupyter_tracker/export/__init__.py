@@ -226,7 +226,8 @@ def export_run(
 
 def _is_sweep_parent(detail: RunDetail) -> bool:
     source = detail["source"] or ""
-    return source.lstrip().startswith("%%track_sweep") and "sweep_size" in detail["params"]
+    marked = "jupyter_tracker.sweep_size" in detail["tags"] or "sweep_size" in detail["params"]
+    return source.lstrip().startswith("%%track_sweep") and marked  # (a param in older stores)
 
 
 def _previous_export(root: Path, run_id: str) -> dict[str, str | None] | None:
