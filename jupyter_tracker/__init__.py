@@ -6,6 +6,7 @@ function that needs them is called.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from .errors import (
@@ -124,8 +125,6 @@ def export_run(
     prints whether it reproduced the run's params and final metrics; the verdict is also in
     the README and in ``run.json`` (``export.verification``).
     """
-    import sys
-
     from .export import export_run as _export
     from .tracking import current_store
 
@@ -145,6 +144,16 @@ def load_ipython_extension(shell) -> None:
     from .notebook.magics import load
 
     load(shell)
+
+
+def _load_in_ipython() -> None:
+    """Imported in IPython or a kernel: the extension is loaded too, so a run started by a
+    bare log call ends with its cell and ``with jt.start_run():`` shows a card (it is one
+    attribute check when IPython is not running)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None:
+        load_ipython_extension(shell)
 
 
 def unload_ipython_extension(shell) -> None:
@@ -195,3 +204,5 @@ __all__ = [
     "set_tracking_uri",
     "start_run",
 ]
+
+_load_in_ipython()

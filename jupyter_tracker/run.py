@@ -214,6 +214,7 @@ class ActiveRun(Run):
         self.status, self._end_ms = status, now_ms()
         self.error = error
         writes.end_run(self._writer, self.id, status, self._end_ms, error)
+        self._session.notify(self, "ended")
 
     # logging
     def log_param(self, key: str, value: Any, overwrite: bool = False) -> Any:

@@ -11,6 +11,7 @@ import atexit
 import os
 import sys
 import threading
+from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,8 @@ class Session:
         self._main_runs: tuple[ActiveRun, ...] = ()  # seen by threads the user starts
         self._lock = threading.Lock()
         self._script_source: dict[str, str | None] = {}
+        # Called with (run, "started" | "ended"): how a shell shows runs it did not start.
+        self.watchers: list[Callable[[ActiveRun, str], None]] = []
 
     # -- the store ------------------------------------------------------------------------
 
@@ -145,6 +148,15 @@ class Session:
         if threading.current_thread() is self._main_thread:
             self._main_runs = runs
 
+    def notify(self, run: ActiveRun, event: str) -> None:
+        """Tell the watchers (e.g. the notebook's run cards) that ``run`` has ``event``
+        ("started" or "ended"); a failing watcher never stops the run."""
+        for watcher in list(self.watchers):
+            try:
+                watcher(run, event)
+            except Exception as exc:
+                print(f"jupyter-tracker: {watcher!r} failed on {event}: {exc}", file=sys.stderr)
+
     def ended(self, run: ActiveRun) -> None:
         """``run`` ends: it leaves the active runs and becomes the last active run."""
         self._set_runs(tuple(r for r in self._stack.get() if r is not run))
@@ -206,6 +218,8 @@ class Session:
             run.set_tag(key, value)
         if description is not None:
             run.set_tag("mlflow.note.content", description)
+        if run_id is None:
+            self.notify(run, "started")
         return run
 
     def _resume(

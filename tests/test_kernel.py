@@ -343,3 +343,19 @@ def test_a_sweep_ends_with_its_results_table_as_html(kernel):
     assert parent.metrics == {"loss": 0.0} and "sweep_size" not in parent.params
     assert parent.tags["jupyter_tracker.sweep_size"] == "3"
     assert "★ grid-2" in html
+
+
+def test_code_runs_show_a_card_and_bare_log_calls_end_with_their_cell(kernel):
+    """Without %load_ext: importing the package in a kernel is enough. `with jt.start_run()`
+    shows a card that ends FINISHED; a bare log call's run ends with its cell."""
+    messages = kernel.run(
+        "import jupyter_tracker as jt\nwith jt.start_run(name='ctx'):\n    jt.log_metric('x', 1.0)"
+    )
+    shown = [m for m in messages if m["msg_type"] == "display_data"]
+    updates = [m for m in messages if m["msg_type"] == "update_display_data"]
+    assert len(shown) == 1 and "run ctx" in shown[0]["content"]["data"]["text/plain"]
+    assert "FINISHED" in updates[-1]["content"]["data"]["text/plain"]
+    kernel.run("jt.log_metric('y', 2.0)")
+    statuses = {r.name: r.status for r in runs_by_start()}
+    assert statuses["ctx"] == "FINISHED"
+    assert set(statuses.values()) == {"FINISHED"}  # the bare call's run ended with its cell

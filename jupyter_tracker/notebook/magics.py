@@ -62,6 +62,8 @@ class TrackerMagics(Magics):
         super().__init__(shell)
         self.cell = _CellContext()
         self.open_cell: _OpenRun | None = None  # the run of the tracked cell running now
+        self.code_cards: dict[str, RunCard] = {}  # runs started by code: `with jt.start_run()`
+        self._magic_starting = False
 
     # -- events -----------------------------------------------------------------------
 
@@ -119,8 +121,20 @@ class TrackerMagics(Magics):
         card.show()
         self.open_cell = (run, card, git, capture)
 
+    def watch(self, run, event: str) -> None:
+        """A run started by code in a cell (``with jt.start_run():``) gets a card too."""
+        if self._magic_starting or run._implicit:
+            return
+        if event == "started" and _has_frontend(self.ip):
+            card = self.code_cards[run.id] = RunCard(run, html=True)
+            card.show()
+        elif event == "ended" and run.id in self.code_cards:
+            card = self.code_cards.pop(run.id)
+            card.finish({k: queries.sampled_points(run._store, run.id, k) for k in run.metrics})
+
     def _start(self, magic, line, cell, params, tags, options, nested):
         """Start the run of a tracked cell: params checked first, so a bad one starts none."""
+        self._magic_starting = True
         try:
             run = session().start(
                 options.get("name"),
@@ -132,6 +146,8 @@ class TrackerMagics(Magics):
             )
         except TrackerError as exc:
             raise UsageError(str(exc)) from None
+        finally:
+            self._magic_starting = False
         where = notebook_location(self.ip)
         cell_id = self.cell.cell_id or where.get("cell_id")
         top_level = cell_id and run.parent_id is None  # children of a sweep are not re-runs
@@ -407,6 +423,7 @@ def load(shell) -> None:
     shell.events.register("post_run_cell", magics.post_run_cell)
     shell._jupyter_tracker_magics = magics
     shell.input_transformers_cleanup.append(tracked_cell_transform)
+    session().watchers.append(magics.watch)
     session().implicit_end = "with this cell"
     crashed = session().crashed_runs_on_open()
     if crashed:
@@ -426,6 +443,8 @@ def unload(shell) -> None:
     shell.events.unregister("post_run_cell", magics.post_run_cell)
     if tracked_cell_transform in shell.input_transformers_cleanup:
         shell.input_transformers_cleanup.remove(tracked_cell_transform)
+    if magics.watch in session().watchers:
+        session().watchers.remove(magics.watch)
     for kind, names in magics.magics.items():
         for name in names:
             shell.magics_manager.magics[kind].pop(name, None)
