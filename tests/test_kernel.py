@@ -346,8 +346,8 @@ def test_a_sweep_ends_with_its_results_table_as_html(kernel):
 
 
 def test_code_runs_show_a_card_and_bare_log_calls_end_with_their_cell(kernel):
-    """Without %load_ext: importing the package in a kernel is enough. `with jt.start_run()`
-    shows a card that ends FINISHED; a bare log call's run ends with its cell."""
+    """`with jt.start_run()` shows a card that ends FINISHED; a bare log call's run ends with
+    its cell (without %load_ext too: tests/test_magics.py)."""
     messages = kernel.run(
         "import jupyter_tracker as jt\nwith jt.start_run(name='ctx'):\n    jt.log_metric('x', 1.0)"
     )

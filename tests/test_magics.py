@@ -382,3 +382,13 @@ def test_the_last_expression_of_a_tracked_cell_is_shown_and_top_level_await_work
         cell(ip, "%%track_run --quiet\nimport asyncio\nawait asyncio.sleep(0)\n41 + 1").result == 42
     )
     assert only_run().status == "FINISHED"
+
+
+def test_importing_in_ipython_is_enough_for_a_bare_log_call_to_end_with_its_cell(run_script):
+    result = run_script(
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "ip = InteractiveShell.instance()\n"
+        "ip.run_cell('import jupyter_tracker as jt\\njt.log_metric(\"y\", 2.0)')\n"
+        "ip.run_cell('print(jt.search_runs().status.tolist())')\n"
+    )
+    assert "['FINISHED']" in result.stdout
