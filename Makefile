@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# MLflow in a venv of its own (our package's dependencies stay lean): the export test runs
+# `mlflow run DIR --env-manager local` with it, our .venv's python first on PATH.
+MLFLOW_VENV := .venv-mlflow
+MLFLOW_STAMP := $(MLFLOW_VENV)/.installed
 
-.PHONY: lab test lint unit browser bench clean
+.PHONY: lab test lint unit browser bench clean $(MLFLOW_VENV)
 
 $(STAMP): pyproject.toml labextension/package.json labextension/package-lock.json \
 		labextension/npm_ci.py $(wildcard labextension/src/*.ts labextension/style/*)
@@ -12,6 +16,13 @@ $(STAMP): pyproject.toml labextension/package.json labextension/package-lock.jso
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
+
+$(MLFLOW_STAMP):
+	test -x $(MLFLOW_VENV)/bin/python || $(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/pip install --quiet mlflow
+	touch $(MLFLOW_STAMP)
+
+$(MLFLOW_VENV): $(MLFLOW_STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -21,8 +32,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check jupyter_tracker tests benchmarks
 	$(BIN)/mypy
 
-unit: $(STAMP)
-	$(BIN)/python -m pytest -m "not browser"
+unit: $(STAMP) $(MLFLOW_STAMP)
+	JUPYTER_TRACKER_MLFLOW=$(CURDIR)/$(MLFLOW_VENV)/bin/mlflow $(BIN)/python -m pytest -m "not browser"
 
 browser: $(STAMP)
 	$(BIN)/python -m pytest tests/browser -m browser
@@ -35,4 +46,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/panels.py
 
 clean:
-	rm -rf $(VENV) build dist
+	rm -rf $(VENV) $(MLFLOW_VENV) build dist
