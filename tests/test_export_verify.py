@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -154,7 +155,7 @@ def test_verify_reports_a_failing_or_hanging_rerun(store, tmp_path, monkeypatch,
     lines: list[str] = []
     done = export_run(store, run_id, target, lines.append, verify=True)
     assert done.verdict is not None and done.verdict["outcome"] == "failed"
-    assert "did not finish within 2 s and was stopped" in done.verdict["summary"]
+    assert re.search(r"did not finish within \d+ s and was stopped", done.verdict["summary"])
     assert any(line.startswith("verify: train.py running for") for line in lines)
     assert any("step one" in line for line in lines)  # its latest output, while it runs
     assert done.verdict["seconds"] < 30
