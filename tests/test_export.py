@@ -381,6 +381,47 @@ def test_export_command(ip, store, tmp_path, capsys):
     assert cli.main(["--store", str(store.path), "export", run.id]) == 2
 
 
+def test_a_sweep_child_reading_an_earlier_tracked_cell_exports_what_reproduces_it(
+    ip, store, tmp_path
+):
+    """Issue 9: a tracked cell trains, then a sweep reads `epochs` from it. The child's
+    train.py holds no second training (cell A gives only `epochs = 20`), re-runs to the
+    child's final metrics exactly, and `--alpha` gives what a fresh run with that alpha gives."""
+    cell(ip, "import numpy as np\nimport jupyter_tracker as jt")
+    cell(ip, "rng = np.random.default_rng(0)\nX = rng.normal(size=(50, 3))\ny = X @ [1, -2, 0.5]")
+    body = (
+        "w = np.zeros(3)\n"
+        "for epoch in range(epochs):\n"
+        "    w -= lr * (X.T @ (X @ w - y) / len(y) + alpha * w)\n"
+        "    jt.log_metric('loss', float(np.mean((X @ w - y) ** 2)))\n"
+    )
+    cell(ip, f"%%track_run lr=0.05 alpha=1e-4 epochs=20 --quiet\n{body}print('A trained')\n")
+    cell(ip, f"%%track_sweep alpha=1e-4,1e-3 lr=0.05,0.1 --quiet\n{body}")
+    (child_id,) = jt.search_runs("params.alpha = 0.001 and params.lr = 0.1")["run_id"]
+    child = jt.get_run(child_id)
+    assert child.params == {"alpha": 0.001, "lr": 0.1, "epochs": 20}
+
+    path = jt.export_run(child.id, tmp_path / "child")
+    script = (path / "train.py").read_text()
+    assert script.count("for epoch in range(epochs)") == 1  # the sweep's loop, not cell A's
+    assert "A trained" not in script and "lr = 0.05" not in script
+    assert "epochs = 20\n" in script and "epochs = PARAMS['epochs']" in script
+    rerun(path, store=store)
+    rerun(path, "--alpha", "0.5", store=store)
+    by_alpha = {again.params["alpha"]: again for again in new_runs(child)}
+    assert by_alpha[0.001].params == child.params
+    assert by_alpha[0.001].metrics == child.metrics  # exactly
+
+    cell(ip, f"%%track_run alpha=0.5 lr=0.1 --quiet\n{body}")
+    fresh = jt.get_run(jt.last_active_run().id)
+    assert by_alpha[0.5].params == fresh.params == {"alpha": 0.5, "lr": 0.1, "epochs": 20}
+    assert by_alpha[0.5].metrics == fresh.metrics != child.metrics
+
+    rerun(path, "--epochs", "3", store=store)  # an inherited param is an option too
+    (short,) = [r for r in new_runs(child) if r.params["epochs"] == 3]
+    assert len(jt.metric_history(short.id, "loss")) == 3
+
+
 def test_a_sweep_run_exports_with_its_own_values_and_the_parent_is_refused(ip, store, tmp_path):
     cell(ip, "import jupyter_tracker as jt")
     cell(ip, "%%track_sweep alpha=0.1,0.2 --quiet\njt.log_metric('m', alpha * 10)\n")

@@ -6,8 +6,9 @@ Names set through ``exec``/``eval``, ``globals()``, ``%run`` or star imports are
 recorded as ``opaque``. For a whole cell (:func:`analyse`) a name bound in any branch of an
 ``if``/``try``/loop counts as bound, the free variables of a function count as read when the
 function is defined, and in-place changes made by method calls are not seen. For one statement
-(:func:`statements`) the analysis also says which names it surely binds, which methods it calls
-on which names (``lst.append(1)``) and which functions it calls with which names, and, for a
+(:func:`statements`) the analysis also says which names it surely binds, on which names it calls
+a method that may change them (``lst.append(1)`` as a statement, ``scaler.fit_transform(X)``,
+``inplace=True``; not ``df.head()``), which functions it calls with which names, and, for a
 ``def``, what the function changes outside itself when called: the dependency slice decides from
 these which calls change what.
 """
@@ -303,8 +304,8 @@ class _Names(ast.NodeVisitor):
                 self.methods.add(owner)
         elif isinstance(func, ast.Name):
             given = [*node.args, *(k.value for k in node.keywords)]
-            arguments = {_base_name(a.value if isinstance(a, ast.Starred) else a) for a in given}
-            self.calls.append((func.id, frozenset(arguments - {None})))
+            bases = (_base_name(a.value if isinstance(a, ast.Starred) else a) for a in given)
+            self.calls.append((func.id, frozenset(name for name in bases if name is not None)))
         self.generic_visit(node)
 
 
@@ -400,6 +401,14 @@ class _CellScope(_Names):
         )
 
 
+@functools.lru_cache(maxsize=1024)
+def _parsed(source: str) -> tuple[str, ast.Module]:
+    """``source`` as Python and its tree (never changed by its readers); SyntaxError or
+    ValueError when it does not parse."""
+    python = to_python(source)
+    return python, ast.parse(python)
+
+
 @functools.lru_cache(maxsize=4096)
 def analyse(source: str, given: frozenset[str] = frozenset()) -> CellNames:
     """Analyse one cell (IPython syntax allowed); cached, as history cells recur every run.
@@ -407,7 +416,7 @@ def analyse(source: str, given: frozenset[str] = frozenset()) -> CellNames:
     ``given`` are names bound before the code runs (the params a cell magic sets).
     """
     try:
-        tree = ast.parse(to_python(source))
+        tree = _parsed(source)[1]
     except (SyntaxError, ValueError):
         return CellNames(defines=given, parsed=False)
     magic = cell_magic(tree)
@@ -558,8 +567,7 @@ def statements(source: str) -> tuple[Statement, ...]:
     of ``%%capture NAME`` last. Other cell magics and code that does not parse: none.
     """
     try:
-        python = to_python(source)
-        tree = ast.parse(python)
+        python, tree = _parsed(source)
     except (SyntaxError, ValueError):
         return ()
     magic = cell_magic(tree)

@@ -6,15 +6,17 @@ may not be what the notebook shows.
 
 What is approximate
 -------------------
-The slice is a static analysis of the kernel's input history (``In``), statement by statement
-as :mod:`.scope` reads them: names set by ``exec``/``eval``, ``globals()``, ``%run``, star
-imports or other magics are not seen (a cell holding one is kept whole when it is in the
-slice); a method call on a name (``lst.append(1)``, ``model.fit(X)``) counts as changing it
-unless the name is a module or the method only looks (``df.head()``); a function defined in
-the session counts as changing what it is given and what its body changes; other functions
-(``random.shuffle(x)``) and changes through aliases are not seen. Seeding a random generator
-(``np.random.seed(0)``) is always kept; other effects on outside state (``os.chdir``, files
-written) are not. A cell that raised counts as having run to the end.
+The slice is a static analysis of the kernel's input history, statement by statement as
+:mod:`.scope` reads them: names set by ``exec``/``eval``, ``globals()``, ``%run``, star imports
+or other magics are not seen (a cell holding one is kept whole when it is in the slice). A
+method called as a statement of its own (``lst.append(1)``, ``model.fit(X)``) counts as
+changing its owner unless the owner is a module or the method only looks (``df.head()``); one
+whose result is used (``Xs = scaler.fit_transform(X)``) only when it fits or has
+``inplace=True``. A function defined in the session counts as changing what it is given and
+what its body changes; other functions (``random.shuffle(x)``) and changes through aliases are
+not seen. Seeding a random generator (``np.random.seed(0)``) is always kept; other effects on
+outside state (``os.chdir``, files written) are not. A cell that raised counts as having run to
+the end.
 """
 
 from __future__ import annotations
@@ -29,11 +31,11 @@ from .scope import CellNames, Statement, analyse, predefined, statements
 APPROXIMATE = (
     "Static analysis of the kernel's input history, statement by statement: names set by "
     "exec/eval, globals(), %run, star imports or other magics are not seen (a cell holding one "
-    "is kept whole); a method call on a name (lst.append, model.fit) counts as changing it "
-    "unless it is a module or the method only looks (df.head()), and a function defined in "
-    "the session as changing what it is given; other functions (random.shuffle), aliases and "
-    "effects on outside state other than seeding (os.chdir, files) are not seen; a cell that "
-    "raised counts as run to the end."
+    "is kept whole); a method called for its effect (lst.append, model.fit) counts as changing "
+    "its owner unless that is a module or the method only looks (df.head()), and a function "
+    "defined in the session as changing what it is given; other functions (random.shuffle), "
+    "aliases and effects on outside state other than seeding (os.chdir, files) are not seen; a "
+    "cell that raised counts as run to the end."
 )
 
 
@@ -52,10 +54,10 @@ class _History:
     session changes the names it is given and what the function changes outside itself.
     """
 
-    def __init__(self, cells: Mapping[int, str]) -> None:
+    def __init__(self, cells: tuple[tuple[int, str], ...]) -> None:
         self.flat: list[tuple[int, Statement]] = []
         self.span: dict[int, range] = {}
-        for count, text in cells.items():
+        for count, text in cells:
             found = statements(text)
             self.span[count] = range(len(self.flat), len(self.flat) + len(found))
             self.flat += [(count, statement) for statement in found]
@@ -85,34 +87,38 @@ class _History:
                     binder[name] = len(self.sets)
             self.sets.append(sets)
         self.events: dict[str, tuple[list[int], list[str]]] = {}
+        self.deferred: set[str] = set()  # names set by a def, class or lambda (free names)
         for i, sets in enumerate(self.sets):
             for name, how in sets.items():
                 where, kinds = self.events.setdefault(name, ([], []))
                 where.append(i)
                 kinds.append(how)
+            if self.flat[i][1].later:
+                self.deferred.update(sets)
 
-    def origins(self, name: str, before: int) -> list[tuple[int, str]]:
-        """The statements before ``before`` that made ``name`` what it is there, latest
-        first: back to one that surely bound it, or to a ``del`` (last, then)."""
+    def origin(self, name: str, before: int) -> tuple[int, str] | None:
+        """The last statement before ``before`` that set ``name``, and how."""
         where, kinds = self.events.get(name, ([], []))
-        found = []
-        for j in range(bisect.bisect_left(where, before) - 1, -1, -1):
-            found.append((where[j], kinds[j]))
-            if kinds[j] in ("def", "del"):
-                break
-        return found
+        j = bisect.bisect_left(where, before) - 1
+        return (where[j], kinds[j]) if j >= 0 else None
+
+
+@functools.lru_cache(maxsize=2)  # the children of a sweep share their history
+def _history(cells: tuple[tuple[int, str], ...]) -> _History:
+    return _History(cells)
 
 
 def dependency_slice(history: Sequence[str], current_count: int, source: str) -> dict:
     """Which earlier statements (and cells, by execution count) the current cell's values
     came from.
 
-    ``history`` is the kernel's input history (IPython's ``In``/``_ih``: index = execution
-    count); only counts below ``current_count`` are used. Each name the cell reads is traced
-    to the earlier statements that set it (back to one that surely bound it: ``x = 1``, not
-    one in a branch or loop) or changed it (``df["a"] = 1``, ``x.append(1)``, ``x += 1``),
-    then the names those statements read, transitively; the free names of a function are
-    traced from where it is called. A ``%%track_run`` param is the statement ``name = value``.
+    ``history`` is the kernel's input history, as typed or as IPython's ``In`` keeps it
+    (index = execution count); only counts below ``current_count`` are used. Each name the
+    cell reads is traced to the earlier statements that set it (back to one that surely
+    bound it: ``x = 1``, not one in a branch or loop) or changed it (``df["a"] = 1``,
+    ``x.append(1)``, ``x += 1``), then the names those statements read, transitively; the
+    free names of a function are traced from where it is called. A ``%%track_run`` param is
+    the statement ``name = value``.
     Returns::
 
         {"execution_count": current_count,
@@ -147,7 +153,7 @@ def dependency_slice(history: Sequence[str], current_count: int, source: str) ->
         text = history[count]
         if isinstance(text, str) and text.strip():
             cells[count], sources[count] = analyse(text), text
-    past = _History(sources)
+    past = _history(tuple(sources.items()))
     current = analyse(source)
     end = len(past.flat)
 
@@ -158,8 +164,10 @@ def dependency_slice(history: Sequence[str], current_count: int, source: str) ->
     versions: dict[str, dict[int, set[int]]] = {}
     kept: set[int] = set()
     called: set[tuple[int, int]] = set()  # (statement, where its functions are called)
-    # (name, traced from before this statement, functions called there, reader count, sets)
-    pending: list[tuple[str, int, int, int, Iterable[str]]] = []
+    # (name, traced from before this statement, functions called there, reader count and
+    # the names it sets, or None when following a name back past a statement that did not
+    # surely bind it)
+    pending: list[tuple[str, int, int, int | None, Iterable[str]]] = []
 
     def keep(i: int, use: int) -> None:
         count, statement = past.flat[i]
@@ -178,29 +186,34 @@ def dependency_slice(history: Sequence[str], current_count: int, source: str) ->
     for i, (_, statement) in enumerate(past.flat):
         if statement.seeds:
             keep(i, i)
-    traced: set[tuple[str, int, int, int]] = set()
+    traced: set[tuple[str, int, int, int | None]] = set()
     while pending:
         name, before, use, reader, reader_sets = pending.pop()
+        if name not in past.deferred:
+            use = -1  # where it is used matters only for the free names of a function
         if (name, before, use, reader) in traced:
             continue
         traced.add((name, before, use, reader))
-        found = past.origins(name, before)
-        if not found or found[0][1] == "del":
-            if found:
+        found = past.origin(name, before)
+        if reader is not None and (found is None or found[1] == "del"):
+            if found is not None:
                 unresolved.add(name)
-                deleted[name] = past.flat[found[0][0]][0]
+                deleted[name] = past.flat[found[0]][0]
             elif not predefined(name):
                 unresolved.add(name)
             continue
-        count = past.flat[found[0][0]][0]
+        if found is None or found[1] == "del":  # the end of a name followed back
+            continue
+        i, how = found
+        count = past.flat[i][0]
         if reader == current_count:
             names[name] = count
-        if name not in reader_sets and count != reader:  # an update step is not a use
-            versions.setdefault(name, {}).setdefault(count, set()).add(reader)
-        for i, how in found:
-            if how != "del":
-                provides.setdefault(past.flat[i][0], set()).add(name)
-                keep(i, use)
+        if reader is not None and name not in reader_sets and count != reader:
+            versions.setdefault(name, {}).setdefault(count, set()).add(reader)  # a use
+        provides.setdefault(count, set()).add(name)
+        keep(i, use)
+        if how != "def":  # set on some path or changed in place: what came before counts
+            pending.append((name, i, use, None, ()))
 
     changes: dict[str, list[tuple[int, str]]] = {}  # name -> [(count, "set" or "del")]
     for count, cell in cells.items():
@@ -271,6 +284,11 @@ def _names_text(names: Iterable[str]) -> str:
     return ", ".join(f"`{name}`" for name in sorted(names))
 
 
+def _provided(cell: Mapping) -> str:
+    """What a slice cell set for the tracked cell (a cell kept for a seed provides no name)."""
+    return _names_text(cell["provides"]) or "the random seed"
+
+
 def hidden_state(
     slice: Mapping,
     current_sources: Mapping[int, str] | None = None,
@@ -306,13 +324,13 @@ def hidden_state(
             now = current_sources.get(cell["execution_count"])
             if now is not None and _normalised(now) != _normalised(cell["source"]):
                 warnings.append(
-                    f"Cell [{cell['execution_count']}], which set {_names_text(cell['provides'])}"
+                    f"Cell [{cell['execution_count']}], which set {_provided(cell)}"
                     " for this cell, was edited after it ran; the values come from the old code."
                 )
     if notebook_order is not None and this is not None and this in notebook_order:
         position = {count: i for i, count in enumerate(notebook_order) if count is not None}
         for cell in cells:
-            count, what = cell["execution_count"], _names_text(cell["provides"])
+            count, what = cell["execution_count"], _provided(cell)
             if count not in position:
                 warnings.append(
                     f"Cell [{count}], which set {what} for this cell, is no longer in the "
