@@ -188,7 +188,7 @@ class Mismatch(TypedDict):
     """A param or final metric whose re-run value is not the original's (values as text,
     floats exact; None: that run has no such key)."""
 
-    kind: Literal["param", "metric"]
+    kind: Literal["param", "metric", "outcome"]  # outcome: the status (and exception type)
     key: str
     original: str | None
     rerun: str | None
@@ -210,6 +210,7 @@ class Verdict(TypedDict):
     params_identical: int
     params: int
     mismatches: list[Mismatch]  # against the original
+    original_outcome: str  # FINISHED, or e.g. "FAILED (FloatingPointError)": what reproduces
     varying: list[str]  # keys whose values differed between the two re-runs
     error: str | None  # why the script could not run to the end (outcome "failed")
     python: str  # the interpreter that ran it

@@ -39,6 +39,15 @@ class _Rerun:
     params: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (text, type)
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    outcome: str = "FINISHED"  # how the run ended: its status, and the exception's type
+
+
+def _outcome(status: str, error: str | None) -> str:
+    """``FINISHED``, or e.g. ``FAILED (FloatingPointError)``: a failure reproduces when the
+    re-run fails the same way."""
+    lines = (error or "").strip().splitlines()
+    kind = lines[-1].split(":", 1)[0].strip() if lines else ""
+    return f"{status} ({kind})" if status != "FINISHED" and kind else status
 
 
 def verify(
@@ -47,22 +56,33 @@ def verify(
     """Re-run the export in ``directory`` and compare it with run ``original``."""
     say = progress or (lambda line: None)
     started = time.monotonic()
-    before = _Rerun(original["typed_params"], original["metrics"])
+    before = _Rerun(
+        original["typed_params"],
+        original["metrics"],
+        outcome=_outcome(original["status"], original["error"]),
+    )
     duration = ((original["end_time"] or original["start_time"]) - original["start_time"]) / 1000
     bound = max(TIMEOUT_S, 3 * duration)
     with tempfile.TemporaryDirectory(prefix="jupyter-tracker-verify-") as scratch:
-        runs = [_rerun(directory, Path(scratch), 1, original["run_id"], bound, say)]
+        failed = before.outcome != "FINISHED"  # then failing the same way reproduces it
+        runs = [_rerun(directory, Path(scratch), 1, original["run_id"], bound, say, failed)]
         if runs[0].error is None and _mismatches(before, runs):
             say(
                 "verify: the re-run differs from the original; running it once more to see "
                 "whether the code is deterministic"
             )
-            runs.append(_rerun(directory, Path(scratch), 2, original["run_id"], bound, say))
+            runs.append(_rerun(directory, Path(scratch), 2, original["run_id"], bound, say, failed))
     return _verdict(before, original["run_id"], runs, time.monotonic() - started)
 
 
 def _rerun(
-    directory: Path, scratch: Path, n: int, run_id: str, bound: float, say: Callable[[str], None]
+    directory: Path,
+    scratch: Path,
+    n: int,
+    run_id: str,
+    bound: float,
+    say: Callable[[str], None],
+    failed: bool = False,
 ) -> _Rerun:
     store_dir, output = scratch / f"store-{n}", scratch / f"output-{n}.txt"
     env = {**os.environ, ENV_VAR: str(store_dir), "PYTHONUNBUFFERED": "1"}
@@ -92,6 +112,10 @@ def _rerun(
             error=f"{SCRIPT} did not finish within {bound:.0f} s and was stopped; run it by "
             f"hand (python {SCRIPT} in the export) to see where it waits"
         )
+    if code != 0 and failed and (store_dir / DB_NAME).exists():
+        logged = _logged(store_dir, run_id)
+        if logged.error is None and logged.outcome != "FINISHED":
+            return logged  # the script failed as its run did: an outcome to compare
     if code != 0:
         tail = _tail(output)
         last = tail.strip().splitlines()[-1] if tail.strip() else "no output"
@@ -155,7 +179,11 @@ def _logged(store_dir: Path, run_id: str) -> _Rerun:
         detail = queries.run_detail(store, chosen[0]["run_id"])
     finally:
         store.close()
-    return _Rerun(detail["typed_params"], detail["metrics"])
+    return _Rerun(
+        detail["typed_params"],
+        detail["metrics"],
+        outcome=_outcome(detail["status"], detail["error"]),
+    )
 
 
 def _same(a: object, b: object) -> bool:
@@ -175,6 +203,14 @@ def _shown(value: object, typed: bool) -> str | None:
 def _mismatches(base: _Rerun, others: list[_Rerun]) -> list[Mismatch]:
     """The keys where another run's value is not ``base``'s, params first."""
     out: list[Mismatch] = []
+    outcomes = [base.outcome, *(r.outcome for r in others)]
+    if any(o != outcomes[0] for o in outcomes[1:]):
+        shown = [*outcomes, None]
+        out.append(
+            Mismatch(
+                kind="outcome", key="status", original=shown[0], rerun=shown[1], second=shown[2]
+            )
+        )
     for kind in ("param", "metric"):
         before = base.params if kind == "param" else base.metrics
         after = [r.params if kind == "param" else r.metrics for r in others]
@@ -230,6 +266,7 @@ def _verdict(original: _Rerun, run_id: str, runs: list[_Rerun], seconds: float) 
         params_identical=0 if error else len(params) - sum(m["kind"] == "param" for m in wrong),
         params=len(params),
         mismatches=_mismatches(original, runs) if wrong else [],
+        original_outcome=original.outcome,
         varying=varying,
         error=error,
         python=sys.executable,
@@ -254,7 +291,10 @@ def _summary(v: Verdict) -> str:
             f"not deterministic: two re-runs gave different values of "
             f"{', '.join(v['varying'])} ({counts} as in the original)"
         )
-    return f"{v['outcome']}: {counts}"
+    ended = (
+        "" if v["original_outcome"] == "FINISHED" else f"{v['original_outcome']} as the original, "
+    )
+    return f"{v['outcome']}: {ended}{counts}"
 
 
 def mismatch_rows(verdict: Verdict) -> tuple[list[str], list[list[str | None]]]:

@@ -150,7 +150,7 @@ export type VerifyOutcome = string;
 
 /** A param or final metric whose re-run value is not the original's (null: no such key). */
 export interface IMismatch {
-  kind: 'param' | 'metric';
+  kind: 'param' | 'metric' | 'outcome';
   key: string;
   original: string | null;
   rerun: string | null;
@@ -170,6 +170,7 @@ export interface IVerdict {
   params_identical: number;
   params: number;
   mismatches: IMismatch[];
+  original_outcome: string;
   varying: string[];
   error: string | null;
   python: string;
