@@ -8,18 +8,20 @@ so a crash loses at most the last second and an acknowledged call is never lost.
 from __future__ import annotations
 
 import itertools
+import sqlite3
 import threading
 import time
 import warnings
 
 from .._limits import storable
 from ..errors import StoreDamagedError, StoreGoneError
-from . import HEARTBEAT_INTERVAL_S, Store, now_ms
+from . import HEARTBEAT_INTERVAL_S, Store, _is_busy, now_ms
 
 FLUSH_INTERVAL_S = 1.0
 # Points a process may hold unwritten; beyond this the logging call writes them itself
 # (about a third of a second of writing on a small machine).
 MAX_PENDING_POINTS = 100_000
+BUSY_WARNING_S = 300.0  # the store busy with other writers this long is worth a warning
 
 
 Point = tuple[int, float, int]  # (step, value, time in ms)
@@ -144,17 +146,27 @@ class Writer:
         return not self.running and not self._ops and not self.pending
 
     def _loop(self) -> None:
-        """Flush every second while there is work; stop when nothing runs or waits."""
+        """Flush every second while there is work; stop when nothing runs or waits. A store
+        busy with other writers is waited for quietly (the data stays buffered, bounded by
+        back-pressure); only a wait longer than ``BUSY_WARNING_S`` is reported."""
+        written = time.monotonic()
         while True:
             time.sleep(FLUSH_INTERVAL_S)
             try:
                 self.flush()
+                written = time.monotonic()
             except (StoreGoneError, StoreDamagedError) as exc:  # say so once and stop
                 with self._thread_lock:
                     self._thread = None
                 warnings.warn(str(exc), RuntimeWarning, stacklevel=1)
                 return
             except Exception as exc:  # keep the data and try again next second
+                if (
+                    isinstance(exc, sqlite3.OperationalError)
+                    and _is_busy(exc)
+                    and (time.monotonic() - written < BUSY_WARNING_S)
+                ):
+                    continue
                 warnings.warn(
                     f"jupyter-tracker could not write to {self.store.path}: {exc}",
                     RuntimeWarning,
