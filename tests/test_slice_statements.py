@@ -225,6 +225,18 @@ def test_a_function_defined_in_the_session_changes_what_it_is_given_and_its_glob
     assert slice_[3] == ["train(model)", "setup()"]
 
 
+def test_a_constant_given_to_a_function_is_not_changed_by_it():
+    """The notebooks/reproduce.ipynb pattern: the training is a function of the session."""
+    history = [
+        "import jupyter_tracker as jt\ndef train(lr, epochs):\n    jt.log_metric('e', epochs)",
+        "%%track_run lr=0.05 epochs=20\ntrain(lr, epochs)\nsteps = 2 ** 4\ntrain(lr, steps)",
+    ]
+    assert kept(history, "%%track_sweep lr=0.1,0.2\ntrain(lr, epochs + steps)")[2] == [
+        "epochs = 20",
+        "steps = 2 ** 4",
+    ]
+
+
 def test_a_whole_cell_without_kept_statements_is_exported_for_runs_recorded_before():
     slice_ = dependency_slice(["", *ISSUE], 4, SWEEP)
     for cell in slice_["cells"]:

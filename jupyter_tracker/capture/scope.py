@@ -452,6 +452,7 @@ class Statement:
         "calls",
         "callables",
         "imported",
+        "constants",
         "opaque",
         "seeds",
     )
@@ -469,14 +470,28 @@ class Statement:
         self.calls = tuple(names.calls)  # (function, names given to it)
         self.callables = dict(names.callables)  # def/class name -> what a call changes
         self.imported: frozenset[str] = frozenset()  # names bound by an import
+        self.constants: frozenset[str] = frozenset()  # bound to a number, text... (immutable)
         self.opaque = tuple(names.opaque)
         self.seeds = False  # a call that seeds a random generator (np.random.seed(0))
 
 
-def _given(name: str, text: str) -> Statement:
+def _given(name: str, text: str, value: object = None) -> Statement:
     """A name a cell magic binds (a param of ``%%track_run``, the output of ``%%capture``)."""
     names = _CellScope(frozenset({name}))
-    return Statement(text, names, {name})
+    given = Statement(text, names, {name})
+    if isinstance(value, _IMMUTABLE):
+        given.constants = frozenset({name})
+    return given
+
+
+_IMMUTABLE = (bool, int, float, complex, str, bytes)
+_CONSTANT_PARTS = (ast.Constant, ast.UnaryOp, ast.BinOp, ast.Tuple, ast.unaryop, ast.operator)
+
+
+def _constant(node: ast.expr) -> bool:
+    """Whether an expression is made of constants only (``20``, ``-1e-3``, ``2 ** 10``,
+    ``(1, 'a')``): its value cannot be changed in place."""
+    return all(isinstance(n, (*_CONSTANT_PARTS, ast.expr_context)) for n in ast.walk(node))
 
 
 def _targets(node: ast.expr | None) -> set[str]:
@@ -549,6 +564,8 @@ def _statement(text: str, node: ast.stmt) -> Statement:
     found = Statement(text, names, _definite_block(inner))
     if all(isinstance(part, (ast.Import, ast.ImportFrom)) for part in inner):
         found.imported = found.definite
+    if len(inner) == 1 and isinstance(inner[0], ast.Assign) and _constant(inner[0].value):
+        found.constants = found.definite
     call = node.value if isinstance(node, ast.Expr) else None
     if isinstance(call, ast.Call):
         func = call.func
@@ -574,7 +591,7 @@ def statements(source: str) -> tuple[Statement, ...]:
     if magic is not None:
         if not magic.python_body:
             return ()
-        params = [_given(key, f"{key} = {value!r}") for key, value in magic.params().items()]
+        params = [_given(k, f"{k} = {v!r}", v) for k, v in magic.params().items()]
         output = magic.output
         captured = (
             [_given(output, f"{output} = None  # the output %%capture kept exists only in IPython")]
