@@ -140,11 +140,17 @@ def main() -> None:
     missing_blobs = store.read("SELECT COUNT(*) FROM artifacts")[0][0] - sum(
         store.blob_path(sha).is_file() for (sha,) in store.read("SELECT sha256 FROM artifacts")
     )
-    errors = sum(r["n_errors"] for r in reports + read_reports) + gc_report["n_errors"]
+    by_role = (
+        sum(r["n_errors"] for r in reports),
+        sum(r["n_errors"] for r in read_reports),
+        gc_report["n_errors"],
+    )
+    errors = sum(by_role)
     print(f"soak: {args.runs} runs x {args.minutes:g} min at {args.rate} points/s each")
     print(f"| points acknowledged | {offered:,} |")
     print(f"| points stored | {stored:,} ({stored / max(offered, 1):.4%}) |")
-    print(f"| errors seen by users (writers, readers, gc) | {errors} |")
+    roles = " / ".join(map(str, by_role))
+    print(f"| errors seen by users (writers / readers / gc) | {errors} ({roles}) |")
     print(f"| runs not FINISHED (false CRASHED) | {false_crashed} |")
     print(f"| reads / gc passes | {sum(r['reads'] for r in read_reports)} / {gc_report['gc']} |")
     print(f"| artifact rows whose blob is missing | {missing_blobs} |")

@@ -296,7 +296,7 @@ class ActiveRun(Run):
             self.parent_id,
             source,
         )
-        self._writer.flush()
+        self._writer.flush_waiting()
 
     def resume(self, detail: RunDetail) -> None:
         """Make the stored run ``detail`` RUNNING again in this process."""

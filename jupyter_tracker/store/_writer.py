@@ -55,7 +55,7 @@ class Series:
             writer.pending += 1
             full = writer.pending >= writer.flush_at
         if full:
-            writer.flush()
+            writer.flush_waiting()
 
     def take(self) -> list[Point]:
         """The queued points, leaving none queued (under the writer's lock)."""
@@ -109,7 +109,7 @@ class Writer:
             self._ops.append((sql, args))
             self._ensure_thread()
         if self.flush_at == 1:
-            self.flush()
+            self.flush_waiting()
 
     def add_source(self, text: str) -> str:
         """Queue ``text`` for the deduplicated sources table (once per process); its sha256."""
@@ -177,6 +177,17 @@ class Writer:
                 if self._idle():
                     self._thread = None
                     return
+
+    def flush_waiting(self) -> None:
+        """``flush`` for a call that must not return before its data is written (a full
+        buffer, a run's start or end): while other writers keep the store busy it waits,
+        however long, rather than pass "database is locked" on to the user."""
+        while True:
+            try:
+                return self.flush()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
 
     def flush(self) -> None:
         """Write every buffered statement and point in one transaction."""

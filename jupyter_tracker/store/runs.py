@@ -69,7 +69,7 @@ def end_run(writer: Writer, run_id: str, status: str, end_ms: int, error: str | 
         (status, end_ms, error, run_id),
     )
     writer.running.discard(run_id)
-    writer.flush()
+    writer.flush_waiting()
     writer.drop_series(run_id)
 
 
