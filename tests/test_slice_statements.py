@@ -225,6 +225,28 @@ def test_a_function_defined_in_the_session_changes_what_it_is_given_and_its_glob
     assert slice_[3] == ["train(model)", "setup()"]
 
 
+def test_a_function_changes_only_the_arguments_its_body_changes():
+    """The notebooks/quickstart.ipynb pattern: train(X, y, lr, epochs) only reads X and y, so
+    the earlier tracked cells that called it (one with lr=500, which raised) stay out."""
+    history = [
+        "import numpy as np\nX = np.ones((4, 2))\ny = np.zeros(4)\nlog = []",
+        "def train(X, y, lr, epochs):\n    w = np.zeros(X.shape[1])\n    w -= lr * X.T @ y\n"
+        "    return w\n"
+        "def scale(X, *, by):\n    X *= by\n"
+        "def record(entry, into):\n    keep(into, len(entry))\n"
+        "def keep(where, what):\n    where.append(what)\n"
+        "class Holder:\n    def __init__(self, items):\n        items.clear()",
+        "%%track_run lr=5e2 epochs=200\nw = train(X, y, lr, epochs)",
+        "scale(y, by=2)\nrecord(X, log)\nHolder(log)\ntrain(y, X, 1, 2)",
+    ]
+    sweep = kept(history, "%%track_sweep lr=0.1,0.5 epochs=100\nw = train(X, y, lr, epochs)")
+    assert sweep[1] == ["import numpy as np", "X = np.ones((4, 2))", "y = np.zeros(4)"]
+    assert [text.split("(")[0] for text in sweep[2]] == ["def train", "def scale"]
+    assert 3 not in sweep and sweep[4] == ["scale(y, by=2)"]  # X *= by: changed in place
+    slice_ = kept(history, "%%track_run\nprint(log)")
+    assert slice_[4] == ["record(X, log)", "Holder(log)"]  # passed on, and changed by __init__
+
+
 def test_a_constant_given_to_a_function_is_not_changed_by_it():
     """The notebooks/reproduce.ipynb pattern: the training is a function of the session."""
     history = [

@@ -20,6 +20,7 @@ import builtins
 import functools
 import re
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from .ipython import cell_magic, line_magic_code, to_python
 
@@ -44,6 +45,41 @@ _FITTING_METHODS = frozenset(
     {"fit", "fit_transform", "fit_predict", "partial_fit", "fit_resample", "train", "compile"}
 )
 _SEED = re.compile("seed", re.IGNORECASE)  # np.random.seed, torch.manual_seed, set_seed...
+
+
+class Call(NamedTuple):
+    """A call of a name, ``f(a, b.c, k=d, *e)``, by the names its arguments start from."""
+
+    function: str
+    positional: tuple[str | None, ...]  # ("a", "b")
+    keywords: tuple[tuple[str, str | None], ...]  # (("k", "d"),)
+    unpacked: frozenset[str]  # {"e"}: given as *e or **e, so it may reach any parameter
+
+
+class Effects(NamedTuple):
+    """What calling a function (or class) defined in the session changes."""
+
+    outside: frozenset[str]  # globals it assigns, free names it changes in place
+    params: tuple[str, ...]  # its positional parameters, in order
+    named: frozenset[str]  # every parameter a keyword can name
+    changed: frozenset[str]  # parameters it changes in place or passes on to a function
+    rest: tuple[str | None, str | None]  # its *args and **kwargs parameters
+
+    def of(self, call: Call) -> set[str]:
+        """The names ``call`` hands to a parameter this changes, and what it changes outside."""
+        names = set(self.outside) | call.unpacked
+        for i, base in enumerate(call.positional):
+            param = self.params[i] if i < len(self.params) else self.rest[0]
+            if base is not None and param in self.changed:
+                names.add(base)
+        for key, base in call.keywords:
+            param = key if key in self.named else self.rest[1]
+            if base is not None and param in self.changed:
+                names.add(base)
+        return names
+
+
+_NO_EFFECTS = Effects(frozenset(), (), frozenset(), frozenset(), (None, None))
 
 
 class CellNames:
@@ -71,8 +107,8 @@ class _Names(ast.NodeVisitor):
     def __init__(self) -> None:
         self.opaque: list[str] = []
         self.methods: set[str] = set()  # names a method that may change them is called on
-        self.calls: list[tuple[str, frozenset[str]]] = []  # f(a, b.c): ("f", {"a", "b"})
-        self.callables: dict[str, frozenset[str]] = {}  # def/class name -> what a call changes
+        self.calls: list[Call] = []  # calls of a name, f(a, b.c)
+        self.callables: dict[str, Effects] = {}  # def/class name -> what a call changes
         self._dropped: ast.expr | None = None  # the value of the expression statement
 
     # hooks
@@ -209,20 +245,36 @@ class _Names(ast.NodeVisitor):
         self._signature(node)
         self._function_body(node.args, [node.body])
 
-    def _function_body(self, args: ast.arguments, body: Sequence[ast.AST]) -> frozenset[str]:
-        """Report what a function reads when called; return what a call changes outside it:
-        the globals it assigns and the free names it changes in place."""
+    def _function_body(self, args: ast.arguments, body: Sequence[ast.AST]) -> Effects:
+        """Report what a function reads when called; return what a call changes: the globals
+        it assigns, the free names and the parameters it changes in place (``x[0] = 1``,
+        ``x.append(1)``, ``x += 1``) or passes on to a function that is not a builtin."""
         scope = _Scope()
         for statement in body:
             scope.visit(statement)
-        local = (_argument_names(args) | scope.stores | scope.walrus) - scope.globals
+        parameters = _argument_names(args)
+        local = (parameters | scope.stores | scope.walrus) - scope.globals
         local -= scope.nonlocals
         free = (scope.loads | scope.nested) - local
         global_writes = (scope.stores & scope.globals) | scope.global_writes
         self._nested(free, global_writes)
         for what in scope.opaque:
             self._opaque(what)
-        return frozenset(global_writes | ((scope.methods | scope.mutated) - local))
+        passed = {
+            name
+            for call in scope.calls
+            if not predefined(call.function)
+            for name in {*call.positional, *(b for _, b in call.keywords), *call.unpacked}
+            if name is not None
+        }
+        changed = scope.methods | scope.mutated | scope.augmented | passed
+        return Effects(
+            outside=frozenset(global_writes | (changed - local)),
+            params=tuple(a.arg for a in [*args.posonlyargs, *args.args]),
+            named=frozenset(a.arg for a in [*args.args, *args.kwonlyargs]),
+            changed=frozenset(changed & parameters),
+            rest=(args.vararg.arg if args.vararg else None, args.kwarg.arg if args.kwarg else None),
+        )
 
     def _ran_here(self, scope: _Scope) -> None:
         """A class or comprehension body runs at once: its calls count where it stands."""
@@ -242,7 +294,8 @@ class _Names(ast.NodeVisitor):
             self._opaque(what)
         self._ran_here(scope)
         self._bind(node.name)
-        self.callables[node.name] = frozenset()
+        init = scope.callables.get("__init__", _NO_EFFECTS)  # a call runs __init__(self, ...)
+        self.callables[node.name] = init._replace(params=init.params[1:])
 
     def _comprehension(self, node, results: list[ast.expr]) -> None:
         first, scope = node.generators[0], _Scope()
@@ -303,9 +356,16 @@ class _Names(ast.NodeVisitor):
             if owner is not None and (changes or inplace):
                 self.methods.add(owner)
         elif isinstance(func, ast.Name):
-            given = [*node.args, *(k.value for k in node.keywords)]
-            bases = (_base_name(a.value if isinstance(a, ast.Starred) else a) for a in given)
-            self.calls.append((func.id, frozenset(name for name in bases if name is not None)))
+            starred = [a.value for a in node.args if isinstance(a, ast.Starred)]
+            starred += [k.value for k in node.keywords if k.arg is None]
+            unpacked = {_base_name(a) for a in starred}
+            call = Call(
+                func.id,
+                tuple(_base_name(a) for a in node.args if not isinstance(a, ast.Starred)),
+                tuple((k.arg, _base_name(k.value)) for k in node.keywords if k.arg is not None),
+                frozenset(name for name in unpacked if name is not None),
+            )
+            self.calls.append(call)
         self.generic_visit(node)
 
 
@@ -329,6 +389,7 @@ class _Scope(_Names):
         self.nonlocals: set[str] = set()
         self.global_writes: set[str] = set()
         self.mutated: set[str] = set()
+        self.augmented: set[str] = set()
 
     def _read(self, name: str) -> None:
         self.loads.add(name)
@@ -347,6 +408,11 @@ class _Scope(_Names):
     def _nested(self, free: set[str], global_writes: set[str]) -> None:
         self.nested |= free
         self.global_writes |= global_writes
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        if isinstance(node.target, ast.Name):  # in place for a list or an array
+            self.augmented.add(node.target.id)
+        super().visit_AugAssign(node)
 
     def visit_Global(self, node: ast.Global) -> None:
         self.globals.update(node.names)
@@ -467,7 +533,7 @@ class Statement:
         self.modifies = frozenset(names.mutated - defines)  # item/attribute assignment
         self.deletes = frozenset(names.deleted - defines)  # ``del x`` (top level only)
         self.methods = frozenset(names.methods)  # x.append(1), model.fit(X): x, model
-        self.calls = tuple(names.calls)  # (function, names given to it)
+        self.calls = tuple(names.calls)
         self.callables = dict(names.callables)  # def/class name -> what a call changes
         self.imported: frozenset[str] = frozenset()  # names bound by an import
         self.constants: frozenset[str] = frozenset()  # bound to a number, text... (immutable)

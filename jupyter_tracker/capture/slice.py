@@ -50,9 +50,9 @@ class _History:
     ``sets[i]`` maps a name to how statement ``i`` sets it: ``"def"`` (bound on every path,
     so no earlier statement is needed for it), ``"maybe"`` (bound on some path), ``"change"``
     (changed in place) or ``"del"``. Calls are resolved in order: a method call changes its
-    owner, and a call of a function or class defined in the session the names it is given and
-    what the function changes outside itself, unless the name is a module or a constant there
-    (``epochs = 20`` given to ``train(epochs)`` stays 20).
+    owner, and a call of a function or class defined in the session what it gives to the
+    parameters the function changes and what the function changes outside itself, unless the
+    name is a module or a constant there (``epochs = 20`` given to ``train(epochs)`` stays 20).
     """
 
     def __init__(self, cells: tuple[tuple[int, str], ...]) -> None:
@@ -75,11 +75,11 @@ class _History:
         for statement in (s for _, s in self.flat):
             sets = {n: "def" if n in statement.definite else "maybe" for n in statement.defines}
             changed = {n for n in statement.methods if not fixed(n)} | statement.modifies
-            for function, given in statement.calls:
-                i = binder.get(function)
-                effects = self.flat[i][1].callables.get(function) if i is not None else None
+            for call in statement.calls:
+                i = binder.get(call.function)
+                effects = self.flat[i][1].callables.get(call.function) if i is not None else None
                 if effects is not None:
-                    changed |= {n for n in given | effects if not fixed(n)}
+                    changed |= {n for n in effects.of(call) if not fixed(n)}
             for name in changed:
                 sets.setdefault(name, "change")
             for name in statement.deletes:
