@@ -9,8 +9,8 @@ function is defined, and in-place changes made by method calls are not seen. For
 (:func:`statements`) the analysis also says which names it surely binds, on which names it calls
 a method that may change them (``lst.append(1)`` as a statement, ``scaler.fit_transform(X)``,
 ``inplace=True``; not ``df.head()``), which functions it calls with which names, and, for a
-``def``, what the function changes outside itself when called: the dependency slice decides from
-these which calls change what.
+``def`` or ``class``, what a call changes (:class:`Effects`: the names outside it, and which of
+its parameters): the dependency slice decides from these which calls change what.
 """
 
 from __future__ import annotations
@@ -632,11 +632,12 @@ def _statement(text: str, node: ast.stmt) -> Statement:
         found.imported = found.definite
     if len(inner) == 1 and isinstance(inner[0], ast.Assign) and _constant(inner[0].value):
         found.constants = found.definite
-    call = node.value if isinstance(node, ast.Expr) else None
-    if isinstance(call, ast.Call):
-        func = call.func
-        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-        found.seeds = bool(_SEED.search(name))
+    for part in inner:  # np.random.seed(0), also as %time np.random.seed(0)
+        call = part.value if isinstance(part, ast.Expr) else None
+        if isinstance(call, ast.Call):
+            func = call.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            found.seeds |= bool(_SEED.search(name))
     return found
 
 
