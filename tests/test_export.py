@@ -427,7 +427,7 @@ def test_a_sweep_run_exports_with_its_own_values_and_the_parent_is_refused(ip, s
     cell(ip, "%%track_sweep alpha=0.1,0.2 --quiet\njt.log_metric('m', alpha * 10)\n")
     frame = jt.search_runs(order_by="start_time")
     parent, child = (jt.get_run(i) for i in frame["run_id"][:2])
-    assert parent.params == {"sweep_size": 2}
+    assert parent.tags["jupyter_tracker.sweep_size"] == "2"
     with pytest.raises(jt.TrackerError, match="parent of a %%track_sweep"):
         jt.export_run(parent.id, tmp_path / "parent")
     path = jt.export_run(child.id, tmp_path / "child")

@@ -165,9 +165,11 @@ def readme(
         ]
     if script.kind == "cell":
         out += [
-            f"`{SCRIPT}` holds the cells the run's cell read names from (its dependency slice, "
-            "in the order they ran, as they ran), then the cell without its `%%track_run` line; "
-            "`run.ipynb` holds the same cells as a notebook.",
+            f"`{SCRIPT}` holds the statements of earlier cells the run's cell needed (its "
+            "dependency slice, in the order they ran: what defined or changed the names it "
+            "read, never an earlier run's training or logging), then the run's own and "
+            "inherited params from the command line, applied last, then the cell without its "
+            "`%%track_run` line; `run.ipynb` holds the same code as a notebook.",
             "",
         ]
     if verdict is not None:
@@ -203,9 +205,10 @@ def readme(
         )
     if script.kind == "cell":
         limits.append(
-            "The dependency slice holds only cells that defined names the run read; cells "
-            "run only for their effects (seeding, chdir, writing files) are not in it. The "
-            "kernel's whole input history is in run.json (capture.history)."
+            "The dependency slice holds the statements that defined or changed names the run "
+            "read, and seeds of random generators; code run only for other effects (chdir, "
+            "writing files, functions imported from modules that change their arguments) is "
+            "not in it. The kernel's whole input history is in run.json (capture.history)."
         )
     elif script.kind == "none":
         limits.append("The run's code was not recorded; the script only sets up its params.")
