@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import jupyter_tracker as jt
+from jupyter_tracker.notebook.card import CARD_METADATA_KEY as CARD_KEY
 from jupyter_tracker.panels import PANEL_MIME_TYPE, WIDGET_MIME_TYPE
 from jupyter_tracker.panels import comparison as compare_module
 from jupyter_tracker.panels import curves as curves_module
@@ -64,9 +65,10 @@ def test_without_a_frontend_no_mime_type_of_ours(store):
     assert PANEL_MIME_TYPE not in jt.compare(ids)._repr_mimebundle_()
 
 
-def test_the_extension_renders_the_mime_type_python_sends():
-    assert f"'{PANEL_MIME_TYPE}'" in (SRC / "panels.ts").read_text()
-    assert f"'{WIDGET_MIME_TYPE}'" in (SRC / "panels.ts").read_text()
+def test_the_extension_reads_what_python_writes():
+    panels = (SRC / "panels.ts").read_text()
+    assert f"'{PANEL_MIME_TYPE}'" in panels and f"'{WIDGET_MIME_TYPE}'" in panels
+    assert f"'{CARD_KEY}'" in (SRC / "cards.ts").read_text()
 
 
 # -- the run card -------------------------------------------------------------------------
@@ -86,9 +88,6 @@ def card_outputs(ip, cell: str) -> list[dict]:
     finally:
         pub.publish = original
     return [p for p in published if CARD_KEY in p["metadata"]]
-
-
-CARD_KEY = "jupyter-tracker/run-card"
 
 
 def test_every_card_output_names_its_run_and_whether_it_is_final(ip, monkeypatch):

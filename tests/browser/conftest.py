@@ -6,13 +6,14 @@ Playwright and pytest-jupyter's event loop do not share a process (TOOLCHAIN tra
 - `lab`: starts JupyterLab on 127.0.0.1 with a random token, a fresh root dir, settings,
   Jupyter config/data/runtime dirs and tracker store, all under `tmp_path`; the venv's
   labextensions, server extension and `python3` kernel are still found (they live under
-  `sys.prefix`). Terminated at teardown, killed if it does not stop.
+  `sys.prefix`). Terminated at teardown, killed if it does not stop. `notebook7`: the same
+  for Notebook 7 (`jupyter notebook`, which loads the same lab extensions).
 - `page`: a Playwright page in a Chromium with a fresh profile (`--user-data-dir`).
 - `ui`: `open_lab`, `open_notebook` (waits for the kernel to be "Idle": trap 4),
   `run_cell`, `code_cell`, `insert_cell_below`, `set_source`, `execute` (also without
-  waiting, for long cells), `open_sidebar`, `screenshot` (PNGs in `tests/artifacts/`,
-  gitignored; of the page or of one element).
-- `make_runs`, `lab_files`: data for the test, made before `lab` starts.
+  waiting, for long cells), `save`, `set_theme`, `open_sidebar`, `screenshot` (PNGs in
+  `tests/artifacts/`, gitignored; of the page or of one element).
+- `make_runs`, `lab_files`, `notebook_file`: data for the test, made before `lab` starts.
 """
 
 from __future__ import annotations
@@ -111,10 +112,10 @@ class Lab:
         """A URL of the app that logs the browser in with the token (then a cookie)."""
         return f"{self.url}{path}?token={self.token}"
 
-    def api(self, path: str) -> tuple[int, object]:
-        """GET a server path with the token; (status, parsed JSON or text)."""
+    def api(self, path: str, method: str = "GET") -> tuple[int, object]:
+        """Call a server path with the token; (status, parsed JSON or text)."""
         request = urllib.request.Request(
-            self.url + path, headers={"Authorization": f"token {self.token}"}
+            self.url + path, method=method, headers={"Authorization": f"token {self.token}"}
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
@@ -125,6 +126,13 @@ class Lab:
             return status, json.loads(body)
         except ValueError:
             return status, body.decode(errors="replace")
+
+    def shut_down_kernels(self) -> None:
+        """Shut every session's kernel down, as the Running panel's "Shut Down All" does."""
+        _, sessions = self.api("api/sessions")
+        for session in sessions:
+            status, _ = self.api(f"api/sessions/{session['id']}", method="DELETE")
+            assert status == 204, status
 
     def log_tail(self, lines: int = 40) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -194,20 +202,28 @@ def lab_files(tmp_path) -> Path:
     return root
 
 
-@pytest.fixture
-def lab(tmp_path, lab_files, tracker_store):
-    """A JupyterLab server for this test only (see the module docstring)."""
-    settings = tmp_path / "lab-settings"
+# (module run with `python -m`, its app class for the settings and workspaces options,
+# options of that app only)
+SERVERS = {
+    "jupyterlab": ("jupyterlab", "LabApp", ["--LabApp.news_url=None"]),
+    "notebook7": ("notebook", "JupyterNotebookApp", []),
+}
+
+
+def _start_server(kind: str, tmp_path: Path, root: Path, store: Path) -> Lab:
+    """Start JupyterLab or Notebook 7 (see the module docstring); the running server."""
+    module, app, options = SERVERS[kind]
+    settings_dir = tmp_path / f"{kind}-settings"
     for name, value in LAB_SETTINGS.items():
-        target = settings / name
+        target = settings_dir / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(value))
     home = tmp_path / "home"
     for folder in ("config", "data", "runtime", "ipython", "workspaces"):
-        (home / folder).mkdir(parents=True)
+        (home / folder).mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
-        "JUPYTER_TRACKER_STORE": str(tracker_store),
+        "JUPYTER_TRACKER_STORE": str(store),
         # Per-user Jupyter dirs isolated; sys.prefix ones (labextensions, the server
         # extension's config, the python3 kernelspec) are still on Jupyter's paths.
         "JUPYTER_CONFIG_DIR": str(home / "config"),
@@ -222,30 +238,29 @@ def lab(tmp_path, lab_files, tracker_store):
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
 
-    log_path = tmp_path / "jupyterlab.log"
-    lab = None
+    log_path = tmp_path / f"{kind}.log"
     for _attempt in range(3):  # a free port can be taken between probe and bind
         port, token = _free_port(), secrets.token_hex(24)
         command = [
             sys.executable,
             "-m",
-            "jupyterlab",
+            module,
             "--no-browser",
             "--allow-root",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={port}",
             "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={lab_files}",
-            f"--LabApp.user_settings_dir={settings}",
-            f"--LabApp.workspaces_dir={home / 'workspaces'}",
-            "--LabApp.news_url=None",
+            f"--ServerApp.root_dir={root}",
+            f"--{app}.user_settings_dir={settings_dir}",
+            f"--{app}.workspaces_dir={home / 'workspaces'}",
             "--ServerApp.log_level=INFO",
+            *options,
         ]
         log = log_path.open("ab")
         process = subprocess.Popen(
             command,
-            cwd=lab_files,
+            cwd=root,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -253,18 +268,35 @@ def lab(tmp_path, lab_files, tracker_store):
             start_new_session=True,  # its own process group: kernels can be killed with it
         )
         log.close()
-        lab = Lab(process, port, token, lab_files, tracker_store, log_path, env)
+        server = Lab(process, port, token, root, store, log_path, env)
         try:
-            _wait_until_ready(lab)
-            break
+            _wait_until_ready(server)
+            return server
         except RuntimeError:
-            lab.stop()
-            if "address already in use" not in lab.log_tail().lower():
+            server.stop()
+            if "address already in use" not in server.log_tail().lower():
                 raise
+    raise RuntimeError(f"{kind} found no free port:\n{server.log_tail()}")
+
+
+@pytest.fixture
+def lab(tmp_path, lab_files, tracker_store):
+    """A JupyterLab server for this test only (see the module docstring)."""
+    server = _start_server("jupyterlab", tmp_path, lab_files, tracker_store)
     try:
-        yield lab
+        yield server
     finally:
-        lab.stop()
+        server.stop()
+
+
+@pytest.fixture
+def notebook7(tmp_path, lab_files, tracker_store):
+    """A Notebook 7 server (`jupyter notebook`) for this test only, started as `lab` is."""
+    server = _start_server("notebook7", tmp_path, lab_files, tracker_store)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture
@@ -292,7 +324,13 @@ def browser_context(chromium_executable, tmp_path):
 @pytest.fixture
 def page(browser_context):
     """The browser's page, with dialogs recorded (and dismissed) in `page.dialogs`."""
-    page = browser_context.pages[0] if browser_context.pages else browser_context.new_page()
+    return _watched(
+        browser_context.pages[0] if browser_context.pages else browser_context.new_page()
+    )
+
+
+def _watched(page):
+    """`page`, its dialogs recorded (and dismissed) in `page.dialogs`."""
     page.dialogs = []
 
     def on_dialog(dialog):
@@ -407,6 +445,38 @@ class LabUI:
         prompt.wait_for(timeout=timeout_ms)
         return cell
 
+    def new_page(self) -> None:
+        """Close the page (its notebooks closed, their kernels left running), without the
+        "leave the page?" question, and go on in a new page of the same browser."""
+        context = self.page.context
+        self.page.close()
+        self.page = _watched(context.new_page())
+
+    def save(self) -> None:
+        """Save the open notebook (Ctrl+S) and wait until its tab no longer shows it dirty."""
+        from playwright.sync_api import expect
+
+        self.notebook.locator(".jp-Cell").first.click(position={"x": 2, "y": 2})
+        self.page.keyboard.press("Escape")
+        self.page.keyboard.press("ControlOrMeta+s")
+        current = self.page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current")
+        expect(current).not_to_have_class(re.compile(r"\bjp-mod-dirty\b"))
+
+    def set_theme(self, name: str) -> None:
+        """Switch the theme from the Settings menu ("JupyterLab Dark", "JupyterLab Light")."""
+        page = self.page
+        page.locator("#jp-menu-panel .lm-MenuBar-item", has_text="Settings").click()
+        page.locator(".lm-Menu-item", has_text=re.compile(r"^Theme$")).hover()
+        label = page.locator(".lm-Menu-itemLabel", has_text=re.compile(rf"^{re.escape(name)}$"))
+        page.locator(".lm-Menu-item").filter(has=label).click()
+        page.locator(f'body[data-jp-theme-name="{name}"]').wait_for(state="attached")
+
+    def dismiss_dialogs(self) -> None:
+        """Close JupyterLab's own dialogs ("the kernel appears to have died"...) if any."""
+        dialog = self.page.locator(".jp-Dialog")
+        while dialog.count():
+            dialog.first.locator(".jp-Dialog-footer button").last.click()
+
     def open_sidebar(self, caption: str):
         """Activate the left sidebar tab whose tooltip is `caption`; the panel's locator."""
         tab = self.page.locator(f'.jp-SideBar.jp-mod-left .lm-TabBar-tab[title="{caption}"]')
@@ -430,6 +500,13 @@ class LabUI:
 def ui(page, lab) -> LabUI:
     """The page of a fresh Chromium on this test's JupyterLab."""
     return LabUI(page, lab)
+
+
+@pytest.fixture
+def notebook7_ui(page, notebook7) -> LabUI:
+    """The page of a fresh Chromium on this test's Notebook 7 (the helpers that do not
+    need JupyterLab's own shell: `notebook`, `code_cell`, `screenshot`...)."""
+    return LabUI(page, notebook7)
 
 
 @pytest.fixture
