@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Any
 
-from ..model import FINAL_STATUSES, RunCardOutput
+from ..model import FINAL_STATUSES, CardState, RunCardOutput
 from ..render.charts import sparkline
 from ..render.colors import BORDER, ERROR, MUTED, TEXT, WARNING
 from ..render.formats import capture_health, fmt_duration, fmt_number
@@ -101,7 +101,8 @@ class RunCard:
         """The card as a display output: its MIME bundle, and its metadata (the run's id,
         status and whether that status is final)."""
         run = self.run
-        state = {"run_id": run.id, "status": run.status, "final": run.status in FINAL_STATUSES}
+        final = run.status in FINAL_STATUSES
+        state: CardState = {"run_id": run.id, "status": run.status, "final": final}
         return {
             "data": {"text/html": self.render_html(), "text/plain": self.text()},
             "metadata": {CARD_METADATA_KEY: state},
