@@ -429,7 +429,32 @@ def heavy_modules(spec: dict) -> dict:
     return {"loaded": [m for m in heavy if m in sys.modules]}
 
 
+def open_store(c: str, spec: dict, scratch: Scratch) -> dict:
+    """The first run of a project: a new store created and a run started and ended in it,
+    against the same in an existing store (each a new Store object, as a new process
+    opens it). Only jupyter-tracker: the value is the ratio new / existing."""
+    import jupyter_tracker as jt
+    from jupyter_tracker.session import session
+
+    existing = scratch.new() / "store"
+    jt.set_store(existing)
+    with jt.start_run():
+        pass
+    fresh_s, existing_s = [], []
+    for _ in range(spec["store_reps"]):
+        for target, times in ((scratch.new() / "store", fresh_s), (existing, existing_s)):
+            session().store = None
+            t0 = time.perf_counter()
+            jt.set_store(target)
+            with jt.start_run():
+                pass
+            times.append(time.perf_counter() - t0)
+    fresh, old = statistics.median(fresh_s), statistics.median(existing_s)
+    return {"fresh_ms": fresh * 1000, "existing_ms": old * 1000, "value": fresh / old}
+
+
 WORKLOADS = {
+    "open_store": open_store,
     "log_metric": log_metric_per_call,
     "log_metrics": log_metrics_batched,
     "lifecycle": lifecycle,

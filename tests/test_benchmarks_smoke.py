@@ -21,6 +21,6 @@ def test_quick_benchmark_reports_every_workload(tmp_path):
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
     names = " ".join(str(row) for row in report["table"])
-    for workload in ("log_metric", "lifecycle", "search_runs", "import", "bytes"):
+    for workload in ("log_metric", "lifecycle", "new store", "search_runs", "import", "bytes"):
         assert workload in names
     assert all(row[-1] in ("PASS", "MISS", "n/a") for row in report["table"])
