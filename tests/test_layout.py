@@ -14,7 +14,19 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "jupyter_tracker"
 
 SHELLS = {"notebook", "panels", "server", "cli"}
-LIBRARY = {"tracking", "session", "run", "values", "dataframes", "export", "_artifacts", "_names"}
+LIBRARY = {
+    "tracking",
+    "session",
+    "run",
+    "values",
+    "dataframes",
+    "export",
+    "_artifacts",
+    "_names",
+    "mirror",
+    "mlflow_sync",
+    "dump",
+}
 STORE = {"store"}
 LEAVES = {"capture", "render"}
 BASE = {"model", "errors", "_limits", "_paths", "_version"}
