@@ -14,6 +14,8 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from html import unescape as html_unescape
+from urllib.parse import unquote
 
 import pytest
 from jupyter_server.base.handlers import APIHandler
@@ -335,10 +337,15 @@ async def test_metric_points_downsampled_with_the_spike_and_the_gap(jp_fetch, ma
     assert response.code == 200
     data = body(response)
     assert data["key"] == "train/wave" and data["count"] == 1000
-    assert 0 < len(data["values"]) <= 60
+    assert len(data["values"]) == 60  # min(N, count), not a third of it
     assert len(data["steps"]) == len(data["values"]) == len(data["times"])
     assert SPIKE in data["values"] and "NaN" in data["values"]
     assert data["steps"] == sorted(data["steps"]) and 537 in data["steps"]
+    assert data["steps"][0] == 0 and data["steps"][-1] == 999  # both ends, always
+    for points in (3, 4, 7, 100, 999):
+        few = body(await get(jp_fetch, f"runs/{run_id}/metrics/train/wave", points=str(points)))
+        assert len(few["steps"]) == len(set(few["steps"])) == points, points
+        assert few["steps"][0] == 0 and few["steps"][-1] == 999, points
     full = body(await get(jp_fetch, f"runs/{run_id[:8]}/metrics/train/wave"))
     assert len(full["values"]) == 1000 and full["steps"] == list(range(1000))  # default 1000
     huge = body(await get(jp_fetch, f"runs/{run_id}/metrics/loss", points="10000000"))
@@ -357,6 +364,22 @@ async def test_metric_errors(jp_fetch, made_store):
 
 
 # -- artifacts -------------------------------------------------------------------------
+
+
+async def test_the_detail_panels_download_links_are_this_route(jp_fetch, made_store):
+    from jupyter_tracker.panels.detail import RunDetail
+
+    store_path, run_id = made_store
+    html = RunDetail(run_id, store=Store.open(store_path)).html()
+    links = dict(
+        re.findall(r'data-jt-api="jupyter-tracker/api/([^"]+)"[^>]*download="([^"]+)"', html)
+    )
+    assert len(links) == 2
+    for path, name in links.items():
+        response = await get(jp_fetch, unquote(path))
+        assert response.code == 200, path
+        assert response.headers["Content-Disposition"].startswith("attachment")
+        assert html_unescape(name) in unquote(path)
 
 
 async def test_artifact_is_a_download_never_rendered(jp_fetch, made_store):

@@ -270,6 +270,32 @@ def run_keys(
     return out
 
 
+def runs_signature(
+    store: Store, filter: str | None = None, experiment: str | None = None
+) -> tuple[Any, ...]:
+    """A cheap fingerprint of the matching runs (count, newest row, how many run, latest
+    end): it changes when a run is added, deleted or ends. The run table polls it."""
+    sql, args = _matching(filter, experiment)
+    select = "SELECT COUNT(*), MAX(r.rowid), SUM(r.status = 'RUNNING'), MAX(r.end_time)"
+    return tuple(store.read(f"{select} {sql}", args)[0])
+
+
+def child_counts(store: Store, run_ids: list[str]) -> dict[str, int]:
+    """How many (not deleted) child runs each of these runs has, for those with any."""
+    out: dict[str, int] = {}
+    for i in range(0, len(run_ids), _CHUNK):
+        chunk = run_ids[i : i + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        out.update(
+            store.read(
+                "SELECT parent_id, COUNT(*) FROM runs WHERE deleted = 0 "  # noqa: S608
+                f"AND parent_id IN ({marks}) GROUP BY parent_id",
+                chunk,
+            )
+        )
+    return out
+
+
 def origins(store: Store, run_ids: list[str]) -> dict[str, dict[str, Any]]:
     """Where each run came from: notebook, cell id and execution count (from the capture)."""
     return {
@@ -284,13 +310,14 @@ def origins(store: Store, run_ids: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def downsampled_points(store: Store, run_id: str, key: str, max_points: int = 4000) -> Points:
-    """Like ``metric_points``, with at most ``max_points`` points that keep the shape.
+    """Like ``metric_points``, with ``min(max_points, count)`` points that keep the shape.
 
-    Longer series are cut into ``max_points // 3`` buckets of consecutive points; each
-    bucket keeps its lowest and its highest point and, when it holds NaN points, its first
-    NaN (a gap in the line). Spikes, the global minimum and maximum and the gaps survive;
-    SQLite does the work (two index range scans per bucket), so a million points are never
-    read into Python.
+    A longer series keeps its first and last points; it is cut into ``(max_points - 2) // 3``
+    buckets of consecutive points, each keeping its lowest and its highest point and, when it
+    holds NaN points, its first NaN (a gap in the line); points evenly spread over the series
+    fill the rest of the budget. Spikes, the global minimum and maximum, the gaps and both
+    ends survive; SQLite finds the picks (index range scans per bucket), so a million points
+    are never read into Python.
     """
     rows = store.read(
         "SELECT s.id, s.count FROM series s WHERE s.run_id = ? AND s.key = ?", (run_id, key)
@@ -298,24 +325,27 @@ def downsampled_points(store: Store, run_id: str, key: str, max_points: int = 40
     if not rows or rows[0][1] <= max_points:
         return metric_points(store, run_id, key)
     series_id, count = rows[0]
-    width = -(-count // max(1, max_points // 3))
-    buckets = -(-count // width)
-    in_bucket = "series_id = ?1 AND seq >= b * ?2 AND seq < (b + 1) * ?2"
-    picks = store.read(
-        "WITH RECURSIVE r(b) AS (SELECT 0 UNION ALL SELECT b + 1 FROM r WHERE b + 1 < ?3) "  # noqa: S608
-        f"SELECT (SELECT CASE WHEN MIN(value) IS NULL THEN NULL ELSE seq END FROM points "
-        f"WHERE {in_bucket}), "
-        f"(SELECT CASE WHEN MAX(value) IS NULL THEN NULL ELSE seq END FROM points "
-        f"WHERE {in_bucket}), "
-        f"(SELECT MIN(CASE WHEN value IS NULL THEN seq END) FROM points WHERE {in_bucket}) "
-        "FROM r",
-        (series_id, width, buckets),
-    )
-    seqs = sorted({seq for row in picks for seq in row if seq is not None})
+    seqs = {0, count - 1}
+    buckets = max(0, (max_points - 2) // 3)
+    if buckets:
+        width = -(-count // buckets)
+        in_bucket = "series_id = ?1 AND seq >= b * ?2 AND seq < (b + 1) * ?2"
+        picks = store.read(
+            "WITH RECURSIVE r(b) AS (SELECT 0 UNION ALL SELECT b + 1 FROM r WHERE b + 1 < ?3) "  # noqa: S608
+            f"SELECT (SELECT CASE WHEN MIN(value) IS NULL THEN NULL ELSE seq END FROM points "
+            f"WHERE {in_bucket}), "
+            f"(SELECT CASE WHEN MAX(value) IS NULL THEN NULL ELSE seq END FROM points "
+            f"WHERE {in_bucket}), "
+            f"(SELECT MIN(CASE WHEN value IS NULL THEN seq END) FROM points WHERE {in_bucket}) "
+            "FROM r",
+            (series_id, width, -(-count // width)),
+        )
+        seqs |= {seq for row in picks for seq in row if seq is not None}
+    seqs |= _spread(count, max_points - len(seqs), seqs)
     points = _in_chunks(
         store,
         "SELECT seq, step, value, time FROM points WHERE series_id = ? AND seq IN",
-        seqs,
+        sorted(seqs),
         [series_id],
     )
     points.sort()
@@ -324,6 +354,18 @@ def downsampled_points(store: Store, run_id: str, key: str, max_points: int = 40
         [_nan(p[2]) for p in points],
         [p[3] for p in points],
     )
+
+
+def _spread(count: int, n: int, taken: set[int]) -> set[int]:
+    """``n`` positions of ``range(count)`` outside ``taken``, evenly spread (``count`` is
+    larger than ``n + len(taken)``, so a grid of that many positions has ``n`` free ones)."""
+    if n <= 0:
+        return set()
+    grid = n + len(taken)
+    free = sorted({round(i * (count - 1) / (grid - 1)) for i in range(grid)} - taken)
+    if len(free) <= n:
+        return set(free)
+    return {free[round(j * (len(free) - 1) / max(1, n - 1))] for j in range(n)}
 
 
 def _in_chunks(
