@@ -18,10 +18,15 @@ import pytest
 
 import jupyter_tracker as jt
 from jupyter_tracker import tracking
+from jupyter_tracker.notebook.card import RunCard
 from jupyter_tracker.panels import comparison as compare_module
 from jupyter_tracker.panels import curves as curves_module
+from jupyter_tracker.panels import detail as detail_module
 from jupyter_tracker.panels import table as table_module
 from jupyter_tracker.panels.comparison import Comparison, higher_is_better
+from jupyter_tracker.panels.detail import RunDetail
+from jupyter_tracker.render import colors
+from jupyter_tracker.render.html import WIDTH_BOUND
 from jupyter_tracker.session import session
 from jupyter_tracker.store import Store, queries
 
@@ -232,6 +237,93 @@ def test_a_row_opens_the_run_detail_below_the_table(store):
     assert table.below.children == ()
 
 
+def test_the_detail_previews_tables_and_texts_and_links_every_artifact(store):
+    import pandas as pd
+
+    frame = pd.DataFrame({"epoch": [1, 2, 3], "note": [XSS_NAME, "b", "c"]})
+    with start("artifacts", {"lr": 0.1}) as run:
+        jt.log_artifact(frame, name="history.csv")
+        jt.log_artifact(frame, name="history.json")  # a DataFrame as JSON records
+        jt.log_dict({"layers": [64, 32], "note": XSS_VALUE}, "config.json")
+        jt.log_text("epochs: 3\nnote: " + XSS_VALUE + "\n", "config.yaml")
+        jt.log_text("\n".join(f"line {i}" for i in range(500)), "log.txt")
+        jt.log_artifact(b"\x00\x01" * 200_000, name="weights.bin")  # 400 kB: not embedded
+    html = RunDetail(run.id).html()
+    assert_escaped(html)
+    previews = {
+        a["path"]: detail_module.artifact_preview(store, a)
+        for a in queries.artifacts(store, run.id)
+    }
+    for name in ("history.csv", "history.json"):
+        assert "<table" in previews[name] and ">epoch<" in previews[name], name
+        assert ">3<" in previews[name] and previews[name] in html, name
+    assert (
+        "&quot;layers&quot;" in previews["config.json"] and "epochs: 3" in previews["config.yaml"]
+    )
+    assert "line 39" in previews["log.txt"] and "line 40" not in previews["log.txt"]
+    assert "first 40 lines" in previews["log.txt"]
+    assert previews["weights.bin"] == ""  # binary: listed and downloadable, not previewed
+    for name in previews:  # every artifact downloads through the server; small ones embedded
+        assert f'data-jt-api="jupyter-tracker/api/runs/{run.id}/artifacts/{name}"' in html
+        assert html.count(f'download="{name}"') == (1 if name == "weights.bin" else 2), name
+
+
+def test_a_parquet_artifact_previews_as_a_table_or_says_what_it_needs(store):
+    import pandas as pd
+
+    frame = pd.DataFrame({"epoch": [1, 2], "loss": [0.5, 0.25]})
+    try:
+        with start("parquet", None) as run:
+            jt.log_artifact(frame, name="history.parquet")
+    except jt.InvalidInputError:  # no Parquet engine here: a file that says it is one
+        with start("parquet", None) as run:
+            jt.log_artifact(b"PAR1" + b"\x00" * 32 + b"PAR1", name="history.parquet")
+        (artifact,) = queries.artifacts(store, run.id)
+        assert "needs pyarrow" in detail_module.artifact_preview(store, artifact)
+        return
+    (artifact,) = queries.artifacts(store, run.id)
+    preview = detail_module.artifact_preview(store, artifact)
+    assert ">epoch<" in preview and ">0.25<" in preview
+
+
+def test_previews_read_only_what_they_need_through_open_blob(store, monkeypatch):
+    with start("big", None) as run:
+        jt.log_artifact(
+            ("x,y\n" + "".join(f"{i},{i * i}\n" for i in range(100_000))).encode(), name="big.csv"
+        )
+    (artifact,) = queries.artifacts(store, run.id)
+    opened = []
+    real = Store.open_blob
+
+    def spy(self, sha256, size=None):
+        opened.append(size)
+        blob = real(self, sha256, size)
+        reads = []
+        original = blob.read
+        blob.read = lambda n=-1: reads.append(n) or original(n)
+        opened.append(reads)
+        return blob
+
+    monkeypatch.setattr(Store, "open_blob", spy)
+    preview = detail_module.artifact_preview(store, artifact)
+    assert opened[0] == artifact["size"]  # the recorded size: a grown blob is refused
+    assert opened[1] == [detail_module.PREVIEW_HEAD_BYTES]  # the head, not 1.3 MB
+    assert "first 20 rows" in preview and "<table" in preview
+
+
+def test_the_card_lists_the_runs_artifacts_when_it_ends(store):
+    run = jt.start_run(name="with files")
+    jt.log_artifact(PNG, name="plots/curve.png")
+    jt.log_text("hello", XSS_NAME + ".txt")
+    card = RunCard(run)
+    assert "artifacts" not in card.render_html()  # not while it runs
+    run.end()
+    html, text = card.render_html(), card.text()
+    assert "plots/curve.png</code> 72 B" in html and "jt-card-artifacts" in html
+    assert_escaped(html)
+    assert "artifacts: " in text and "plots/curve.png (72 B)" in text
+
+
 def test_selected_runs_open_the_comparison_below(store):
     ids = training_runs(3)
     table = jt.runs()
@@ -287,6 +379,77 @@ def test_table_text_in_plain_ipython(store):
     table = jt.runs()
     assert table._repr_mimebundle_() == {"text/plain": table.text()}
     assert "1–2 of 2 runs" in table.text()
+
+
+def test_with_a_filter_the_columns_are_the_keys_of_the_matching_runs(store):
+    training_runs(2)
+    with start("other", {"depth": 3}, "x = 1\n"):
+        jt.log_metric("f1", 0.5)
+    table = jt.runs("params.depth = 3")
+    assert [c for c in table.columns if "." in c] == ["metrics.f1", "params.depth"]
+    assert {c[0] for c in table.all_columns if "." in c[0]} == {"metrics.f1", "params.depth"}
+    table.filter = "params.optimizer = 'adam'"
+    assert "metrics.f1" not in table.columns and "params.lr" in table.columns
+    table.filter = ""
+    assert {"metrics.f1", "params.lr"} <= set(table.columns)
+    table.columns = ["name", "params.lr"]  # chosen columns stay with any filter
+    table.filter = "params.depth = 3"
+    assert table.columns == ["name", "params.lr"]
+
+
+def test_param_floats_are_shown_as_numbers_read(store):
+    with start("float", {"alpha": 0.1 + 0.2, "batch": 32, "opt": "adam"}):
+        pass
+    table = jt.runs()
+    row = table.rows[0]["cells"]
+    assert row[table.columns.index("params.alpha")] == "0.3"
+    assert row[table.columns.index("params.batch")] == "32"
+    assert table.df["params.alpha"].tolist() == ["0.30000000000000004"]  # the data stays exact
+
+
+def test_the_view_polls_and_new_runs_from_elsewhere_appear(store, monkeypatch):
+    training_runs(1)
+    table = jt.runs()
+    sent = []
+    monkeypatch.setattr(table, "send", sent.append)
+    assert table.poll_store_ms == list(table_module.POLL_STORE_MS)
+    table._on_message(table, {"event": "poll"}, [])  # what the view asks every few seconds
+    assert sent == [{"event": "polled", "changed": False}] and table.total == 1
+    with start("from another kernel", {"lr": 0.5}) as run:
+        jt.log_metric("auc", 0.9)
+    assert table.poll_store() is True
+    assert table.total == 2 and table.rows[0]["id"] == run.id
+    assert "metrics.auc" in table.columns  # new keys too
+    assert table.poll_store() is False  # nothing new: nothing read again
+
+
+def test_reruns_link_to_the_run_they_reran_and_children_nest(store):
+    with start("train", {"lr": 0.1}) as first:
+        pass
+    with start("train", {"lr": 0.2}) as again:
+        again.set_origin(None, "cell-1", first.id)
+    with start("sweep", None) as parent:
+        for lr in (0.1, 0.5):
+            with jt.start_run(name=f"sweep-{lr}", params={"lr": lr}, nested=True):
+                jt.log_metric("loss", lr)
+    table = jt.runs()
+    rows = {r["id"]: r for r in table.rows}
+    assert rows[again.id]["rerun_of"] == first.id and rows[first.id]["rerun_of"] == ""
+    order = [r["id"] for r in table.rows]
+    children = [r["id"] for r in table.rows if r["parent_id"] == parent.id]
+    assert len(children) == 2 and rows[parent.id]["children"] == 2
+    assert order[order.index(parent.id) + 1 : order.index(parent.id) + 3] == children
+    assert [rows[c]["depth"] for c in children] == [1, 1] and rows[parent.id]["depth"] == 0
+    html, text = table.html(), table.text()
+    assert f"↻ re-run of {first.id[:8]}" in html and "(2 runs)" in html and "↳ sweep-" in html
+    assert "↳ sweep-" in text and f"↻ re-run of {first.id[:8]}" in text
+    table.sort_by, table.descending = "name", True  # children off their parent's page: flat
+    table.page_size, table.page = 2, 1
+    assert [r["cells"][table.columns.index("name")] for r in table.rows] == [
+        "sweep-0.5",
+        "sweep-0.1",
+    ]
+    assert [r["depth"] for r in table.rows] == [0, 0]
 
 
 # -- curves --------------------------------------------------------------------------------
@@ -355,6 +518,35 @@ def test_plot_has_smoothing_and_log_controls_and_x_modes(store, frontend):
     assert min(relative.data[0].x) >= 0 and max(relative.data[0].x) < 60
     with pytest.raises(jt.InvalidInputError, match="x must be one of step, time, relative"):
         jt.plot(ids, x="epoch")
+
+
+def test_steps_logged_within_one_millisecond_are_spread_not_stacked(store):
+    with jt.start_run(name="fast") as run:
+        for step in range(30):  # ten steps per clock reading
+            jt.log_metric("loss", 1 / (step + 1), step=step, timestamp=1_000 + 10 * (step // 10))
+    for x in ("relative", "time"):
+        xs = list(jt.plot(run.id, metrics="loss", x=x).data[0].x)
+        assert all(b > a for a, b in zip(xs, xs[1:], strict=False)), x  # no vertical comb
+    assert curves_module.spread_ties([0, 0, 10, 10, 20]) == [0, 5, 10, 15, 20]
+    assert curves_module.spread_ties([5, 5, 5]) == [5, 6, 7]  # one reading: 1 ms apart
+    assert curves_module.spread_ties([0, 4, 4]) == [0, 4, 6]  # the last run: mean interval
+
+
+def test_figures_read_in_light_and_dark_themes(store):
+    ids = training_runs(2)
+    figures = [jt.plot(ids), *_comparison_figures(jt.compare(ids))]
+    for fig in figures:
+        layout = fig["layout"] if isinstance(fig, dict) else fig.to_plotly_json()["layout"]
+        template = layout["template"]["layout"]
+        assert template["paper_bgcolor"] == template["plot_bgcolor"] == "rgba(0,0,0,0)"
+        assert template["font"]["color"] == colors.PLOT_TEXT
+
+
+def _comparison_figures(comparison):
+    return [
+        out.outputs[0]["data"]["application/vnd.plotly.v1+json"]
+        for out in (comparison.curves_output, comparison.parallel_output, comparison.scatter_output)
+    ]
 
 
 def test_a_live_figure_grows_while_its_run_runs(store, frontend, monkeypatch):
@@ -455,7 +647,7 @@ def test_comparison_diffs_sources_and_dependency_slices(store):
     comparison = jt.compare(ids)
     diffs = comparison.children[-2].value
     assert "lr = 0.1" in diffs and "lr = 0.03" in diffs
-    assert "#fce8e6" in diffs and "#e6f4ea" in diffs  # removed, added
+    assert colors.REMOVED in diffs and colors.ADDED in diffs  # translucent tints of the theme
     assert "Dependency slices" in diffs and "x = 1" in diffs and "x = 2" in diffs
 
 
@@ -473,7 +665,8 @@ def test_comparison_charts_and_artifacts(store):
     curves, parallel, scatter = figures
     assert len(curves["data"]) == 6 and curves["layout"]["sliders"]
     (parcoords,) = parallel["data"]
-    assert [d["label"] for d in parcoords["dimensions"]] == ["lr", "optimizer", "loss"]
+    # the last losses span 2.5e-4 to 0.17: a log axis
+    assert [d["label"] for d in parcoords["dimensions"]] == ["lr", "optimizer", "loss (log)"]
     assert [b["label"] for b in parallel["layout"]["updatemenus"][0]["buttons"]] == [
         "metric: loss",
         "metric: val_accuracy",
@@ -482,6 +675,61 @@ def test_comparison_charts_and_artifacts(store):
     artifacts = comparison.children[-1].value
     assert "confusion.png" in artifacts and artifacts.count("data:image/png") == 2
     assert "(identical)" not in artifacts  # the third run has none
+
+
+def test_twenty_runs_get_twenty_colours(store):
+    ids = []
+    for i in range(20):
+        with start(f"r{i}", {"seed": i}) as run:
+            jt.log_metric("loss", i)
+        ids.append(run.id)
+    comparison = jt.compare(ids)
+    assert len(set(comparison.colors)) == 20
+    curves = _comparison_figures(comparison)[0]
+    assert len({t["line"]["color"] for t in curves["data"]}) == 20
+
+
+def test_best_and_changed_cells_keep_the_themes_text_colour(store):
+    ids = training_runs(2)
+    comparison = jt.compare(ids)
+    comparison.show_all.value = True
+    for html in (comparison.children[3].value, comparison.params_html.value):
+        assert "color:#" not in html and ("jt-best" in html or colors.CHANGED in html)
+
+
+def test_parallel_coordinates_keep_runs_missing_a_param_and_log_decades(store):
+    ids = []
+    for i, params in enumerate(({"lr": 1e-4, "batch": 32}, {"lr": 1e-2}, {"lr": 0.5, "batch": 64})):
+        with start(f"run-{i}", params) as run:
+            jt.log_metric("loss", 1.0 / (i + 1))
+        ids.append(run.id)
+    (parcoords,) = _comparison_figures(jt.compare(ids))[1]["data"]
+    dims = {d["label"]: d for d in parcoords["dimensions"]}
+    assert set(dims) == {"lr (log)", "batch", "loss"}
+    assert dims["lr (log)"]["ticktext"] == ["0.0001", "0.01", "0.5"]
+    batch = dims["batch"]
+    assert None not in batch["values"] and batch["ticktext"][0] == "missing"
+    assert batch["values"][1] == batch["tickvals"][0] < min(batch["values"][0], batch["values"][2])
+    assert len(parcoords["line"]["color"]) == 3
+
+
+def test_a_long_line_of_source_wraps_inside_the_comparison(store):
+    long_line = "get_ipython().run_cell_magic('track_run', 'lr=0.1', " + "'x' * 99, " * 120 + ")"
+    ids = []
+    for lr in (0.1, 0.2):
+        with start(
+            f"lr={lr}",
+            {"lr": lr, "path": "/data/" + "very-long-folder/" * 30},
+            f"lr = {lr}\n{long_line}\n",
+        ) as run:
+            jt.log_metric("loss", lr)
+        ids.append(run.id)
+    comparison = jt.compare(ids)
+    diffs = comparison.children[-2].value
+    assert "table-layout:fixed" in diffs and "white-space:pre-wrap" in diffs
+    for html in (comparison.params_html.value, comparison.children[3].value, diffs):
+        assert WIDTH_BOUND in html  # wide content scrolls or wraps inside its own box
+    assert "overflow-wrap:anywhere" in comparison.params_html.value
 
 
 def test_compare_takes_two_to_twenty_known_runs(store):
@@ -539,7 +787,7 @@ def test_hostile_strings_are_escaped_in_every_fallback_and_label(store, frontend
     dimensions = {d["label"]: d for d in parallel["data"][0]["dimensions"]}
     assert "&lt;/script&gt;&lt;script&gt;alert(…" in dimensions  # a key, cut and escaped
     # parcoords ticks are drawn as plain text (checked in the browser): not escaped there
-    assert dimensions["note"]["ticktext"] == ["</script><script>alert(…"]
+    assert dimensions["note"]["ticktext"] == ["missing", "</script><script>alert(…"]
 
     fig = jt.plot(ids)
     names = [trace.name for trace in fig.data]

@@ -16,10 +16,10 @@ import threading
 import time
 from typing import Any
 
-from ..model import FINAL_STATUSES, CardState, RunCardOutput
+from ..model import FINAL_STATUSES, Artifact, CardState, RunCardOutput
 from ..render.charts import sparkline
 from ..render.colors import BORDER, ERROR, MUTED, TEXT, WARNING
-from ..render.formats import capture_health, fmt_duration, fmt_number
+from ..render.formats import capture_health, fmt_duration, fmt_number, fmt_size
 from ..render.html import esc, status_badge
 from ..run import Run
 from ..store import Store, queries
@@ -28,6 +28,7 @@ UPDATE_INTERVAL_S = 0.5
 MAX_SAMPLES = 120
 MAX_SHOWN_PARAMS = 12
 MAX_SHOWN_METRICS = 12
+MAX_SHOWN_ARTIFACTS = 12
 # Inline on every metric cell: JupyterLab's rendered-HTML tables would otherwise pad cells by
 # 0.5em, right-align them and stripe the rows (and centre the table, 1em below it).
 _CELL = "padding:1px 12px 1px 0;border:none;line-height:22px;vertical-align:middle"
@@ -48,6 +49,7 @@ class RunCard:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = time.monotonic()
+        self._artifacts: list[Artifact] | None = None  # read once the run has ended
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -135,7 +137,7 @@ class RunCard:
         parts = [
             f'<div class="jt-run-card" style="border:1px solid {BORDER};border-radius:6px;'
             "padding:6px 12px;margin:2px 0;font-family:system-ui,sans-serif;font-size:13px;"
-            'max-width:760px">',
+            'max-width:min(760px,100%);box-sizing:border-box;overflow-wrap:anywhere">',
             f'<div><b>{esc(run.name)}</b> <code style="color:{MUTED}">{esc(run.id[:8])}</code> '
             f"{status_badge(run.status)} "
             f'<span style="color:{MUTED}">{esc(run.experiment)} · {esc(self._elapsed())}</span>'
@@ -152,6 +154,18 @@ class RunCard:
         if run.status == "FAILED" and run.error:
             last = run.error.strip().splitlines()[-1]
             parts.append(f'<div style="color:{ERROR};margin-top:4px">{esc(last)}</div>')
+        artifacts = self.artifacts()
+        if artifacts:
+            listed = " · ".join(
+                f"<code>{esc(a['path'])}</code> {esc(fmt_size(a['size']))}"
+                for a in artifacts[:MAX_SHOWN_ARTIFACTS]
+            )
+            if len(artifacts) > MAX_SHOWN_ARTIFACTS:
+                listed += f" · … ({len(artifacts) - MAX_SHOWN_ARTIFACTS} more)"
+            parts.append(
+                f'<div class="jt-card-artifacts" style="color:{MUTED};font-size:12px;'
+                f'margin-top:4px">artifacts: {listed}</div>'
+            )
         health = capture_health(run.capture)
         if health:
             items = " · ".join(
@@ -165,6 +179,15 @@ class RunCard:
             )
         parts.append("</div>")
         return "".join(parts)
+
+    def artifacts(self) -> list[Artifact]:
+        """The run's artifacts (name, size...) once it has ended, read once; none while it
+        runs (the card is redrawn a few times a second)."""
+        if self.run.status == "RUNNING":
+            return []
+        if self._artifacts is None:
+            self._artifacts = list(self.run.artifacts)
+        return self._artifacts
 
     def text(self) -> str:
         """The card as plain text (terminals, and the text/plain part of the output)."""
@@ -181,6 +204,11 @@ class RunCard:
             lines.append(f"  {key}: {fmt_number(value)}")
         if run.status == "FAILED" and run.error:
             lines.append("  error: " + run.error.strip().splitlines()[-1])
+        if self.artifacts():
+            lines.append(
+                "  artifacts: "
+                + ", ".join(f"{a['path']} ({fmt_size(a['size'])})" for a in self.artifacts())
+            )
         health = capture_health(run.capture)
         if health:
             lines.append(

@@ -2,6 +2,9 @@
 // Python owns the data: it sends one page of rows; sorting, filtering and paging are
 // trait changes that Python answers with the next page. The statuses and their colours
 // come from Python too (status_colors), as do the colours of the stylesheet (--jt-*).
+// While shown, the view asks Python whether the store changed ("poll"), every few seconds
+// and less often while nothing does (poll_store_ms: first interval, longest back-off).
+// Rows nest: a child sits under its parent (depth), which can fold its children away.
 
 const GROUPS = [
   ["", "Run"],
@@ -31,7 +34,39 @@ function render({ model, el }) {
   const set = (changes) => {
     for (const [key, value] of Object.entries(changes)) model.set(key, value);
     model.save_changes();
+    pollSoon();
   };
+
+  // -- runs started elsewhere: ask Python, which answers "polled" (changed or not) ------
+  const [pollFirst, pollLongest] = model.get("poll_store_ms");
+  let pollDelay = pollFirst;
+  let pollTimer = null;
+  let askedAt = 0; // when the unanswered question was sent (0: none)
+  function schedulePoll() {
+    clearTimeout(pollTimer);
+    pollTimer = setTimeout(pollStore, pollDelay);
+  }
+  function pollStore() {
+    const now = Date.now();
+    if (!document.hidden && (!askedAt || now - askedAt > pollLongest)) {
+      askedAt = now;
+      model.send({ event: "poll" });
+    }
+    pollDelay = Math.min(pollDelay * 2, pollLongest);
+    schedulePoll();
+  }
+  function pollSoon() {
+    pollDelay = pollFirst;
+    schedulePoll();
+  }
+  const onMessage = (message) => {
+    if (!message || message.event !== "polled") return;
+    askedAt = 0;
+    if (message.changed) pollSoon();
+  };
+  model.on("msg:custom", onMessage);
+  schedulePoll();
+  const folded = new Set(); // parents whose children are hidden
 
   // -- toolbar: filter, columns, refresh, compare ------------------------------------
   const input = h("input", {
@@ -231,7 +266,57 @@ function render({ model, el }) {
         );
       }),
     );
-    const body = rows.map((row) => {
+    const parentOf = new Map(rows.map((r) => [r.id, r.parent_id]));
+    const hidden = (row) => {
+      for (let id = row.parent_id; parentOf.has(id); id = parentOf.get(id)) {
+        if (folded.has(id)) return true;
+      }
+      return false;
+    };
+    const nameColumn = columns.includes("name") ? "name" : columns[0];
+    const nameExtras = (row) => {
+      const extras = [];
+      if (row.children) {
+        const shown = rows.some((r) => r.parent_id === row.id);
+        extras.push(
+          h(
+            "button",
+            {
+              class: "jt-children",
+              title: shown
+                ? "Show or hide the child runs below"
+                : "Its child runs are not on this page",
+              disabled: !shown,
+              onclick: (event) => {
+                event.stopPropagation();
+                if (folded.has(row.id)) folded.delete(row.id);
+                else folded.add(row.id);
+                drawTable();
+              },
+            },
+            `${folded.has(row.id) ? "▸" : "▾"} ${row.children} run${row.children === 1 ? "" : "s"}`,
+          ),
+        );
+      }
+      if (row.rerun_of) {
+        extras.push(
+          h(
+            "button",
+            {
+              class: "jt-rerun",
+              title: `A re-run of the same cell: run ${row.rerun_of.slice(0, 8)} (click to open it)`,
+              onclick: (event) => {
+                event.stopPropagation();
+                set({ opened: row.rerun_of });
+              },
+            },
+            "↻ " + row.rerun_of.slice(0, 8),
+          ),
+        );
+      }
+      return extras;
+    };
+    const body = rows.filter((row) => !hidden(row)).map((row) => {
       const box = h("input", {
         type: "checkbox",
         checked: selected.has(row.id),
@@ -248,11 +333,19 @@ function render({ model, el }) {
         }
         const group = (info.get(id) || {}).group;
         const numeric = group === "metric" || id === "duration";
-        return h(
+        const cell = h(
           "td",
           { class: numeric ? "jt-num" : null, title: value, "data-column": id },
           value,
         );
+        if (id === nameColumn) {
+          if (row.depth) {
+            cell.classList.add("jt-child");
+            cell.style.paddingLeft = `${8 + 16 * row.depth}px`;
+          }
+          cell.append(...nameExtras(row));
+        }
+        return cell;
       });
       return h(
         "tr",
@@ -352,6 +445,8 @@ function render({ model, el }) {
   drawPager();
   drawError();
   return () => {
+    clearTimeout(pollTimer);
+    model.off("msg:custom", onMessage);
     for (const [events, handler] of handlers) model.off(events, handler);
   };
 }

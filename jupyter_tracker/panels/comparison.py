@@ -14,7 +14,12 @@ as in ``val_accuracy``, ``f1_score``, ``roc_auc``, ``valAcc``) and no word says 
 Charts are static Plotly JSON in ``Output`` widgets (``application/vnd.plotly.v1+json``),
 their choices (metric, param) made by Plotly dropdowns in the figure: they need no kernel and
 ship no plotly.js per panel. The panel's HTML fallback has everything but the two charts
-that need Plotly.
+that need Plotly. In parallel coordinates a run missing a param sits on a ``missing`` tick
+and params spanning decades are on log axes (``render.charts.parallel_axis``).
+
+Every section is bounded by the output's width (``WIDTH_BOUND``): wide tables scroll inside
+their box, long values and source lines wrap, so no run, value or line widens the page.
+Highlights are translucent tints, readable in light and dark themes.
 """
 
 from __future__ import annotations
@@ -28,20 +33,21 @@ import ipywidgets as widgets
 from .. import tracking
 from ..errors import InvalidInputError
 from ..model import CaptureReport, RunDetail
+from ..render.charts import parallel_axis, plotly_template
 from ..render.colors import (
     ACCENT,
     BEST,
     BORDER,
     CHANGED,
-    HIGHLIGHT_TEXT,
     MUTED,
     ON_COLOR,
+    PLOT_COLORSCALE,
     RULE,
     run_color,
 )
 from ..render.diff import side_by_side
 from ..render.formats import cut, fmt_number, fmt_size
-from ..render.html import esc, esc_plotly, status_badge
+from ..render.html import PANEL_TEXT, WIDTH_BOUND, download_links, esc, esc_plotly, status_badge
 from ..store import Store, queries
 from . import has_frontend, with_static_view
 from .curves import build_figure, load_curves, metric_keys, plotly_json, run_records, summary_html
@@ -57,8 +63,10 @@ MAX_LABEL = 24
 H = "margin:14px 0 4px;font-weight:600;font-size:13px"
 TH = f"text-align:left;padding:3px 10px;border-bottom:1px solid {BORDER};white-space:nowrap"
 TD = f"padding:2px 10px;border-bottom:1px solid {RULE};white-space:nowrap;vertical-align:top"
-BEST_CELL = f"background:{BEST};color:{HIGHLIGHT_TEXT};font-weight:700"
-CHANGED_CELL = f";background:{CHANGED};color:{HIGHLIGHT_TEXT}"
+# A value cell: long values wrap (anywhere) rather than widen the table
+VALUE = f"{TD};white-space:normal;overflow-wrap:anywhere;min-width:4em;max-width:320px"
+BEST_CELL = f"background:{BEST};font-weight:700"
+CHANGED_CELL = f";background:{CHANGED}"
 
 
 def higher_is_better(key: str) -> bool:
@@ -178,7 +186,7 @@ class Comparison(widgets.VBox):
             for c, r in zip(self.colors, self.records, strict=True)
         )
         return (
-            '<div style="font-family:system-ui,sans-serif;font-size:12px">'
+            f'<div style="{PANEL_TEXT};overflow-wrap:anywhere">'
             f'<div style="font-size:14px;font-weight:600;margin-bottom:4px">Comparing '
             f"{len(self.records)} runs</div>"
             f'<div style="display:flex;flex-wrap:wrap;gap:4px 16px">{cards}</div></div>'
@@ -202,15 +210,15 @@ class Comparison(widgets.VBox):
         for key in keys:
             values = [d["params"].get(key) for d in self.details]
             differs = len(set(values)) > 1
-            style = TD + (CHANGED_CELL if differs and show_all else "")
+            style = VALUE + (CHANGED_CELL if differs and show_all else "")
             cells = "".join(
                 f'<td style="{style}">{esc(v) if v is not None else "—"}</td>' for v in values
             )
             rows.append(f'<tr><td style="{TD};color:{MUTED}">{esc(key)}</td>{cells}</tr>')
         return (
-            '<div class="jt-params" style="font-family:system-ui,sans-serif;font-size:12px">'
+            f'<div class="jt-params" style="{PANEL_TEXT}">'
             f'<div style="color:{MUTED};margin-bottom:2px">{esc(note)}</div>'
-            '<div style="overflow-x:auto"><table style="border-collapse:collapse">'
+            f'<div style="{WIDTH_BOUND}"><table style="border-collapse:collapse">'
             f'<tr><th style="{TH}">param</th>{self._run_heads()}</tr>{"".join(rows)}'
             "</table></div></div>"
         )
@@ -245,9 +253,9 @@ class Comparison(widgets.VBox):
                 f"{arrow}</div></td>{''.join(cells)}</tr>"
             )
         return (
-            '<div class="jt-metrics" style="font-family:system-ui,sans-serif;font-size:12px">'
+            f'<div class="jt-metrics" style="{PANEL_TEXT}">'
             f'<div style="{H}">Metrics (last value; ★ best)</div>'
-            '<div style="overflow-x:auto"><table style="border-collapse:collapse">'
+            f'<div style="{WIDTH_BOUND}"><table style="border-collapse:collapse">'
             f'<tr><th style="{TH}">metric</th>{self._run_heads()}</tr>{"".join(rows)}'
             "</table></div></div>"
         )
@@ -261,11 +269,7 @@ class Comparison(widgets.VBox):
                 f'<div style="{H}">Dependency slices (the cells the inputs came from)</div>'
             )
             parts.append(self._diff_against_first(slices, "slice"))
-        return (
-            '<div class="jt-diffs" style="font-family:system-ui,sans-serif;font-size:12px">'
-            + "".join(parts)
-            + "</div>"
-        )
+        return f'<div class="jt-diffs" style="{PANEL_TEXT}">' + "".join(parts) + "</div>"
 
     def _diff_against_first(self, texts: list[str | None], what: str) -> str:
         first = texts[0]
@@ -292,24 +296,24 @@ class Comparison(widgets.VBox):
             found = [runs.get(path) for runs in by_run]
             same = len({a["sha256"] if a else None for a in found}) == 1
             cells = []
-            for a in found:
+            for run_id, a in zip(self.run_ids, found, strict=True):
                 if a is None:
                     cells.append(f'<td style="{TD}">—</td>')
                     continue
                 preview = artifact_preview(self.store, a) if a["size"] <= budget else ""
                 budget -= a["size"] if preview else 0
                 cells.append(
-                    f'<td style="{TD};white-space:normal;max-width:260px">{preview}'
+                    f'<td style="{VALUE};min-width:200px;max-width:280px">{preview}'
                     f'<div style="color:{MUTED};font-size:10px">{esc(fmt_size(a["size"]))} · '
-                    f"{esc(a['sha256'][:8])}</div></td>"
+                    f"{esc(a['sha256'][:8])} · {download_links(run_id, a['path'])}</div></td>"
                 )
             mark = f' <span style="color:{MUTED}">(identical)</span>' if same else ""
             rows.append(
                 f'<tr><td style="{TD}"><code>{esc(path)}</code>{mark}</td>{"".join(cells)}</tr>'
             )
         return (
-            '<div class="jt-artifacts" style="font-family:system-ui,sans-serif;font-size:12px">'
-            f'<div style="{H}">Artifacts</div><div style="overflow-x:auto">'
+            f'<div class="jt-artifacts" style="{PANEL_TEXT}">'
+            f'<div style="{H}">Artifacts</div><div style="{WIDTH_BOUND}">'
             f'<table style="border-collapse:collapse"><tr><th style="{TH}">artifact</th>'
             f"{self._run_heads()}</tr>{''.join(rows)}</table></div></div>"
         )
@@ -339,42 +343,35 @@ class Comparison(widgets.VBox):
         return [v if v is not None and math.isfinite(v) else None for v in values]
 
     def parallel_figure(self) -> Any:
-        """Parallel coordinates: the differing params, then the chosen metric (a dropdown)."""
+        """Parallel coordinates: the differing params, then the chosen metric (a dropdown);
+        lines coloured by the metric (a run without it: the lowest colour, on ``missing``)."""
         import plotly.graph_objects as go
 
         params = self._param_columns()
         if not params or not self.metric_keys:
             return None
-
-        def dimension(label: str, values: list, numeric: bool) -> dict:
-            if numeric:
-                return {"label": esc_plotly(_short(label)), "values": values}
-            categories = sorted({str(v) for v in values if v is not None})
-            codes = {c: i for i, c in enumerate(categories)}
-            return {
-                "label": esc_plotly(_short(label)),
-                "values": [codes.get(str(v)) if v is not None else None for v in values],
-                "tickvals": list(range(len(categories))),
-                # parcoords draws tick text as plain text (no tags, no entities): unescaped
-                "ticktext": [_short(c) for c in categories],
-            }
-
-        base = [dimension(k, v, n) for k, v, n in params]
+        base = [parallel_axis(_short(k), v, n) for k, v, n in params]
 
         def choice(key: str) -> dict:
             values = self._metric_values(key)
+            axis = parallel_axis(_short(key), values, True)
+            drawn = [p for p, v in zip(axis["values"], values, strict=True) if v is not None]
             return {
-                "dimensions": [[*base, dimension(key, values, True)]],
-                "line.color": [[v if v is not None else math.nan for v in values]],
+                "dimensions": [[*base, axis]],
+                "line.color": [axis["values"]],
+                "line.cmin": [min(drawn, default=0)],
+                "line.cmax": [max(drawn, default=1)],
             }
 
-        first = self.metric_keys[0]
+        first = choice(self.metric_keys[0])
         fig = go.Figure(
             go.Parcoords(
-                dimensions=choice(first)["dimensions"][0],
+                dimensions=first["dimensions"][0],
                 line={
-                    "color": choice(first)["line.color"][0],
-                    "colorscale": "Viridis",
+                    "color": first["line.color"][0],
+                    "cmin": first["line.cmin"][0],
+                    "cmax": first["line.cmax"][0],
+                    "colorscale": [list(stop) for stop in PLOT_COLORSCALE],
                     "showscale": True,
                 },
             )
@@ -382,7 +379,8 @@ class Comparison(widgets.VBox):
         fig.update_layout(
             height=380,
             width=560,
-            margin={"l": 50, "r": 40, "t": 100, "b": 30},
+            template=plotly_template(),
+            margin={"l": 60, "r": 40, "t": 100, "b": 30},
             updatemenus=[
                 _dropdown(
                     [
@@ -421,7 +419,7 @@ class Comparison(widgets.VBox):
         fig.update_layout(
             height=380,
             width=440,
-            template="plotly_white",
+            template=plotly_template(),
             margin={"l": 60, "r": 20, "t": 100, "b": 50},
             xaxis_title=esc_plotly(key0),
             yaxis_title=esc_plotly(self.metric_keys[0]),
@@ -465,7 +463,7 @@ class Comparison(widgets.VBox):
             else ""
         )
         return (
-            '<div class="jt-comparison" style="font-family:system-ui,sans-serif;font-size:12px">'
+            f'<div class="jt-comparison" style="{PANEL_TEXT}">'
             + self._header()
             + f'<div style="{H}">Params</div>'
             + self._params_table(False)

@@ -10,8 +10,12 @@ extends its curves every ``POLL_INTERVAL_S`` seconds, and stops when none runs a
 
 The figure carries its own controls, so they work in a saved notebook too: a smoothing
 slider (exponential moving average, precomputed per level over the drawn points) and a
-linear/log toggle. Every label made from user text goes through ``render.html.esc_plotly``;
-user text never reaches a hover template (where ``%{...}`` would be interpreted).
+linear/log toggle. Its template (``render.charts.plotly_template``) reads in light and dark
+themes. By time, points logged within one millisecond (one clock reading for many steps)
+are spread evenly up to the next reading (``spread_ties``), so a fast loop draws a curve,
+not a comb of vertical spikes. Every label made from user text goes through
+``render.html.esc_plotly``; user text never reaches a hover template (where ``%{...}``
+would be interpreted).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from ..model import RunRecord
 from ..render import charts
 from ..render.colors import MUTED, run_color
 from ..render.formats import fmt_number
-from ..render.html import esc, esc_plotly
+from ..render.html import PANEL_TEXT, esc, esc_plotly
 from ..store import queries
 from . import has_frontend
 
@@ -38,9 +42,9 @@ if TYPE_CHECKING:
 
     from ..store import Store
 
-MAX_TRACE_POINTS = 4000  # points sent per trace, at most
+MAX_TRACE_POINTS = 3000  # points sent per trace, at most (a longer series: exactly this many)
 MIN_TRACE_POINTS = 200
-FIGURE_POINTS = 40_000  # shared by the traces of one figure (each gets MIN_TRACE_POINTS)
+FIGURE_POINTS = 30_000  # shared by the traces of one figure (each gets MIN_TRACE_POINTS)
 SMOOTHING = (0.0, 0.6, 0.8, 0.9, 0.95, 0.99)
 MAX_DEFAULT_METRICS = 12
 X_MODES = {"step": "step", "time": "time", "relative": "seconds since the run started"}
@@ -118,12 +122,36 @@ def load_curves(
         if x == "step":
             xs = steps
         elif x == "time":
-            xs = times
+            xs = spread_ties(times)
         else:
-            xs = [(t - record["start_time"]) / 1000 for t in times]
+            xs = [(t - record["start_time"]) / 1000 for t in spread_ties(times)]
         ys = [v if math.isfinite(v) else math.nan for v in values]
         curves.append(Curve(record["run_id"], run_label(record), key, run_color(i), xs, ys, count))
     return curves
+
+
+def spread_ties(times: Sequence[float]) -> list[float]:
+    """``times`` (ms) with each run of equal readings spread evenly up to the next reading;
+    a last run (or one followed by an earlier time) at the series' mean interval, 1 ms if
+    every reading is the same."""
+    n = len(times)
+    out = [float(t) for t in times]
+    mean = (out[-1] - out[0]) / (n - 1) if n > 1 else 0.0
+    i = 0
+    while i < n:
+        j = i
+        while j + 1 < n and times[j + 1] == times[i]:
+            j += 1
+        if j > i:
+            after = times[j + 1] if j + 1 < n else None
+            if after is not None and after > times[i]:
+                step = (after - times[i]) / (j - i + 1)
+            else:
+                step = mean if mean > 0 else 1.0
+            for k in range(1, j - i + 1):
+                out[i + k] = times[i] + k * step
+        i = j + 1
+    return out
 
 
 def ema(values: list[float], alpha: float) -> list[float]:
@@ -202,7 +230,7 @@ def build_figure(
     layout: dict[str, Any] = {
         "height": ROW_HEIGHT * rows + 130,
         "margin": {"l": 60, "r": 20, "t": 70 if note else 50, "b": 90},
-        "template": "plotly_white",
+        "template": charts.plotly_template(),
         "legend": {"font": {"size": 11}},
         "hovermode": "closest",
         "updatemenus": [
@@ -317,7 +345,7 @@ def summary_html(curves: list[Curve], keys: list[str], x: str) -> str:
             )
     runs = list(dict.fromkeys((c.color, c.label) for c in curves))
     return (
-        '<div class="jt-curves" style="font-family:system-ui,sans-serif;font-size:12px">'
+        f'<div class="jt-curves" style="{PANEL_TEXT}">'
         + charts.legend(runs)
         + '<div style="display:flex;flex-wrap:wrap;gap:8px">'
         + "".join(figures)

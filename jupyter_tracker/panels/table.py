@@ -8,8 +8,16 @@ fast as 50 and the browser never holds more than a page. ``.df`` is the DataFram
 matching run, read only when asked for.
 
 A filter the grammar refuses is shown in the table (``error``), never raised, and the
-last good result stays. While a shown page has RUNNING runs, a thread re-reads it every
-``POLL_INTERVAL_S`` seconds; it stops when none is left running or the table is closed.
+last good result stays. Unless columns were chosen, they are the keys of the matching runs.
+While a shown page has RUNNING runs, a thread re-reads it every ``POLL_INTERVAL_S`` seconds;
+it stops when none is left running or the table is closed. Runs started elsewhere appear by
+themselves: while shown, the view asks every few seconds (``POLL_STORE_MS``, less often
+while nothing changes) and Python reads the page again only when the store's fingerprint of
+the matching runs changed (``queries.runs_signature``).
+
+Rows of a page nest: a child run (a sweep's combination) sits indented under its parent when
+both are on the page, the parent showing how many children it has; a re-run of a cell links
+to the run it re-ran (``rerun_of``).
 """
 
 from __future__ import annotations
@@ -40,13 +48,15 @@ from ..render.colors import (
 )
 from ..render.formats import (
     fmt_number,
+    fmt_param,
     fmt_time,
+    plural,
     run_duration,
     terminal_cell,
     terminal_text,
     text_table,
 )
-from ..render.html import esc, status_badge
+from ..render.html import PANEL_TEXT, WIDTH_BOUND, esc, status_badge
 from ..store import queries
 from . import has_frontend, with_static_view
 
@@ -57,6 +67,7 @@ if TYPE_CHECKING:
     from .comparison import Comparison
 
 POLL_INTERVAL_S = 2.0
+POLL_STORE_MS = (3_000, 30_000)  # the view's store polls: first interval, longest back-off
 PAGE_SIZE = 50
 MAX_DEFAULT_KEYS = 12  # params and metrics shown by default, each (the rest: Columns ▾)
 
@@ -103,7 +114,52 @@ def cell_text(record: RunRecord, column: str, origin: dict | None, now_ms: int) 
     value = values.get(key)
     if value is None:
         return ""
-    return fmt_number(value) if kind == "metrics" else str(value)
+    if kind == "metrics":
+        return fmt_number(value)
+    return fmt_param(value) if kind == "params" else str(value)
+
+
+def name_marks(row: dict[str, Any]) -> tuple[str, str]:
+    """What a row's name cell shows around the name in the static forms: an indent and
+    ``↳`` under a parent of the page; after it, how many children it has and which run it
+    re-ran (the view draws the same as controls)."""
+    before = "  " * max(0, row["depth"] - 1) + ("↳ " if row["depth"] else "")
+    after = []
+    if row["children"]:
+        after.append(f"({plural(row['children'], 'run')})")
+    if row["rerun_of"]:
+        after.append(f"↻ re-run of {row['rerun_of'][:8]}")
+    return before, " ".join(after)
+
+
+def nested(records: list[RunRecord]) -> list[tuple[RunRecord, int]]:
+    """The page's runs, each child right under its parent when both are on the page, with
+    its depth (0: not under another run of the page); otherwise in the page's order."""
+    on_page = {r["run_id"] for r in records}
+    children: dict[str, list[RunRecord]] = {}
+    top = []
+    for r in records:
+        parent = r["parent_id"]
+        if parent in on_page and parent != r["run_id"]:
+            children.setdefault(parent, []).append(r)
+        else:
+            top.append(r)
+    out: list[tuple[RunRecord, int]] = []
+    seen: set[str] = set()
+
+    def add(record: RunRecord, depth: int) -> None:
+        if record["run_id"] in seen:
+            return
+        seen.add(record["run_id"])
+        out.append((record, depth))
+        for child in children.get(record["run_id"], []):
+            add(child, depth + 1)
+
+    for r in top:
+        add(r, 0)
+    for r in records:  # runs whose parents form a loop: at the top, once
+        add(r, 0)
+    return out
 
 
 def source_text(origin: dict) -> str:
@@ -144,6 +200,7 @@ class RunTable(anywidget.AnyWidget):
     # The statuses and their badge colours: the view has no list of its own.
     status_colors = traitlets.Dict(STATUS_COLORS).tag(sync=True)
     unknown_status_color = traitlets.Unicode(UNKNOWN_STATUS_COLOR).tag(sync=True)
+    poll_store_ms = traitlets.List(traitlets.Int(), list(POLL_STORE_MS)).tag(sync=True)
 
     def __init__(
         self,
@@ -167,9 +224,11 @@ class RunTable(anywidget.AnyWidget):
         self.panel = widgets.VBox([self, self.below])
         self.on_msg(self._on_message)
 
+        self._signature = queries.runs_signature(self.store, filter, experiment)
         self.total = queries.count_runs(self.store, filter, experiment)  # a bad filter raises
         self.filter = filter or ""
         self._shown_filter = filter or None
+        self._chosen_columns = columns is not None  # else they follow the matching runs
         self.page_size = page_size
         self._load_columns()
         self.columns = self._resolve(columns) if columns is not None else self._default_columns()
@@ -179,7 +238,9 @@ class RunTable(anywidget.AnyWidget):
     # -- columns ------------------------------------------------------------------------
 
     def _load_columns(self) -> None:
-        keys = queries.run_keys(self.store, None, self.experiment)
+        """The columns the chooser offers: the run's attributes and the keys of the runs the
+        shown filter matches."""
+        keys = queries.run_keys(self.store, self._shown_filter, self.experiment)
         self._keys = keys
         columns = [[c, "", label] for c, (label, _) in ATTRIBUTES.items()]
         for kind, group in KINDS.items():
@@ -194,7 +255,10 @@ class RunTable(anywidget.AnyWidget):
 
     def _default_columns(self) -> list[str]:
         attributes = list(DEFAULT_ATTRIBUTES)
-        if not queries.count_runs(self.store, "notebook IS NOT NULL", self.experiment):
+        in_notebooks = "notebook IS NOT NULL"
+        if self._shown_filter:
+            in_notebooks = f"({self._shown_filter}) and {in_notebooks}"
+        if not queries.count_runs(self.store, in_notebooks, self.experiment):
             attributes.remove("source")  # no run came from a notebook: an empty column
         if self.experiment is None and sum(e["runs"] > 0 for e in self._experiments()) > 1:
             attributes.insert(3, "experiment")
@@ -255,11 +319,9 @@ class RunTable(anywidget.AnyWidget):
                 limit=self.page_size,
             )
             columns = list(self.columns)
-            origins = (
-                queries.origins(self.store, [r["run_id"] for r in records])
-                if "source" in columns
-                else {}
-            )
+            ids = [r["run_id"] for r in records]
+            origins = queries.origins(self.store, ids) if "source" in columns else {}
+            children = queries.child_counts(self.store, ids)
             now = int(time.time() * 1000)
             self._records = records
             self.rows = [
@@ -267,28 +329,42 @@ class RunTable(anywidget.AnyWidget):
                     "id": r["run_id"],
                     "status": r["status"],
                     "cells": [cell_text(r, c, origins.get(r["run_id"]), now) for c in columns],
+                    "parent_id": r["parent_id"] or "",
+                    "depth": depth,
+                    "children": children.get(r["run_id"], 0),
+                    "rerun_of": r["rerun_of"] or "",
                 }
-                for r in records
+                for r, depth in nested(records)
             ]
             self.live = any(r["status"] == "RUNNING" for r in records)
         if self.live:
             self._start_polling()
 
     def _query(self, filter: str | None) -> None:
-        """Run ``filter`` (and the sort); its error is shown, the last good rows stay."""
+        """Run ``filter`` (and the sort); its error is shown, the last good rows stay. The
+        columns follow the matching runs unless they were chosen."""
         with self._lock:
             try:
                 from ..store._filter import compile_order_by
 
                 compile_order_by(self.order_by)
+                signature = queries.runs_signature(self.store, filter, self.experiment)
                 total = queries.count_runs(self.store, filter, self.experiment)
             except TrackerError as exc:
                 self.error = str(exc)
                 return
             self.error = ""
             self._shown_filter = filter
+            self._signature = signature
             self._df = None
             self.total = total
+            self._load_columns()
+            if not self._chosen_columns:
+                ready, self._ready = self._ready, False  # one page load, below
+                try:
+                    self.columns = self._default_columns()
+                finally:
+                    self._ready = ready
             self._load_page()
 
     @traitlets.observe("filter", "sort_by", "descending")
@@ -306,14 +382,26 @@ class RunTable(anywidget.AnyWidget):
         if not self._ready:
             return
         if change["name"] == "columns":
+            self._chosen_columns = True
             self._load_columns()
         self._load_page()
 
     def refresh(self) -> None:
         """Read the store again: new runs, new keys (columns), changed statuses."""
+        self._query(self._shown_filter)
+
+    def poll_store(self) -> bool:
+        """Read the store again if its matching runs changed (added, deleted, ended) since the
+        table last read them; whether they had. What the shown view asks every few seconds."""
         with self._lock:
-            self._load_columns()
+            try:
+                signature = queries.runs_signature(self.store, self._shown_filter, self.experiment)
+            except TrackerError:
+                return False
+            if signature == self._signature:
+                return False
             self._query(self._shown_filter)
+            return True
 
     @property
     def df(self) -> pd.DataFrame:
@@ -333,6 +421,8 @@ class RunTable(anywidget.AnyWidget):
             self.compare()
         elif event == "refresh":
             self.refresh()
+        elif event == "poll":
+            self.send({"event": "polled", "changed": self.poll_store()})
 
     def open_run(self, run_id: str) -> None:
         """Show the detail of run ``run_id`` below the table (``""`` closes it)."""
@@ -451,8 +541,15 @@ class RunTable(anywidget.AnyWidget):
         groups = [(kind, idx) for kind, idx in groups if idx]
         labels = self._labels()
         header = [labels[i] for i in plain] + [kind for kind, _ in groups]
+
+        def cell(row: dict, i: int) -> str:
+            if self.columns[i] != "name":
+                return terminal_cell(row["cells"][i])
+            before, after = name_marks(row)
+            return before + terminal_cell(row["cells"][i]) + (" " + after if after else "")
+
         rows = [
-            [terminal_cell(row["cells"][i]) for i in plain]
+            [cell(row, i) for i in plain]
             + [
                 terminal_text(
                     ", ".join(f"{labels[i]}={row['cells'][i]}" for i in idx if row["cells"][i])
@@ -480,6 +577,10 @@ class RunTable(anywidget.AnyWidget):
             cells = []
             for column, value in zip(self.columns, row["cells"], strict=True):
                 shown = status_badge(value) if column == "status" else esc(value)
+                if column == "name":
+                    before, after = name_marks(row)
+                    shown = esc(before) + shown
+                    shown += f' <span style="color:{MUTED}">{esc(after)}</span>' if after else ""
                 align = "right" if column.startswith("metrics.") else "left"
                 cells.append(
                     f'<td style="text-align:{align};padding:2px 8px;border-bottom:1px solid '
@@ -487,9 +588,9 @@ class RunTable(anywidget.AnyWidget):
                 )
             body.append("<tr>" + "".join(cells) + "</tr>")
         return (
-            '<div class="jt-runs" style="font-family:system-ui,sans-serif;font-size:12px">'
+            f'<div class="jt-runs" style="{PANEL_TEXT}">'
             f'<div style="color:{MUTED};margin-bottom:4px">{esc(self._header())}</div>'
-            '<div style="overflow-x:auto"><table style="border-collapse:collapse">'
+            f'<div style="{WIDTH_BOUND}"><table style="border-collapse:collapse">'
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div></div>"
         )
 

@@ -1,5 +1,6 @@
-"""Static SVG line charts that need no JavaScript: the sparklines of the run card and the
-run detail, and the curve charts of the panels' HTML fallbacks (saved notebooks, GitHub).
+"""Charts: static SVG that needs no JavaScript (the sparklines of the run card and the run
+detail, the curve charts of the panels' HTML fallbacks) and the theme and axes of the
+panels' Plotly figures, as plain dicts (this module imports no plotly).
 
 Labels are escaped here; every other piece of the SVG is a number formatted here.
 """
@@ -8,11 +9,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
-from .colors import ACCENT, BACKGROUND, FAINT, MUTED
-from .formats import fmt_number
-from .html import esc
+from .colors import (
+    ACCENT,
+    BACKGROUND,
+    FAINT,
+    MUTED,
+    PALETTE,
+    PLOT_AXIS,
+    PLOT_BACKGROUND,
+    PLOT_CONTROL,
+    PLOT_CONTROL_ACTIVE,
+    PLOT_CONTROL_BORDER,
+    PLOT_CONTROL_TEXT,
+    PLOT_GRID,
+    PLOT_TEXT,
+)
+from .formats import cut, fmt_number
+from .html import esc, esc_plotly
 
 SVG_BUCKETS = 300  # per trace, at most
 SVG_POINTS = 2000  # per chart: many traces get fewer buckets each
@@ -156,3 +171,118 @@ def legend(items: Sequence[tuple[str, str]]) -> str:
         )
         + "</div>"
     )
+
+
+# -- Plotly -------------------------------------------------------------------------------
+
+LOG_SPAN = 100  # a positive numeric axis whose max / min reaches this is drawn in log10
+MAX_VALUE_TICKS = 8  # an axis with at most this many distinct values has a tick at each
+MISSING = "missing"  # the tick of runs that lack the value
+MAX_TICK_LABEL = 24  # characters of a category's tick text, at most
+
+
+def plotly_template() -> dict[str, Any]:
+    """A Plotly template that reads in JupyterLab's light and dark themes: transparent
+    backgrounds (the theme's shows through), grey text and grid, the run palette, light
+    menus and sliders with dark text."""
+    axis = {
+        "gridcolor": PLOT_GRID,
+        "zerolinecolor": PLOT_AXIS,
+        "linecolor": PLOT_AXIS,
+        "tickcolor": PLOT_AXIS,
+        "automargin": True,
+    }
+    control = {
+        "bgcolor": PLOT_CONTROL,
+        "bordercolor": PLOT_CONTROL_BORDER,
+        "font": {"color": PLOT_CONTROL_TEXT},
+    }
+    plain = {"shadow": "none"}  # parcoords outlines its text in a colour of its own choosing
+    return {
+        "data": {"parcoords": [{"tickfont": plain, "labelfont": plain, "rangefont": plain}]},
+        "layout": {
+            "paper_bgcolor": PLOT_BACKGROUND,
+            "plot_bgcolor": PLOT_BACKGROUND,
+            "font": {"color": PLOT_TEXT},
+            "colorway": list(PALETTE),
+            "xaxis": axis,
+            "yaxis": axis,
+            "legend": {"bgcolor": PLOT_BACKGROUND},
+            "updatemenudefaults": control,
+            "sliderdefaults": {
+                "bgcolor": PLOT_CONTROL,
+                "activebgcolor": PLOT_CONTROL_ACTIVE,
+                "bordercolor": PLOT_CONTROL_BORDER,
+                "tickcolor": PLOT_AXIS,
+                "font": {"color": PLOT_TEXT},
+            },
+        },
+    }
+
+
+def _value_ticks(values: list[float], shown: Callable[[float], float]) -> tuple[list, list]:
+    """Ticks at each distinct value (few), else five evenly spread over a linear range."""
+    distinct = sorted(set(values))
+    if len(distinct) <= MAX_VALUE_TICKS:
+        return [shown(v) for v in distinct], [_tick_label(v) for v in distinct]
+    lo, hi = shown(distinct[0]), shown(distinct[-1])
+    ticks = [lo + (hi - lo) * i / 4 for i in range(5)]
+    return ticks, [_tick_label(t) for t in ticks]
+
+
+def _tick_label(value: float) -> str:
+    """A tick's value as people read it: whole numbers without ``.0``."""
+    return fmt_number(int(value) if value.is_integer() and abs(value) < 1e15 else value)
+
+
+def _decade_ticks(values: list[float]) -> tuple[list, list]:
+    """Ticks at the powers of ten of a log axis (every few, if they are many)."""
+    lo, hi = math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))
+    step = max(1, -(-(hi - lo) // MAX_VALUE_TICKS))
+    ticks = list(range(lo, hi + 1, step))
+    return ticks, [_tick_label(10.0**t) for t in ticks]
+
+
+def parallel_axis(label: str, values: Sequence[Any], numeric: bool) -> dict[str, Any]:
+    """One axis (a Plotly ``parcoords`` dimension) of a value per run; ``None`` is missing.
+
+    Runs missing the value sit on their own ``missing`` tick below the others, so their
+    line stays on the chart; numbers that are all positive and span ``LOG_SPAN`` or more
+    are drawn in log10 with ticks labelled in the values themselves; anything else is a
+    category (its tick text cut to ``MAX_TICK_LABEL``). The label is escaped for Plotly; tick
+    text is not: parcoords draws it as plain text.
+    """
+    present = [v for v in values if v is not None]
+    if numeric and present:
+        numbers = [float(v) for v in present]
+        log = min(numbers) > 0 and max(numbers) / min(numbers) >= LOG_SPAN
+        shown: Callable[[float], float] = math.log10 if log else float
+        if log and len(set(numbers)) > MAX_VALUE_TICKS:
+            ticks, labels = _decade_ticks(numbers)
+        else:
+            ticks, labels = _value_ticks(numbers, shown)
+        lo = min([*ticks, *map(shown, numbers)])
+        hi = max([*ticks, *map(shown, numbers)])
+        positions = [None if v is None else shown(float(v)) for v in values]
+        label += " (log)" if log else ""
+    else:
+        categories = sorted({str(v) for v in present})
+        codes = {c: i for i, c in enumerate(categories)}
+        positions = [None if v is None else float(codes[str(v)]) for v in values]
+        ticks = list(range(len(categories)))
+        labels = [cut(c, MAX_TICK_LABEL) for c in categories]
+        lo, hi = 0.0, float(max(0, len(categories) - 1))
+    span = (hi - lo) or 1.0
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    if any(p is None for p in positions):
+        missing = lo - 0.2 * span
+        positions = [missing if p is None else p for p in positions]
+        ticks, labels, lo = [missing, *ticks], [MISSING, *labels], missing
+    return {
+        "label": esc_plotly(label),
+        "values": positions,
+        "range": [lo, hi],
+        "tickvals": ticks,
+        "ticktext": labels,
+    }

@@ -1,8 +1,11 @@
 """Every colour of the views, once: JupyterLab theme variables with fallbacks for GitHub/nbviewer.
 
 Inline styles use the constants; the run table's stylesheet uses ``--jt-*`` variables that
-``css_variables`` defines from the same constants. Run colours (``PALETTE``) are plain hex,
-since Plotly needs literal colours.
+``css_variables`` defines from the same constants. Every colour reads in JupyterLab's light
+and dark themes: text and surfaces are variables that flip with the theme, highlights are
+translucent tints of a theme colour (``tint``) over whatever background is there, never a
+pale colour under fixed dark text. Plotly needs literal colours: run colours (``PALETTE``) and
+the ``PLOT_*`` greys are chosen to read on a white and on a dark grey background alike.
 """
 
 from __future__ import annotations
@@ -22,19 +25,26 @@ ACCENT = "var(--jp-brand-color1, #1a73e8)"
 ACCENT_HOVER = "var(--jp-brand-color0, #1765cc)"
 ERROR = "var(--jp-error-color1, #d93025)"
 WARNING = "var(--jp-warn-color0, #b06000)"
-# Highlighted cells keep dark text: these light backgrounds stay light in dark themes too.
-HIGHLIGHT_TEXT = "#202124"
-REMOVED = "var(--jp-error-color3, #fce8e6)"
-ADDED = "var(--jp-success-color3, #e6f4ea)"
+SUCCESS = "var(--jp-success-color1, #188038)"
+
+
+def tint(color: str, percent: int) -> str:
+    """``color`` at ``percent``% over transparency: a highlight whose text keeps the theme's
+    colour, on a light and on a dark background alike."""
+    return f"color-mix(in srgb, {color} {percent}%, transparent)"
+
+
+REMOVED = tint(ERROR, 22)
+ADDED = tint(SUCCESS, 24)
 BEST = ADDED
-CHANGED = "var(--jp-warn-color3, #fef7e0)"
+CHANGED = tint("var(--jp-warn-color1, #e37400)", 22)
 
 STATUS_COLORS: dict[str, str] = dict(
     zip(
         STATUSES,
         (
             ACCENT,  # RUNNING
-            "var(--jp-success-color1, #188038)",  # FINISHED
+            SUCCESS,  # FINISHED
             ERROR,  # FAILED
             "var(--jp-warn-color1, #e37400)",  # KILLED
             "var(--jp-error-color0, #a50e0e)",  # CRASHED
@@ -44,19 +54,45 @@ STATUS_COLORS: dict[str, str] = dict(
 )
 UNKNOWN_STATUS_COLOR = MUTED
 
-# Runs in charts and comparisons: Plotly's default colours, the i-th run gets the i-th.
+# Runs in charts and comparisons, the i-th run gets the i-th: as many as a comparison holds
+# (20), all distinct, each at least 3:1 against white and against the dark theme's #212121
+# (Plotly's ten, darkened or lightened into that band, then ten more hues).
 PALETTE = (
     "#1f77b4",
-    "#ff7f0e",
+    "#e76c00",
     "#2ca02c",
-    "#d62728",
+    "#d82b2c",
     "#9467bd",
-    "#8c564b",
-    "#e377c2",
+    "#9f6155",
+    "#df62b9",
     "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
+    "#94951b",
+    "#139fad",
+    "#1b9e77",
+    "#7570b3",
+    "#e7298a",
+    "#62a01d",
+    "#b78802",
+    "#4a69d9",
+    "#b65253",
+    "#fb5935",
+    "#637939",
+    "#a65cc6",
 )
+
+# Plotly figures: transparent backgrounds, so the theme's shows through, and greys that read
+# on both; menus and sliders are light controls with dark text in either theme.
+PLOT_BACKGROUND = "rgba(0,0,0,0)"
+PLOT_TEXT = "#808080"
+PLOT_GRID = "rgba(128,128,128,0.25)"
+PLOT_AXIS = "rgba(128,128,128,0.55)"
+PLOT_CONTROL = "#eceff1"
+PLOT_CONTROL_ACTIVE = "#cfd8dc"
+PLOT_CONTROL_TEXT = "#202124"
+PLOT_CONTROL_BORDER = "#9aa0a6"
+# A value scale (parallel coordinates' lines) whose every colour stays readable on both:
+# blue to violet to orange, no near-black or near-white end.
+PLOT_COLORSCALE = ((0.0, "#1f77b4"), (0.5, "#a65cc6"), (1.0, "#e76c00"))
 
 
 def status_color(status: str) -> str:

@@ -1,17 +1,24 @@
-"""Side-by-side diffs of source text as static HTML (inline styles, every line escaped)."""
+"""Side-by-side diffs of source text as static HTML (inline styles, every line escaped).
+
+A diff is never wider than the space it is given: the table has a fixed layout at 100% and
+long lines wrap inside their half (``pre-wrap``, breaking anywhere), so one long line can
+neither widen the page nor be cut off. Changed lines are translucent tints of the theme's
+colours under the theme's text colour, readable in light and dark themes.
+"""
 
 from __future__ import annotations
 
 import difflib
 
-from .colors import ADDED, BORDER, FAINT, HIGHLIGHT_TEXT, MUTED, REMOVED, SURFACE
-from .html import CODE_FONT, esc
+from .colors import ADDED, BORDER, FAINT, MUTED, REMOVED, SURFACE
+from .html import CODE_FONT, WIDTH_BOUND, esc
 
 CONTEXT_LINES = 3
 MAX_DIFF_LINES = 2000
 
-_TD = "padding:0 6px;white-space:pre;vertical-align:top;text-align:left"
+_TD = "padding:0 6px;white-space:pre-wrap;overflow-wrap:anywhere;vertical-align:top;text-align:left"
 _NUM = f"padding:0 6px;color:{FAINT};text-align:right;user-select:none;vertical-align:top"
+_NUM_WIDTH = "3.5em"  # the line-number columns
 
 
 def _row(left: tuple[int, str] | None, right: tuple[int, str] | None, kind: str) -> str:
@@ -20,7 +27,7 @@ def _row(left: tuple[int, str] | None, right: tuple[int, str] | None, kind: str)
     def half(side: tuple[int, str] | None, background: str) -> str:
         if side is None:
             return f'<td style="{_NUM}"></td><td style="{_TD};background:{SURFACE}"></td>'
-        style = f"{_TD};background:{background};color:{HIGHLIGHT_TEXT}" if background else _TD
+        style = f"{_TD};background:{background}" if background else _TD
         return f'<td style="{_NUM}">{side[0]}</td><td style="{style}">{esc(side[1])}</td>'
 
     removed = REMOVED if kind in ("-", "~") else ""
@@ -63,12 +70,16 @@ def side_by_side(
         if len(rows) > MAX_DIFF_LINES:
             rows.append(f'<tr><td colspan="4" style="{_TD}">{esc("… (diff cut here)")}</td></tr>')
             break
+    title = "text-align:left;padding:2px 6px;overflow-wrap:anywhere"
     head = (
-        f'<tr><th colspan="2" style="text-align:left;padding:2px 6px">{esc(old_title)}</th>'
-        f'<th colspan="2" style="text-align:left;padding:2px 6px">{esc(new_title)}</th></tr>'
+        f'<tr><th colspan="2" style="{title}">{esc(old_title)}</th>'
+        f'<th colspan="2" style="{title}">{esc(new_title)}</th></tr>'
     )
+    columns = f'<col style="width:{_NUM_WIDTH}"><col>' * 2
     return (
-        f'<div style="overflow-x:auto;border:1px solid {BORDER};border-radius:4px;margin:4px 0">'
-        f'<table style="border-collapse:collapse;{CODE_FONT};'
-        f'font-size:11px;width:100%">{head}{"".join(rows)}</table></div>'
+        f'<div class="jt-diff" style="{WIDTH_BOUND};border:1px solid {BORDER};'
+        'border-radius:4px;margin:4px 0">'
+        f'<table style="border-collapse:collapse;table-layout:fixed;{CODE_FONT};'
+        f'font-size:11px;width:100%"><colgroup>{columns}</colgroup>{head}{"".join(rows)}'
+        "</table></div>"
     )

@@ -18,6 +18,7 @@ from ..model import CaptureReport, json_ready
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_FLOAT_TEXT = re.compile(r"[+-]?(\d+\.\d*|\.\d+)([eE][+-]?\d+)?|[+-]?\d+[eE][+-]?\d+")
 CELL_WIDTH = 24  # characters of a text table's cell, at most
 
 
@@ -31,6 +32,14 @@ def fmt_number(value: Any) -> str:
         text = f"{value:.6g}"
         return text if any(c in text for c in ".en") else text + ".0"  # 10.0 stays a float
     return str(value)
+
+
+def fmt_param(text: Any) -> str:
+    """A param's stored text as tables show it: a float written with more digits than people
+    read (``0.30000000000000004``, ``1e-3``) in ``fmt_number``'s format; anything else (ints,
+    words, lists) as stored."""
+    value = str(text)
+    return fmt_number(float(value)) if _FLOAT_TEXT.fullmatch(value) else value
 
 
 def fmt_duration(seconds: float | None) -> str:

@@ -159,3 +159,133 @@ def test_table_sort_filter_select_compare(ui, make_runs, notebook_file):
 
     assert page.locator("img[src='x']").count() == 0
     assert page.dialogs == []
+
+
+# -- themes, long lines, nesting, live runs, artifacts --------------------------------------
+
+THEMED_RUNS = """
+import time
+
+import pandas as pd
+
+import jupyter_tracker as jt
+from jupyter_tracker.session import session
+
+jt.set_experiment("themes")
+LONG = "get_ipython().run_cell_magic('track_run', 'lr=0.1', " + repr("x" * 1500) + ")"
+for i, lr in enumerate((1e-4, 1e-3, 1e-2, 0.1, 0.5)):
+    params = {"lr": lr, "optimizer": "adam" if i % 2 else "sgd"}
+    if i != 2:
+        params["batch_size"] = 32 * (i + 1)  # run 2 has none: its line sits on "missing"
+    with session().start(f"lr={lr}", None, params, None, source=f"lr = {lr}\\n{LONG}\\n"):
+        t0 = int(time.time() * 1000)
+        for step in range(60):  # ten steps per millisecond reading
+            t = t0 + 40 * (step // 10)
+            jt.log_metric("loss", 2.0 / (1 + lr * 10 * step) + 0.01 * i, step=step, timestamp=t)
+            jt.log_metric("val_accuracy", 0.9 - 0.4 / (1 + lr * step) - 0.01 * i, step=step)
+        frame = pd.DataFrame({"id": range(30), "label": ["<b>cat</b>", "dog"] * 15})
+        jt.log_artifact(frame, name="predictions.csv")
+        jt.log_text("epochs: 60\\nnote: plain\\n", "config.yaml")
+with jt.start_run(name="sweep"):
+    for lr in (0.1, 0.3, 0.9):
+        with jt.start_run(name=f"sweep lr={lr}", params={"lr": lr}, nested=True):
+            jt.log_metric("loss", lr)
+with session().start("baseline", None, {"lr": 0.1}, None, source="x = 1") as first:
+    first.set_origin(None, "cell-a", None)
+with session().start("baseline", None, {"lr": 0.2}, None, source="x = 2") as again:
+    again.set_origin(None, "cell-a", first.id)
+"""
+
+THEMED_CELLS = [
+    "import jupyter_tracker as jt\ntable = jt.runs(experiment='themes')\ntable",
+    "lrs = jt.search_runs(\"name LIKE 'lr=%'\", experiment='themes', order_by='name')\n"
+    "jt.compare(lrs.run_id)",
+    "jt.plot(lrs.run_id[:3], x='relative')",
+]
+
+LIGHT_TEXT = "([r, g, b]) => 0.2126 * r + 0.7152 * g + 0.0722 * b > 150"
+RGB = "el => getComputedStyle(el).color.match(/\\d+/g).slice(0, 3).map(Number)"
+
+
+def _no_horizontal_overflow(cell) -> None:
+    widths = cell.locator(".jp-OutputArea-output").evaluate_all(
+        "els => els.map(e => [e.scrollWidth, e.clientWidth])"
+    )
+    assert widths and all(scroll <= client + 1 for scroll, client in widths), widths
+
+
+def test_panels_in_light_and_dark_themes_never_wider_than_the_output(ui, make_runs, notebook_file):
+    make_runs(THEMED_RUNS)
+    notebook_file("themes.ipynb", THEMED_CELLS)
+    page = ui.page
+    page.set_viewport_size({"width": 1300, "height": 2600})
+    ui.open_notebook("themes.ipynb")
+
+    table_cell = ui.execute(ui.code_cell("table = jt.runs"))
+    table = table_cell.locator(".jt-table")
+    expect(_rows(table)).to_have_count(11)
+    # the sweep's children sit under it; the parent folds them away
+    children = table.locator("button.jt-children")
+    expect(children).to_have_text("▾ 3 runs")
+    expect(table.locator("td.jt-child")).to_have_count(3)
+    children.click()
+    expect(_rows(table)).to_have_count(8)
+    children.click()
+    expect(_rows(table)).to_have_count(11)
+    # a re-run links to the run it re-ran
+    rerun = table.locator("button.jt-rerun")
+    expect(rerun).to_have_count(1)
+    # a run started elsewhere shows up without a click on ↻
+    make_runs(
+        "import jupyter_tracker as jt\njt.set_experiment('themes')\n"
+        "with jt.start_run(name='from a script'):\n    jt.log_metric('loss', 0.1)\n"
+    )
+    expect(_rows(table)).to_have_count(12, timeout=20_000)
+    expect(table.get_by_text("from a script", exact=True)).to_be_visible()
+
+    # a run's detail: tables and texts previewed, every artifact downloads
+    _rows(table).filter(has=page.get_by_text("lr=0.1", exact=True)).click()
+    detail = table_cell.locator(".jt-run-detail")
+    expect(detail.locator(".jt-preview table").first).to_contain_text("<b>cat</b>")
+    expect(detail.locator(".jt-preview", has_text="epochs: 60")).to_be_visible()
+    with page.expect_download() as download:
+        detail.locator("a[data-jt-api]", has_text="download").first.click()
+    assert download.value.suggested_filename == "config.yaml"
+    assert download.value.path().read_text() == "epochs: 60\nnote: plain\n"
+    _no_horizontal_overflow(table_cell)
+
+    compare_cell = ui.execute(ui.code_cell("jt.compare(lrs.run_id)"))
+    comparison = compare_cell.locator(".jt-comparison")
+    expect(comparison.locator(".js-plotly-plot").nth(1)).to_be_visible(timeout=20_000)
+    expect(comparison.locator(".jt-diff").first).to_be_visible()
+    _no_horizontal_overflow(compare_cell)
+    for diff in comparison.locator(".jt-diff").all():  # the 1,500-character line wraps
+        assert diff.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+    parallel = comparison.locator(".js-plotly-plot").nth(1)
+    expect(parallel).to_contain_text("lr (log)")
+    expect(parallel).to_contain_text("missing")
+
+    plot_cell = ui.execute(ui.code_cell("jt.plot(lrs"))
+    graph = plot_cell.locator(".js-plotly-plot")
+    expect(graph).to_be_visible(timeout=20_000)
+    for background in ("paper_bgcolor", "plot_bgcolor"):  # the theme's shows through
+        colour = graph.evaluate(f"el => el._fullLayout.{background}").replace(" ", "")
+        assert colour == "rgba(0,0,0,0)", background
+    xs = graph.evaluate("el => Array.from(el._fullData[0].x)")
+    assert all(b > a for a, b in zip(xs, xs[1:], strict=False))  # spread, not a comb
+
+    for theme, suffix in (("JupyterLab Light", "light"), ("JupyterLab Dark", "dark")):
+        if theme != "JupyterLab Light":
+            ui.set_theme(theme)
+        best = comparison.locator(".jt-best").first
+        light_text = best.evaluate(f"el => ({LIGHT_TEXT})(({RGB})(el))")
+        assert light_text == (suffix == "dark"), theme  # the theme's text on the tint
+        changed = comparison.locator(".jt-diff td[style*='color-mix']").first
+        assert changed.evaluate(f"el => ({LIGHT_TEXT})(({RGB})(el))") == (suffix == "dark")
+        ui.screenshot(f"panels_themes_table_{suffix}", table_cell)
+        comparison.scroll_into_view_if_needed()
+        ui.screenshot(f"panels_themes_compare_{suffix}", compare_cell)
+        plot_cell.scroll_into_view_if_needed()
+        ui.screenshot(f"panels_themes_plot_{suffix}", plot_cell)
+    _no_horizontal_overflow(compare_cell)
+    assert page.dialogs == []
