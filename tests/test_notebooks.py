@@ -7,6 +7,7 @@ checks what a user would expect to find in the store and in the saved notebook.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -144,5 +145,24 @@ def test_quickstart_fills_the_store_and_keeps_readable_cards(tmp_path, store):
     assert "<table>" in table and "best lowest loss first" in table
     assert table.index("lr-sweep-3") < table.index("lr-sweep-2") < table.index("lr-sweep-1")
 
-    runs_cell = next(c for c in nb.cells if c.source.strip() == "%runs")
+    runs_cell = next(c for c in nb.cells if c.source.strip().startswith("%runs"))
     assert all(r.id[:8] in runs_cell.outputs[0].data["text/html"] for r in runs.values())
+    assert {r.experiment for r in runs.values()} == {"quickstart"}
+
+
+def test_each_notebook_keeps_to_its_own_experiment(tmp_path, store):
+    """The quickstart then compare.ipynb in one store: compare's table and DataFrame hold
+    its own runs only, not the quickstart's as rows of NaN."""
+    execute("quickstart.ipynb", tmp_path / "first", store.path)
+    nb = execute("compare.ipynb", tmp_path / "second", store.path)
+    experiments = {r.name: r.experiment for r in map(jt.get_run, jt.search_runs()["run_id"])}
+    assert experiments["baseline"] == "quickstart" and experiments["spiral-momentum"] == "spirals"
+    spirals = jt.search_runs(experiment="spirals")
+    assert len(spirals) == 8  # the sweep's parent, its 6 children, the momentum run
+    table_cell = next(c for c in nb.cells if c.source.startswith("table = jt.runs("))
+    html = table_cell.outputs[0].data["text/html"]
+    assert "spiral-momentum" in html and "baseline" not in html and "lr-sweep" not in html
+    ranked_cell = next(c for c in nb.cells if c.source.startswith("ranked = "))
+    frame = ranked_cell.outputs[0].data["text/plain"]
+    names = re.findall(r"\b(?:spiral-\w+|baseline|faster|typo|lr-sweep\S*)", frame)
+    assert sorted(names) == sorted([f"spiral-{i}" for i in range(1, 7)] + ["spiral-momentum"])
