@@ -138,10 +138,96 @@ def _v3_process_identity(db: sqlite3.Connection) -> None:
     )
 
 
+def _v4_remote_runs(db: sqlite3.Connection) -> None:
+    """The sync ledger: which local run is which run of an MLflow tracking server, and what
+    of it the server holds, so a push or an import sends only what is new."""
+    _statements(
+        db,
+        """
+        CREATE TABLE remote_runs (
+            run_id TEXT NOT NULL,
+            server TEXT NOT NULL,
+            remote_run_id TEXT,
+            remote_experiment_id TEXT,
+            origin TEXT NOT NULL,
+            status TEXT,
+            end_time INTEGER,
+            name TEXT,
+            local_state TEXT,
+            remote_state TEXT,
+            synced_at INTEGER NOT NULL,
+            PRIMARY KEY (run_id, server)
+        ) WITHOUT ROWID;
+        CREATE UNIQUE INDEX remote_runs_by_remote ON remote_runs(server, remote_run_id);
+        CREATE TABLE remote_series (
+            run_id TEXT NOT NULL,
+            server TEXT NOT NULL,
+            key TEXT NOT NULL,
+            points INTEGER NOT NULL,
+            PRIMARY KEY (run_id, server, key)
+        ) WITHOUT ROWID;
+        CREATE TABLE remote_values (
+            run_id TEXT NOT NULL,
+            server TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            PRIMARY KEY (run_id, server, kind, key)
+        ) WITHOUT ROWID
+        """,
+    )
+
+
+_ISO = "'%Y-%m-%dT%H:%M:%fZ'"  # milliseconds since the epoch shown as UTC text
+
+
+def _v5_browsing_views(db: sqlite3.Connection) -> None:
+    """Views for reading the store directly (sqlite-utils, Datasette, any SQLite client):
+    one row a run with its params, latest metrics and tags as JSON; metrics' latest values;
+    every metric point; the latest version of each artifact. Soft-deleted runs are left out."""
+    _statements(
+        db,
+        f"""
+        CREATE VIEW runs_view AS
+        SELECT r.id AS run_id, r.name, r.status, e.name AS experiment,
+            strftime({_ISO}, r.start_time / 1000.0, 'unixepoch') AS started,
+            strftime({_ISO}, r.end_time / 1000.0, 'unixepoch') AS ended,
+            (r.end_time - r.start_time) / 1000.0 AS duration_s,
+            r.parent_id, r.rerun_of, r.notebook, r.cell_id,
+            (SELECT json_group_object(key, value) FROM params WHERE run_id = r.id) AS params,
+            (SELECT json_group_object(key, last_value) FROM series WHERE run_id = r.id)
+                AS metrics,
+            (SELECT json_group_object(key, value) FROM tags WHERE run_id = r.id) AS tags,
+            r.start_time, r.end_time
+        FROM runs r JOIN experiments e ON e.id = r.experiment_id
+        WHERE r.deleted = 0;
+        CREATE VIEW metrics_latest AS
+        SELECT s.run_id, r.name AS run_name, s.key, s.last_value AS value, s.last_step AS step,
+            strftime({_ISO}, s.last_time / 1000.0, 'unixepoch') AS logged_at,
+            s.count AS points, s.min, s.max
+        FROM series s JOIN runs r ON r.id = s.run_id
+        WHERE r.deleted = 0;
+        CREATE VIEW metric_history AS
+        SELECT s.run_id, s.key, p.seq, p.step, p.value, p.time AS timestamp,
+            strftime({_ISO}, p.time / 1000.0, 'unixepoch') AS logged_at
+        FROM points p JOIN series s ON s.id = p.series_id JOIN runs r ON r.id = s.run_id
+        WHERE r.deleted = 0;
+        CREATE VIEW artifacts_latest AS
+        SELECT a.run_id, a.path, a.version, a.size, a.media_type, a.sha256,
+            strftime({_ISO}, a.created_at / 1000.0, 'unixepoch') AS created
+        FROM artifacts a JOIN runs r ON r.id = a.run_id
+        WHERE r.deleted = 0 AND a.version = (SELECT MAX(version) FROM artifacts
+            WHERE run_id = a.run_id AND path = a.path)
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v1_initial,
     _v2_notebook_capture,
     _v3_process_identity,
+    _v4_remote_runs,
+    _v5_browsing_views,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
