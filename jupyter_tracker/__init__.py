@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
     import plotly.graph_objects as go
 
+    from .mlflow_sync.push import PushReport
     from .panels.comparison import Comparison
     from .panels.table import RunTable
 
@@ -139,6 +140,30 @@ def export_run(
     return done.path
 
 
+def push(
+    tracking_uri: str, run_ids: str | list[str] | None = None, experiment: str | None = None
+) -> PushReport:
+    """Copy runs into the MLflow tracking server at ``tracking_uri`` (``http(s)://``): the
+    runs ``run_ids`` (ids or unique prefixes) with their parents, else those of local
+    ``experiment``, else all; each into the server's experiment of the same name.
+
+    Params, full metric histories, tags (with MLflow's ``mlflow.*`` system tags), artifacts,
+    the source and capture report (as artifacts under ``jupyter_tracker/``), parent links,
+    status and times. Only what the server lacks is sent, so pushing again sends nothing and
+    a run that grew sends only what is new; requests are retried with back-off, and an
+    interrupted push resumes. A progress bar on stderr; returns what was pushed
+    (``.remote_ids``: local id -> the server's run id).
+    """
+    from .mlflow_sync.push import push as _push
+    from .tracking import current_store
+
+    ids = [run_ids] if isinstance(run_ids, str) else run_ids
+    report = _push(current_store(), tracking_uri, ids, experiment)
+    for note in report.notes:
+        print(f"jupyter-tracker: {note}", file=sys.stderr)
+    return report
+
+
 def load_ipython_extension(shell) -> None:
     """``%load_ext jupyter_tracker``: register the magics (no heavy import)."""
     from .notebook.magics import load
@@ -195,6 +220,7 @@ __all__ = [
     "metric_history",
     "param",
     "plot",
+    "push",
     "runs",
     "search_runs",
     "set_experiment",

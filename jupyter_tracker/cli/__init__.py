@@ -3,7 +3,8 @@
 ``main`` parses the command line and turns errors into exit codes: 0 ok; 1 a user error
 (unknown run, bad filter, a store from a newer version, an unreadable store) as one line on
 stderr; 2 a usage error (argparse's). Each command group lives in its own module (``runs``,
-``export``, ``maintenance``: gc and doctor), parses its input, calls the library and prints
+``export``, ``maintenance``: gc and doctor, ``sync``: push and import, ``dump``), parses its
+input, calls the library and prints
 with ``render.formats``. Nothing here imports pandas, so the command starts fast.
 """
 
@@ -17,7 +18,7 @@ import sys
 from .._version import __version__
 from ..errors import FilterError, TrackerError
 from ..store._location import ENV_VAR, STORE_DIRNAME
-from . import export, maintenance, runs
+from . import dump, export, maintenance, runs, sync
 from ._store import PROG, locate_store
 
 
@@ -44,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     runs.register(commands, common)
     export.register(commands, common)
     maintenance.register(commands, common)
+    sync.register(commands, common)
+    dump.register(commands, common)
     return parser
 
 

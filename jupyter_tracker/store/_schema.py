@@ -178,20 +178,18 @@ def _v4_remote_runs(db: sqlite3.Connection) -> None:
     )
 
 
-_ISO = "'%Y-%m-%dT%H:%M:%fZ'"  # milliseconds since the epoch shown as UTC text
-
-
 def _v5_browsing_views(db: sqlite3.Connection) -> None:
     """Views for reading the store directly (sqlite-utils, Datasette, any SQLite client):
     one row a run with its params, latest metrics and tags as JSON; metrics' latest values;
-    every metric point; the latest version of each artifact. Soft-deleted runs are left out."""
+    every metric point; the latest version of each artifact. Soft-deleted runs are left out;
+    times are also shown as UTC text (ISO 8601)."""
     _statements(
         db,
-        f"""
+        """
         CREATE VIEW runs_view AS
         SELECT r.id AS run_id, r.name, r.status, e.name AS experiment,
-            strftime({_ISO}, r.start_time / 1000.0, 'unixepoch') AS started,
-            strftime({_ISO}, r.end_time / 1000.0, 'unixepoch') AS ended,
+            strftime('%Y-%m-%dT%H:%M:%fZ', r.start_time / 1000.0, 'unixepoch') AS started,
+            strftime('%Y-%m-%dT%H:%M:%fZ', r.end_time / 1000.0, 'unixepoch') AS ended,
             (r.end_time - r.start_time) / 1000.0 AS duration_s,
             r.parent_id, r.rerun_of, r.notebook, r.cell_id,
             (SELECT json_group_object(key, value) FROM params WHERE run_id = r.id) AS params,
@@ -203,18 +201,18 @@ def _v5_browsing_views(db: sqlite3.Connection) -> None:
         WHERE r.deleted = 0;
         CREATE VIEW metrics_latest AS
         SELECT s.run_id, r.name AS run_name, s.key, s.last_value AS value, s.last_step AS step,
-            strftime({_ISO}, s.last_time / 1000.0, 'unixepoch') AS logged_at,
+            strftime('%Y-%m-%dT%H:%M:%fZ', s.last_time / 1000.0, 'unixepoch') AS logged_at,
             s.count AS points, s.min, s.max
         FROM series s JOIN runs r ON r.id = s.run_id
         WHERE r.deleted = 0;
         CREATE VIEW metric_history AS
         SELECT s.run_id, s.key, p.seq, p.step, p.value, p.time AS timestamp,
-            strftime({_ISO}, p.time / 1000.0, 'unixepoch') AS logged_at
+            strftime('%Y-%m-%dT%H:%M:%fZ', p.time / 1000.0, 'unixepoch') AS logged_at
         FROM points p JOIN series s ON s.id = p.series_id JOIN runs r ON r.id = s.run_id
         WHERE r.deleted = 0;
         CREATE VIEW artifacts_latest AS
         SELECT a.run_id, a.path, a.version, a.size, a.media_type, a.sha256,
-            strftime({_ISO}, a.created_at / 1000.0, 'unixepoch') AS created
+            strftime('%Y-%m-%dT%H:%M:%fZ', a.created_at / 1000.0, 'unixepoch') AS created
         FROM artifacts a JOIN runs r ON r.id = a.run_id
         WHERE r.deleted = 0 AND a.version = (SELECT MAX(version) FROM artifacts
             WHERE run_id = a.run_id AND path = a.path)
