@@ -231,9 +231,9 @@ class Store:
             raise StoreDamagedError(str(self.path), self.damaged)
         if self.read_only:
             raise StoreReadOnlyError(str(self.path))
-        conn = self.connection()
-        self._check_present(conn)
         try:
+            conn = self.connection()
+            self._check_present(conn)
             _retrying(lambda: conn.execute("BEGIN IMMEDIATE"))
             try:
                 yield conn
