@@ -173,6 +173,15 @@ class RunCardOutput(TypedDict):
     metadata: dict[str, CardState]
 
 
+class ExportResult(TypedDict):
+    """What ``POST runs/{id}/export`` answers: the run, the folder written (relative to the
+    server root) and its files (relative to the folder)."""
+
+    run_id: str
+    directory: str
+    files: list[str]
+
+
 # What ``export --verify`` concluded, best first: the re-run matched the original; it did not,
 # the same way twice; two re-runs disagreed with each other; it could not run to the end.
 VerifyOutcome = Literal["reproduced", "not reproduced", "not deterministic", "failed"]

@@ -32,6 +32,7 @@ from jupyter_tracker.model import (
     RunPage,
     RunRecord,
 )
+from jupyter_tracker.server import handlers
 from jupyter_tracker.store import Store
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -169,7 +170,7 @@ def tracker_routes(router):
 @pytest.mark.parametrize("allow_unauthenticated_access", [True, False], indirect=True)
 async def test_every_route_needs_the_token(jp_web_app, http_server_client, jp_auth_header):
     routes = tracker_routes(jp_web_app.default_router)
-    assert len(routes) >= 6, routes
+    assert len(routes) == len(handlers.ROUTES), routes
     for path, handler in routes:
         assert issubclass(handler, APIHandler), f"{path}: {handler} is not an APIHandler"
         methods = [
@@ -582,3 +583,59 @@ async def test_large_artifact_streams_whole(jp_fetch, store):
     response = await get(jp_fetch, f"runs/{run.id}/artifacts/weights.bin")
     assert response.code == 200 and response.body == data
     assert response.headers["Content-Length"] == str(len(data))
+
+
+@pytest.mark.parametrize("store_dir", ["copy"], indirect=True)
+async def test_export_writes_under_the_server_root(jp_fetch, made_store, jp_root_dir):
+    run_id = made_store[1]
+    response = await send(jp_fetch, "POST", f"runs/{run_id[:8]}/export", {"directory": "out/a"})
+    assert response.code == 200, response.body
+    answer = body(response)
+    assert answer["run_id"] == run_id and answer["directory"] == "out/a"
+    assert "README.md" in answer["files"]
+    assert (jp_root_dir / "out" / "a" / "README.md").is_file()
+
+
+@pytest.mark.parametrize("store_dir", ["copy"], indirect=True)
+async def test_export_errors_are_400_or_404_never_5xx(jp_fetch, made_store, jp_root_dir):
+    run_id = made_store[1]
+    outside = jp_root_dir.parent / "outside"
+    outside.mkdir()
+    (jp_root_dir / "link").symlink_to(outside)
+    cases = [
+        (None, "not json", 400),
+        (None, "", 400),
+        ({"dir": "x"}, None, 400),
+        ({"directory": 3}, None, 400),
+        ({"directory": "../escape"}, None, 400),
+        ({"directory": "%2e%2e/escape"}, None, 400),
+        ({"directory": "/tmp/abs"}, None, 400),
+        ({"directory": "a\\b"}, None, 400),
+        ({"directory": "link/inside"}, None, 400),
+        ({"directory": ""}, None, 400),
+    ]
+    for data, raw, code in cases:
+        response = await send(jp_fetch, "POST", f"runs/{run_id}/export", data, raw)
+        assert response.code == code, (data, raw, response.body)
+        assert body(response)["error"], (data, raw)
+    assert not any(outside.iterdir())
+    unknown = await send(jp_fetch, "POST", "runs/feedfacefeedface/export", {"directory": "x"})
+    assert unknown.code == 404
+
+
+@pytest.mark.parametrize("store_dir", ["copy"], indirect=True)
+async def test_export_needs_the_token_and_the_xsrf_token(
+    http_server_client, jp_base_url, jp_auth_header, made_store
+):
+    url = url_path_join(jp_base_url, "jupyter-tracker/api", f"runs/{made_store[1]}/export")
+    payload = json.dumps({"directory": "out/b"})
+    anonymous = await http_server_client.fetch(url, method="POST", body=payload, raise_error=False)
+    assert anonymous.code == 403
+    login = await http_server_client.fetch(
+        url_path_join(jp_base_url, "jupyter-tracker/api/runs"), headers=jp_auth_header
+    )
+    cookie = "; ".join(c.split(";", 1)[0] for c in login.headers.get_list("Set-Cookie"))
+    refused = await http_server_client.fetch(
+        url, method="POST", headers={"Cookie": cookie}, body=payload, raise_error=False
+    )
+    assert refused.code == 403

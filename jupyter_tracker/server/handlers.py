@@ -22,12 +22,13 @@ from tornado.ioloop import IOLoop
 from tornado.iostream import StreamClosedError
 
 from .._limits import check_length
-from .._paths import safe_relative_path
+from .._paths import confined, safe_relative_path
 from ..errors import InvalidInputError, RunNotFoundError, RunStillRunningError, TrackerError
 from ..model import (
     API_PREFIX,
     STATUSES,
     ExperimentList,
+    ExportResult,
     RunCardOutput,
     RunDetail,
     RunPage,
@@ -64,8 +65,9 @@ ERROR_STATUS = (
 class StoreAccess:
     """The server's one store, opened on first use once it exists (a read never creates it)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, root: Path) -> None:
         self.path = path
+        self.root = root  # the server's root: exports are confined under it
         self._store: Store | None = None
         self._lock = threading.Lock()
 
@@ -214,6 +216,20 @@ def attachment(path: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe=_ATTR_CHARS)}"
 
 
+def _export(store: Store | None, run_id: str, root: Path, directory: str) -> ExportResult:
+    """Export the run into ``directory`` under the server root (checked, symlinks resolved)."""
+    from ..export import export_run
+
+    store, run_id = _opened(store, run_id)
+    target = confined(root, directory)
+    done = export_run(store, run_id, target)
+    return {
+        "run_id": done.run_id,
+        "directory": target.relative_to(root).as_posix(),
+        "files": done.files,
+    }
+
+
 def _experiments(store: Store | None) -> ExperimentList:
     return {"experiments": [] if store is None else queries.experiments(store)}
 
@@ -312,6 +328,26 @@ class TagHandler(TrackerHandler):
         await self.answer(_set_tag, run_id, key, data["value"])
 
 
+class ExportHandler(TrackerHandler):
+    """`POST runs/{id}/export` with `{"directory": "relative/path"}`: export the run into that
+    folder under the server root; the folder (relative to the root) and the files written."""
+
+    @tornado.web.authenticated
+    async def post(self, run_id: str) -> None:
+        try:
+            data = json.loads(self.request.body or b"null")
+        except (ValueError, RecursionError):
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("directory"), str):
+            msg = 'The body must be a JSON object naming the folder: {"directory": "exports/run"}.'
+            return self.send_json({"error": msg}, 400)
+        try:
+            directory = safe_relative_path(data["directory"])
+        except TrackerError as exc:
+            return self.send_error_json(exc)
+        await self.answer(_export, run_id, self.access.root, directory)
+
+
 class ExperimentsHandler(TrackerHandler):
     """`GET experiments`: every experiment with its run count."""
 
@@ -327,13 +363,15 @@ ROUTES = [
     (r"runs/(?P<run_id>[^/]+)/metrics/(?P<key>.+)", MetricHandler),
     (r"runs/(?P<run_id>[^/]+)/artifacts/(?P<path>.+)", ArtifactHandler),
     (r"runs/(?P<run_id>[^/]+)/tags/(?P<key>.+)", TagHandler),
+    (r"runs/(?P<run_id>[^/]+)/export", ExportHandler),
     ("experiments", ExperimentsHandler),
 ]
 
 
 def setup_handlers(web_app, root_dir: str) -> Path:
     """Register the routes under ``{base_url}jupyter-tracker/api/``; the store's path."""
-    access = StoreAccess(find_store_dir(Path(root_dir).expanduser()))
+    root = Path(root_dir).expanduser().resolve()
+    access = StoreAccess(find_store_dir(root), root)
     base = url_path_join(web_app.settings["base_url"], API_PREFIX)
     web_app.add_handlers(
         ".*$",

@@ -1,28 +1,9 @@
-import {
-  ILayoutRestorer,
-  JupyterFrontEnd,
-  JupyterFrontEndPlugin
-} from '@jupyterlab/application';
+import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 
 import { keepCardsCurrent } from './cards';
-import { ExperimentsPanel } from './panel';
 import { renderPanelsIn } from './panels';
-
-/** Adds the "Experiments" panel to the left sidebar. */
-const sidebar: JupyterFrontEndPlugin<void> = {
-  id: 'jupyter-tracker:sidebar',
-  description: 'The Experiments sidebar: runs in the jupyter-tracker store.',
-  autoStart: true,
-  optional: [ILayoutRestorer],
-  activate: (app: JupyterFrontEnd, restorer: ILayoutRestorer | null) => {
-    const panel = new ExperimentsPanel();
-    app.shell.add(panel, 'left', { rank: 700 });
-    if (restorer) {
-      restorer.add(panel, panel.id);
-    }
-  }
-};
+import { sidebarPlugin } from './sidebar';
 
 /**
  * Saved notebooks that stay readable: inline panels show their static view until their
@@ -44,4 +25,4 @@ const notebooks: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [sidebar, notebooks];
+export default [sidebarPlugin, notebooks];

@@ -142,6 +142,13 @@ export interface IRunCardOutput {
   metadata: Record<string, ICardState>;
 }
 
+/** What `POST runs/{id}/export` answers: the folder (relative to the server root), its files. */
+export interface IExportResult {
+  run_id: string;
+  directory: string;
+  files: string[];
+}
+
 /**
  * What `export --verify` concluded: one of `jupyter_tracker.model.VERIFY_OUTCOMES`
  * ("reproduced" first), as the server sends it.

@@ -1,0 +1,303 @@
+/**
+ * The run view in the main area: params, metrics and their curves, tags (editable),
+ * artifacts (downloads), the cell source, the capture warnings, links to related runs and
+ * a "Go to cell" button. Every stored string reaches the page as text.
+ */
+
+import { PageConfig, URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+import { Widget } from '@lumino/widgets';
+
+import { drawChart, IMetricPoints, ISeries } from './chart';
+import { el } from './dom';
+import { encodePath, formatDuration, formatTime, formatValue } from './format';
+import { API_NAMESPACE, requestAPI } from './handler';
+import { IRunDetail } from './tokens';
+
+/** Points asked per curve. */
+export const CURVE_POINTS = 300;
+
+/** Curves drawn at first (the others are a tick away). */
+const FIRST_CURVES = 3;
+
+/** What the run view asks of its host. */
+export interface IRunViewHost {
+  openRun(runId: string): void;
+  /** Open the run's notebook at its cell; a sentence when that cannot be done. */
+  goToCell(run: IRunDetail): Promise<string | null>;
+}
+
+/** The download URL of a run's artifact (the REST route; the browser's session cookie). */
+export function artifactUrl(runId: string, path: string, version?: number): string {
+  const base = ServerConnection.makeSettings().baseUrl;
+  const url = URLExt.join(base, API_NAMESPACE, 'runs', encodeURIComponent(runId), 'artifacts', encodePath(path));
+  return version ? `${url}?version=${version}` : url;
+}
+
+function section(title: string): HTMLElement {
+  const node = el('section', 'jp-TrackerView-section');
+  node.append(el('h3', 'jp-TrackerView-heading', title));
+  return node;
+}
+
+function table(rows: [string, string][], className = ''): HTMLTableElement {
+  const t = el('table', `jp-TrackerView-table ${className}`.trim());
+  for (const [key, value] of rows) {
+    const tr = el('tr', '');
+    tr.append(el('th', '', key), el('td', '', value));
+    t.append(tr);
+  }
+  return t;
+}
+
+/** One run, in the main area. */
+export class RunView extends Widget {
+  constructor(runId: string, host: IRunViewHost) {
+    super();
+    this.runId = runId;
+    this._host = host;
+    this.addClass('jp-TrackerView');
+    this.id = `jupyter-tracker-run-${runId}`;
+    this.title.label = `Run ${runId.slice(0, 8)}`;
+    this.title.closable = true;
+    void this.load();
+  }
+
+  readonly runId: string;
+
+  /** (Re)read the run and redraw. */
+  async load(): Promise<void> {
+    try {
+      this._run = await requestAPI<IRunDetail>(`runs/${encodeURIComponent(this.runId)}`);
+    } catch (error) {
+      this.node.replaceChildren(el('div', 'jp-TrackerView-error', `Could not load run ${this.runId}: ${(error as Error).message}`));
+      return;
+    }
+    this._render(this._run);
+  }
+
+  private _render(run: IRunDetail): void {
+    this.title.label = `${run.name || run.run_id.slice(0, 8)}`;
+    this.title.caption = `Run ${run.run_id}`;
+    const header = el('div', 'jp-TrackerView-header');
+    const name = el('h2', 'jp-TrackerView-title', run.name || '(unnamed)');
+    const badge = el('span', 'jp-TrackerRun-status', run.status);
+    badge.dataset.status = run.status;
+    header.append(name, badge);
+
+    const actions = el('div', 'jp-TrackerView-actions');
+    this._cellMessage = el('div', 'jp-TrackerView-cellMessage');
+    this._cellMessage.hidden = true;
+    const goto = el('button', 'jp-TrackerView-goto jp-mod-styled jp-mod-accept', 'Go to cell');
+    goto.disabled = !run.notebook;
+    goto.title = run.notebook ? `Open ${run.notebook} at the run's cell` : 'This run was not made by a notebook cell';
+    goto.addEventListener('click', async () => {
+      const message = await this._host.goToCell(run);
+      this._cellMessage.textContent = message ?? '';
+      this._cellMessage.hidden = !message;
+    });
+    const reload = el('button', 'jp-TrackerView-reload jp-mod-styled', 'Refresh');
+    reload.addEventListener('click', () => void this.load());
+    actions.append(goto, reload);
+
+    const about = table([
+      ['Run id', run.run_id],
+      ['Experiment', run.experiment],
+      ['Started', formatTime(run.start_time)],
+      ['Duration', formatDuration(run.start_time, run.end_time)],
+      ['Notebook', run.notebook ?? ''],
+      ['Cell id', run.cell_id ?? ''],
+      ['Host', run.host ?? '']
+    ].filter(([, v]) => v !== '') as [string, string][]);
+
+    const parts: HTMLElement[] = [header, actions, this._cellMessage, about];
+    parts.push(this._links(run));
+    if (run.error) {
+      const s = section('Error');
+      s.append(el('pre', 'jp-TrackerView-source', run.error));
+      parts.push(s);
+    }
+    const warnings = run.capture?.warnings ?? [];
+    if (warnings.length) {
+      const s = section('Warnings');
+      const ul = el('ul', 'jp-TrackerView-warnings');
+      warnings.forEach(w => ul.append(el('li', '', w)));
+      s.append(ul);
+      parts.push(s);
+    }
+    const params = section('Params');
+    const keys = Object.keys(run.params).sort();
+    params.append(keys.length ? table(keys.map(k => [k, run.params[k]])) : el('p', '', 'No params.'));
+    parts.push(params, this._metrics(run), this._tags(run), this._artifacts(run));
+    if (run.source !== null) {
+      const s = section('Source');
+      s.append(el('pre', 'jp-TrackerView-source', run.source));
+      parts.push(s);
+    }
+    this.node.replaceChildren(...parts);
+  }
+
+  private _links(run: IRunDetail): HTMLElement {
+    const box = el('div', 'jp-TrackerView-links');
+    const link = (label: string, id: string) => {
+      const a = el('a', 'jp-TrackerView-runLink', `${label} ${id.slice(0, 8)}`);
+      a.href = '#';
+      a.dataset.runId = id;
+      a.addEventListener('click', event => {
+        event.preventDefault();
+        this._host.openRun(id);
+      });
+      box.append(a);
+    };
+    if (run.parent_id) {
+      link('Parent', run.parent_id);
+    }
+    if (run.rerun_of) {
+      link('Re-run of', run.rerun_of);
+    }
+    const children = requestAPI<{ runs: { run_id: string; name: string }[] }>(
+      `runs?filter=${encodeURIComponent(`parent_id = '${run.run_id}'`)}&limit=100`
+    );
+    children.then(
+      page => page.runs.forEach(child => link(`Child ${child.name}`, child.run_id)),
+      () => undefined
+    );
+    return box;
+  }
+
+  private _metrics(run: IRunDetail): HTMLElement {
+    const s = section('Metrics');
+    const keys = Object.keys(run.metric_summary).sort();
+    if (!keys.length) {
+      s.append(el('p', '', 'No metrics.'));
+      return s;
+    }
+    const t = el('table', 'jp-TrackerView-table jp-TrackerView-metrics');
+    const head = el('tr', '');
+    ['', 'metric', 'last', 'min', 'max', 'steps'].forEach(h => head.append(el('th', '', h)));
+    t.append(head);
+    const chosen = new Set(keys.slice(0, FIRST_CURVES));
+    const chart = el('div', 'jp-TrackerView-chart');
+    const log = el('input', 'jp-TrackerView-log');
+    log.type = 'checkbox';
+    const redraw = () => void this._drawCurves(run.run_id, [...chosen], log.checked, chart);
+    for (const key of keys) {
+      const m = run.metric_summary[key];
+      const tr = el('tr', '');
+      const box = el('input', 'jp-TrackerView-curve');
+      box.type = 'checkbox';
+      box.checked = chosen.has(key);
+      box.title = 'Draw this curve';
+      box.addEventListener('change', () => {
+        box.checked ? chosen.add(key) : chosen.delete(key);
+        redraw();
+      });
+      const cell = el('td', '');
+      cell.append(box);
+      tr.append(cell, el('td', '', key), el('td', '', formatValue(m.last)), el('td', '', formatValue(m.min)),
+        el('td', '', formatValue(m.max)), el('td', '', String(m.count)));
+      t.append(tr);
+    }
+    const label = el('label', 'jp-TrackerView-logLabel');
+    label.append(log, document.createTextNode(' log scale'));
+    log.addEventListener('change', redraw);
+    s.append(t, label, chart);
+    redraw();
+    return s;
+  }
+
+  private async _drawCurves(runId: string, keys: string[], log: boolean, into: HTMLElement): Promise<void> {
+    const series: ISeries[] = [];
+    for (const key of keys) {
+      let points = this._points.get(key);
+      if (!points) {
+        try {
+          points = await requestAPI<IMetricPoints>(
+            `runs/${encodeURIComponent(runId)}/metrics/${encodePath(key)}?points=${CURVE_POINTS}`
+          );
+          this._points.set(key, points);
+        } catch {
+          continue;
+        }
+      }
+      series.push({ label: key, steps: points.steps, values: points.values });
+    }
+    into.replaceChildren(series.length ? drawChart(series, log) : el('p', '', 'Tick a metric to draw its curve.'));
+  }
+
+  private _tags(run: IRunDetail): HTMLElement {
+    const s = section('Tags');
+    const t = el('table', 'jp-TrackerView-table jp-TrackerView-tags');
+    const status = el('div', 'jp-TrackerView-tagStatus');
+    const row = (key: string, value: string, fresh: boolean) => {
+      const tr = el('tr', '');
+      const keyCell = el('th', '');
+      const keyInput = el('input', 'jp-TrackerView-tagKey');
+      keyInput.value = key;
+      keyInput.readOnly = !fresh;
+      keyInput.placeholder = 'new tag';
+      keyCell.append(keyInput);
+      const valueCell = el('td', '');
+      const valueInput = el('input', 'jp-TrackerView-tagValue');
+      valueInput.value = value;
+      const save = el('button', 'jp-TrackerView-tagSave jp-mod-styled', 'Set');
+      save.addEventListener('click', async () => {
+        const k = keyInput.value.trim();
+        if (!k) {
+          return;
+        }
+        try {
+          await requestAPI(`runs/${encodeURIComponent(run.run_id)}/tags/${encodePath(k)}`, {
+            method: 'PUT',
+            body: JSON.stringify({ value: valueInput.value })
+          });
+          status.textContent = `Tag ${k} set.`;
+          void this.load();
+        } catch (error) {
+          status.textContent = (error as Error).message;
+        }
+      });
+      valueCell.append(valueInput, save);
+      tr.append(keyCell, valueCell);
+      t.append(tr);
+    };
+    Object.keys(run.tags).sort().forEach(k => row(k, run.tags[k], false));
+    row('', '', true);
+    s.append(t, status);
+    return s;
+  }
+
+  private _artifacts(run: IRunDetail): HTMLElement {
+    const s = section('Artifacts');
+    if (!run.artifacts.length) {
+      s.append(el('p', '', 'No artifacts.'));
+      return s;
+    }
+    const ul = el('ul', 'jp-TrackerView-artifacts');
+    for (const a of run.artifacts) {
+      const li = el('li', '');
+      const link = el('a', 'jp-TrackerView-artifact', a.path);
+      link.href = artifactUrl(run.run_id, a.path, a.version);
+      link.download = a.path.split('/').pop() ?? a.path;
+      li.append(link, el('span', 'jp-TrackerView-artifactMeta', ` v${a.version}, ${a.size.toLocaleString()} bytes, ${a.media_type}`));
+      ul.append(li);
+    }
+    s.append(ul);
+    return s;
+  }
+
+  private _host: IRunViewHost;
+  private _run: IRunDetail | null = null;
+  private _points = new Map<string, IMetricPoints>();
+  private _cellMessage: HTMLDivElement = el('div', '');
+}
+
+/** The server root, to turn an absolute notebook path into one the file browser opens. */
+export function serverRelative(path: string): string {
+  const root = (PageConfig.getOption('serverRoot') || '').replace(/\\/g, '/').replace(/\/+$/, '');
+  const p = path.replace(/\\/g, '/');
+  if (root && p.startsWith(`${root}/`)) {
+    return p.slice(root.length + 1);
+  }
+  return p.replace(/^\/+/, '');
+}
