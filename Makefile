@@ -39,6 +39,7 @@ browser: $(STAMP)
 	$(BIN)/python -m pytest tests/browser -m browser
 
 test: lint unit browser
+	cd labextension && npm test --silent
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

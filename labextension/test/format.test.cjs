@@ -1,0 +1,57 @@
+// The pure helpers of src/format.ts, compiled to CommonJS by `npm test`.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const f = require('../node_modules/.cache/tracker-tests/format.js');
+
+test('formatValue: significant digits, NaN and infinities by name', () => {
+  assert.equal(f.formatValue(0.123456), '0.1235');
+  assert.equal(f.formatValue(3), '3');
+  assert.equal(f.formatValue(1.5e-7), '1.500e-7');
+  assert.equal(f.formatValue('NaN'), 'NaN');
+  assert.equal(f.formatValue('Infinity'), 'inf');
+  assert.equal(f.formatValue('-Infinity'), '-inf');
+  assert.equal(f.formatValue(null), '');
+});
+
+test('runsEndpoint leaves out empty arguments and encodes the filter', () => {
+  assert.equal(f.runsEndpoint({}), 'runs');
+  assert.equal(f.runsEndpoint({ filter: ' ', order_by: '', offset: 0, limit: 200 }), 'runs?offset=0&limit=200');
+  const url = f.runsEndpoint({ filter: "params.lr = '0.1' and metrics.loss < 1" });
+  assert.equal(new URLSearchParams(url.split('?')[1]).get('filter'), "params.lr = '0.1' and metrics.loss < 1");
+});
+
+test('encodePath keeps slashes and encodes each part', () => {
+  assert.equal(f.encodePath('plots/a b#1.png'), 'plots/a%20b%231.png');
+});
+
+test('nextPollDelay: fast while busy, doubling to the slow cap when idle', () => {
+  assert.equal(f.nextPollDelay(30000, true), f.FAST_POLL_MS);
+  let delay = f.FAST_POLL_MS;
+  const seen = [];
+  for (let i = 0; i < 6; i++) {
+    delay = f.nextPollDelay(delay, false);
+    seen.push(delay);
+  }
+  assert.deepEqual(seen, [4000, 8000, 16000, 30000, 30000, 30000]);
+});
+
+test('formatDuration', () => {
+  assert.equal(f.formatDuration(0, 1500), '1.5 s');
+  assert.equal(f.formatDuration(0, 125000), '2 min 5 s');
+  assert.equal(f.formatDuration(0, 3720000), '1 h 2 min');
+  assert.equal(f.formatDuration(0, null), '');
+});
+
+test('best metric: direction by name, NaN never best', () => {
+  assert.equal(f.higherIsBetter('val_accuracy'), true);
+  assert.equal(f.higherIsBetter('trainLoss'), false);
+  assert.equal(f.bestIndex([0.5, 'NaN', 0.2, 0.2], false), 2);
+  assert.equal(f.bestIndex([0.5, 'NaN', 0.9], true), 2);
+  assert.equal(f.bestIndex(['NaN', null], true), -1);
+});
+
+test('differingKeys counts a missing key as a difference', () => {
+  const runs = [{ a: '1', b: '2', c: '3' }, { a: '1', b: '5' }];
+  assert.deepEqual(f.differingKeys(runs), ['b', 'c']);
+  assert.deepEqual(f.allKeys(runs), ['a', 'b', 'c']);
+});

@@ -1,0 +1,57 @@
+// Grouping, nesting and paging of src/tree.ts and the curves' layout of src/chart.ts.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const t = require('../node_modules/.cache/tracker-tests/tree.js');
+const c = require('../node_modules/.cache/tracker-tests/chart.js');
+
+const run = (run_id, extra = {}) => ({
+  run_id, name: run_id, status: 'FINISHED', experiment: 'Default', start_time: 0, end_time: 1,
+  parent_id: null, notebook: null, cell_id: null, rerun_of: null, params: {}, metrics: {}, tags: {},
+  ...extra
+});
+
+test('sameNotebook matches relative and absolute recordings of one path', () => {
+  assert.ok(t.sameNotebook('/home/u/work/nb/a.ipynb', 'nb/a.ipynb'));
+  assert.ok(t.sameNotebook('./nb//a.ipynb', 'nb/a.ipynb'));
+  assert.ok(!t.sameNotebook('/home/u/work/nb/xa.ipynb', 'a.ipynb'));
+  assert.ok(!t.sameNotebook(null, 'a.ipynb'));
+});
+
+test('groups: the active notebook first, then experiments in order, children nested', () => {
+  const runs = [
+    run('c2', { parent_id: 'p', experiment: 'mnist' }),
+    run('c1', { parent_id: 'p', experiment: 'mnist' }),
+    run('x', { experiment: 'cifar', notebook: '/r/nb.ipynb' }),
+    run('p', { experiment: 'mnist' }),
+    run('orphan', { parent_id: 'gone', experiment: 'mnist' })
+  ];
+  const groups = t.groupRuns(runs, 'nb.ipynb');
+  assert.deepEqual(groups.map(g => g.key), ['notebook:', 'experiment:mnist', 'experiment:cifar']);
+  const mnist = groups[1];
+  assert.deepEqual(mnist.nodes.map(n => n.run.run_id), ['p', 'orphan']);
+  assert.deepEqual(mnist.nodes[0].children.map(n => n.run.run_id), ['c2', 'c1']);
+  assert.equal(mnist.count, 4);
+
+  const rows = t.visibleRows(groups, new Set(['experiment:cifar']));
+  const shape = rows.map(r => (r.kind === 'group' ? `[${r.group.key}]` : `${r.depth}:${r.node.run.run_id}`));
+  assert.deepEqual(shape, ['[notebook:]', '0:x', '[experiment:mnist]', '0:p', '1:c2', '1:c1', '0:orphan', '[experiment:cifar]']);
+});
+
+test('paging: a fresh head replaces the first rows, pages append without duplicates', () => {
+  const loaded = [run('a'), run('b'), run('c'), run('d')];
+  const merged = t.mergeHead(loaded, [run('new'), run('a')]);
+  assert.deepEqual(merged.map(r => r.run_id), ['new', 'a', 'c', 'd']);
+  const appended = t.appendPage(merged, [run('d'), run('e')]);
+  assert.deepEqual(appended.map(r => r.run_id), ['new', 'a', 'c', 'd', 'e']);
+});
+
+test('chart layout: gaps at NaN, log scale drops values <= 0', () => {
+  const layout = c.layoutChart([{ label: 'loss', steps: [0, 1, 2, 3], values: [1, 'NaN', 0.5, 0.25] }], false);
+  assert.equal((layout.paths[0].match(/M/g) || []).length, 2);
+  assert.equal(layout.yTicks.length, 3);
+  const log = c.layoutChart([{ label: 'x', steps: [0, 1, 2], values: [0, 10, 100] }], true);
+  assert.equal((log.paths[0].match(/[ML]/g) || []).length, 2);
+  assert.equal(log.yTicks[2].text, '100');
+  const empty = c.layoutChart([{ label: 'x', steps: [], values: [] }], false);
+  assert.deepEqual(empty.paths, ['']);
+});
