@@ -63,3 +63,72 @@ def test_sidebar_lists_runs_live_and_escaped(ui, make_runs, notebook_file):
 
     ui.screenshot("sidebar")
     assert ui.page.dialogs == []
+
+
+def test_tracked_cell_filter_run_view_go_to_cell_compare_export(ui, make_runs, notebook_file):
+    make_runs(RUNS)
+    notebook_file(
+        "train.ipynb", ["%load_ext jupyter_tracker\nimport jupyter_tracker as jt", "x = 1"]
+    )
+    ui.open_notebook("train.ipynb")
+    panel = ui.open_sidebar("Experiments")
+    runs = panel.locator(".jp-TrackerRun")
+    expect(runs).to_have_count(3)
+
+    # A tracked cell: its run is listed within 3 s, under "This notebook", and turns FINISHED.
+    ui.execute(ui.code_cell("%load_ext"))
+    cell = ui.cells.nth(1)
+    ui.set_source(
+        cell,
+        "%%track_run lr=0.1 --name tracked --experiment mnist\nimport time\n"
+        "for i in range(4):\n    jt.log_metric('loss', 1 / (i + 1))\ntime.sleep(2)",
+    )
+    ui.execute(cell, wait=False)
+    tracked = runs.filter(has_text="tracked").first
+    expect(tracked.locator(".jp-TrackerRun-status")).to_have_text("RUNNING", timeout=3_000)
+    mine = panel.locator(".jp-TrackerGroup", has_text="This notebook")
+    expect(mine).to_be_visible()
+    expect(tracked.locator(".jp-TrackerRun-status")).to_have_text("FINISHED", timeout=10_000)
+
+    # Filter: a malformed one is explained under the box, a good one narrows the list.
+    search = panel.locator(".jp-TrackerPanel-search")
+    search.fill("params.lr >")
+    search.press("Enter")
+    expect(panel.locator(".jp-TrackerPanel-error")).to_contain_text("^")
+    search.fill("params.lr = '0.1'")
+    search.press("Enter")
+    expect(panel.locator(".jp-TrackerPanel-error")).to_be_hidden()
+    expect(runs.locator(".jp-TrackerRun-name")).to_contain_text(["tracked", "tracked"])
+
+    # Open the run (keyboard), then Go to cell lands on the cell.
+    tracked.click()
+    view = ui.page.locator(".jp-TrackerView").filter(has_text="Go to cell")
+    expect(view.locator(".jp-TrackerView-title")).to_have_text("tracked")
+    expect(view.locator(".jp-TrackerChart path.jp-TrackerChart-line")).to_have_count(1)
+    ui.screenshot("sidebar_run_view_light")
+    view.locator(".jp-TrackerView-goto").click()
+    active = ui.notebook.locator(".jp-Cell.jp-mod-active")
+    expect(active).to_contain_text("%%track_run lr=0.1")
+
+    # Compare two runs.
+    search.fill("")
+    search.press("Enter")
+    for name in ("tracked", "baseline"):
+        runs.filter(has_text=name).first.locator(".jp-TrackerRun-select").check()
+    panel.locator(".jp-TrackerPanel-compare").click()
+    compare = ui.page.locator(".jp-TrackerCompare")
+    expect(compare.locator(".jp-TrackerCompare-params")).to_contain_text("lr")
+    expect(compare.locator("td.jp-mod-best")).to_have_count(1)
+
+    # Export from the context menu: the README opens.
+    runs.filter(has_text="tracked").first.click(button="right")
+    ui.page.locator(".lm-Menu-item", has_text="Export Run").click()
+    ui.page.locator(".jp-Dialog input").fill("exports/tracked")
+    ui.page.locator(".jp-Dialog .jp-mod-accept").click()
+    expect(ui.page.locator(".lm-TabBar-tab", has_text="README.md")).to_be_visible(timeout=20_000)
+
+    ui.screenshot("sidebar_compare_light")
+    ui.set_theme("JupyterLab Dark")
+    tracked.click()
+    ui.screenshot("sidebar_run_view_dark")
+    assert ui.page.dialogs == []
