@@ -47,15 +47,13 @@ class ArtifactRoot:
             self.proxy = (base, ARTIFACTS_API + parts.path.rstrip("/"))
         elif parts.scheme in ("http", "https"):
             self.proxy = (Client(f"{parts.scheme}://{parts.netloc}"), parts.path.rstrip("/"))
-        if self.proxy is not None:
-            self.proxy[0].deadline = client.deadline
 
     def put(self, path: str, open_data: Opener) -> None:
         """Write artifact ``path`` (a checked relative path) with the bytes ``open_data``
         opens (called again for each try)."""
         if self.proxy is not None:
             base, prefix = self.proxy
-            base.deadline = self.client.deadline
+            base.deadline, base.tries = self.client.deadline, self.client.tries
             base.request("PUT", f"{prefix}/{urllib.parse.quote(path)}", data=open_data)
         elif self.folder is not None:
             target = self.folder / path
