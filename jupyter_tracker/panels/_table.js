@@ -52,7 +52,7 @@ function render({ model, el }) {
       askedAt = now;
       model.send({ event: "poll" });
     }
-    pollDelay = Math.min(pollDelay * 2, pollLongest);
+    pollDelay = Math.min(pollDelay * 1.5, pollLongest);
     schedulePoll();
   }
   function pollSoon() {

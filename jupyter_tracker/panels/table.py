@@ -67,7 +67,7 @@ if TYPE_CHECKING:
     from .comparison import Comparison
 
 POLL_INTERVAL_S = 2.0
-POLL_STORE_MS = (3_000, 30_000)  # the view's store polls: first interval, longest back-off
+POLL_STORE_MS = (2_000, 15_000)  # the view's store polls: first interval, longest back-off
 PAGE_SIZE = 50
 MAX_DEFAULT_KEYS = 12  # params and metrics shown by default, each (the rest: Columns ▾)
 
