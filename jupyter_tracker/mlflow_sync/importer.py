@@ -57,7 +57,7 @@ class ImportReport:
             for n, text in (
                 (self.unchanged, f"{plural(self.unchanged, 'run')} unchanged"),
                 (self.from_here, f"{plural(self.from_here, 'run')} pushed from this store"),
-                (self.running, f"{plural(self.running, 'run')} still running (import later)"),
+                (self.running, f"{plural(self.running, 'run')} still running, left for later"),
             )
             if n
         )

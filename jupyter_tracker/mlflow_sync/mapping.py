@@ -62,10 +62,14 @@ def is_running(status: str) -> bool:
     return status in ("RUNNING", "SCHEDULED")
 
 
-def remote_tags(detail: RunDetail, parent_remote_id: str | None) -> dict[str, str]:
-    """Every tag the MLflow run gets: the run's own, what MLflow has no field for, and the
-    ``mlflow.*`` system tags MLflow's client sets (unless the run has them already)."""
-    tags = dict(detail["tags"])
+def remote_tags(
+    detail: RunDetail, own_tags: dict[str, str], parent_remote_id: str | None
+) -> dict[str, str]:
+    """Every tag the MLflow run gets: the run's own (``own_tags``, system tags included),
+    what MLflow has no field for, and the ``mlflow.*`` system tags MLflow's client sets
+    (unless the run has them already); the parent is named by its id on the server."""
+    tags = dict(own_tags)
+    had_parent_tag = tags.pop(PARENT_TAG, None) is not None  # a local id
     capture: CaptureReport = detail["capture"] or {}
     location: dict[str, Any] = dict(capture.get("location") or {})
     git: dict[str, Any] = dict(capture.get("git") or {})
@@ -78,10 +82,11 @@ def remote_tags(detail: RunDetail, parent_remote_id: str | None) -> dict[str, st
         "mlflow.source.git.branch": git.get("branch") or "",
         RUN_NAME_TAG: detail["name"],
     }
-    tags.pop(PARENT_TAG, None)  # a local id: the server knows the parent by its own id
-    if parent_remote_id is not None:
-        added[PARENT_TAG] = parent_remote_id
     added = {k: v for k, v in added.items() if v and k not in tags}
+    if parent_remote_id is not None:
+        tags[PARENT_TAG] = parent_remote_id
+        if not had_parent_tag:
+            added[PARENT_TAG] = parent_remote_id
     tags.update(added)
     ours = {
         TAG_RUN_ID: detail["run_id"],

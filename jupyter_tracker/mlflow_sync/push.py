@@ -170,7 +170,8 @@ class _Pusher:
                     "experiment_id": experiment_id,
                     "run_name": detail["name"],
                     "start_time": detail["start_time"],
-                    "user_id": detail["tags"].get("mlflow.user") or mapping.user(),
+                    "user_id": sync.all_tags(self.store, run_id).get("mlflow.user")
+                    or mapping.user(),
                     "tags": [{"key": mapping.TAG_RUN_ID, "value": run_id}],
                 },
             )
@@ -200,9 +201,10 @@ class _Pusher:
         parent_remote = (
             sync.remote_ids(self.store, self.server, [parent]).get(parent) if parent else None
         )
+        own_tags = sync.all_tags(self.store, run_id)
         tags = [
             (k, v)
-            for k, v in mapping.remote_tags(detail, parent_remote).items()
+            for k, v in mapping.remote_tags(detail, own_tags, parent_remote).items()
             if have.get(("tag", k)) != digest(v)
         ]
         sent = dict(link["series"])

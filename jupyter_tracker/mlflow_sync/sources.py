@@ -228,7 +228,10 @@ class DatabaseSource(_LocalArtifacts):
 
     def history(self, run: RemoteRun, key: str) -> list[Point]:
         return _by_time(
-            [(step, float(v), t) for step, v, t in self.db.metric_history(run.run_id, key)]
+            [
+                (step, metric_from_json(v), t)
+                for step, v, t in self.db.metric_history(run.run_id, key)
+            ]
         )
 
 

@@ -194,6 +194,11 @@ def stale_runs(store: Store, server: str, run_ids: list[str]) -> list[str]:
     return [r for r in run_ids if r not in synced or synced[r] != now.get(r)]
 
 
+def all_tags(store: Store, run_id: str) -> dict[str, str]:
+    """Every tag of a run, MLflow's ``mlflow.*`` system tags included (what a push sends)."""
+    return dict(store.read("SELECT key, value FROM tags WHERE run_id = ?", (run_id,)))
+
+
 def points_from(store: Store, run_id: str, key: str, start: int, limit: int) -> list[Point]:
     """Up to ``limit`` points of a metric from the ``start``-th one (0-based, logging
     order): (step, value with NaN kept, time in ms)."""
