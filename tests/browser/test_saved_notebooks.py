@@ -38,6 +38,7 @@ COMPARE = "jt.compare(list(jt.search_runs(experiment='mnist').run_id[:2]))"
 # A plain ipywidgets widget: what every widget output shows once its model is gone.
 CONTROL = "ipywidgets.IntSlider(description='control')"
 PANELS = {"table": TABLE, "magic": MAGIC, "comparison": COMPARE}
+RUN_TIMEOUT_MS = 90_000  # a comparison's first run imports plotly and pandas
 
 
 def panel_output(cell):
@@ -63,7 +64,7 @@ def test_saved_panels_reopen_static_then_live(ui, lab, make_runs, notebook_file)
     ui.page.set_viewport_size({"width": 1400, "height": 2400})  # every output in one shot
     ui.open_notebook("saved.ipynb")
     for i in range(ui.notebook.locator(".jp-CodeCell").count()):
-        ui.execute(ui.notebook.locator(".jp-CodeCell").nth(i))
+        ui.execute(ui.notebook.locator(".jp-CodeCell").nth(i), timeout_ms=RUN_TIMEOUT_MS)
     for code in PANELS.values():
         expect(live_view(ui.code_cell(code)).first).to_be_visible(timeout=30_000)
     ui.save()
@@ -89,7 +90,7 @@ def test_saved_panels_reopen_static_then_live(ui, lab, make_runs, notebook_file)
 
     # Re-run with the kernel: the live widgets replace the static views.
     for i in range(4):
-        ui.execute(ui.notebook.locator(".jp-CodeCell").nth(i))
+        ui.execute(ui.notebook.locator(".jp-CodeCell").nth(i), timeout_ms=RUN_TIMEOUT_MS)
     for cell in (table, magic):
         expect(live_view(cell).locator(".jt-table")).to_be_visible(timeout=30_000)
         expect(static_view(cell)).to_have_count(0)
@@ -99,7 +100,16 @@ def test_saved_panels_reopen_static_then_live(ui, lab, make_runs, notebook_file)
     expect(ui.page.get_by_text(WIDGET_ERROR)).to_have_count(1)  # the control's, not run again
     ui.screenshot("saved_rerun_dark")
     ui.set_theme("JupyterLab Light")
+    for plot in comparison.locator(".js-plotly-plot").all():  # redrawn in the new theme
+        expect(plot.locator(".main-svg").first).to_be_visible()
     ui.screenshot("saved_rerun_light")
+
+    # The page reloaded while the kernel still holds the widgets: live at once, no re-run.
+    ui.save()
+    ui.open_notebook("saved.ipynb")
+    for code in PANELS.values():
+        expect(live_view(ui.code_cell(code)).first).to_be_visible(timeout=30_000)
+        expect(static_view(ui.code_cell(code))).to_have_count(0)
     assert ui.page.dialogs == []
 
 
