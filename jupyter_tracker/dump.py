@@ -5,7 +5,7 @@
 ``pandas.read_csv`` and ``pandas.read_json`` read them as they are. Times are
 milliseconds since the epoch. CSV writes NaN and infinities as ``nan``, ``inf`` and
 ``-inf``; JSON (an array of objects per table) as the strings ``"NaN"``, ``"Infinity"``
-and ``"-Infinity"``.
+and ``"-Infinity"``, as the REST API does (``frame.value.astype(float)`` reads them back).
 """
 
 from __future__ import annotations
