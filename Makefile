@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 MLFLOW_VENV := .venv-mlflow
 MLFLOW_STAMP := $(MLFLOW_VENV)/.installed
 
-.PHONY: lab test lint unit browser bench clean $(MLFLOW_VENV)
+.PHONY: lab test lint unit browser bench clean test-sync-heavy $(MLFLOW_VENV)
 
 $(STAMP): pyproject.toml labextension/package.json labextension/package-lock.json \
 		labextension/npm_ci.py $(wildcard labextension/src/*.ts labextension/style/*)
@@ -40,6 +40,12 @@ browser: $(STAMP)
 
 test: lint unit browser
 	cd labextension && npm test --silent
+
+# The long MLflow sync tests, not part of `make test`: a 200,000-point push through a server
+# killed mid-way, and the live mirror across a server restart (several minutes).
+test-sync-heavy: $(STAMP) $(MLFLOW_STAMP)
+	JUPYTER_TRACKER_MLFLOW=$(CURDIR)/$(MLFLOW_VENV)/bin/mlflow JUPYTER_TRACKER_HEAVY_SYNC=1 \
+		$(BIN)/python -m pytest tests/mlflow_sync -m heavy_sync
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
