@@ -54,6 +54,15 @@ def live_view(cell):
     return panel_output(cell).locator(".jupyter-widgets")
 
 
+def plots_drawn(comparison) -> None:
+    """Wait for the live comparison's three Plotly figures (curves, parallel coordinates,
+    scatter) to be drawn."""
+    plots = comparison.locator(".js-plotly-plot")
+    expect(plots).to_have_count(3, timeout=30_000)
+    for i in range(3):
+        expect(plots.nth(i).locator(".main-svg").first).to_be_visible(timeout=30_000)
+
+
 def control_error(ui):
     return ui.code_cell(CONTROL).locator(".jp-OutputArea-output", has_text=WIDGET_ERROR)
 
@@ -98,10 +107,10 @@ def test_saved_panels_reopen_static_then_live(ui, lab, make_runs, notebook_file)
     expect(comparison.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
     expect(static_view(comparison)).to_have_count(0)
     expect(ui.page.get_by_text(WIDGET_ERROR)).to_have_count(1)  # the control's, not run again
+    plots_drawn(comparison)
     ui.screenshot("saved_rerun_dark")
     ui.set_theme("JupyterLab Light")
-    for plot in comparison.locator(".js-plotly-plot").all():  # redrawn in the new theme
-        expect(plot.locator(".main-svg").first).to_be_visible()
+    plots_drawn(comparison)  # redrawn in the new theme
     ui.screenshot("saved_rerun_light")
 
     # The page reloaded while the kernel still holds the widgets: live at once, no re-run.
