@@ -86,7 +86,8 @@ class _ProcessMirror:
 
     def __init__(self, uri: str, interval: float) -> None:
         self.mirror = Mirror(uri, interval)
-        self.runs: set[str] = set()
+        self.runs: set[str] = set()  # changed by the watcher from any thread: under _lock
+        self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._deadline: float | None = None
@@ -97,7 +98,8 @@ class _ProcessMirror:
         self._thread.start()
 
     def _watch(self, run, event: str) -> None:
-        self.runs.add(run.id)
+        with self._lock:
+            self.runs.add(run.id)
         if event == "ended":
             self._wake.set()
 
@@ -110,14 +112,18 @@ class _ProcessMirror:
 
     def _round(self, deadline: float | None = None) -> None:
         try:
-            ids = self.runs | {run.id for run in session().active_runs()}
+            with self._lock:
+                ids = set(self.runs)
+            ids |= {run.id for run in session().active_runs()}
             if not ids:
                 return
             store = session().current_store()
             ids = {i for i in ids if sync.run_exists(store, i)}
             if self.mirror.round(store, sorted(ids), deadline=deadline) is not None:
                 ended = sorted(sync.ended_runs(store, sorted(ids)))
-                self.runs -= set(ended) - set(sync.stale_runs(store, self.mirror.uri, ended))
+                done = set(ended) - set(sync.stale_runs(store, self.mirror.uri, ended))
+                with self._lock:
+                    self.runs -= done
         except Exception as exc:  # the thread must outlive any one bad round
             self.mirror.say(f"mirroring to {self.mirror.uri} failed a round: {exc}")
 

@@ -194,6 +194,30 @@ def stale_runs(store: Store, server: str, run_ids: list[str]) -> list[str]:
     return [r for r in run_ids if r not in synced or synced[r] != now.get(r)]
 
 
+def unsent_points(store: Store, server: str, run_ids: list[str]) -> int:
+    """How many metric points of these runs ``server`` does not hold yet."""
+    return sum(
+        count - (sent or 0)
+        for count, sent in _in_chunks(
+            _reader(store),
+            "SELECT s.count, r.points FROM series s LEFT JOIN remote_series r "
+            "ON r.run_id = s.run_id AND r.key = s.key AND r.server = ? WHERE s.run_id IN",
+            run_ids,
+            [server],
+        )
+    )
+
+
+def ended_runs(store: Store, run_ids: list[str]) -> set[str]:
+    """Those of these runs that are no longer RUNNING."""
+    return {
+        r
+        for (r,) in _in_chunks(
+            _reader(store), "SELECT id FROM runs WHERE status != 'RUNNING' AND id IN", run_ids, []
+        )
+    }
+
+
 def all_tags(store: Store, run_id: str) -> dict[str, str]:
     """Every tag of a run, MLflow's ``mlflow.*`` system tags included (what a push sends)."""
     return dict(store.read("SELECT key, value FROM tags WHERE run_id = ?", (run_id,)))
@@ -440,6 +464,7 @@ def import_run(store: Store, copy: RunCopy, remote: RemoteSide) -> None:
             ],
         )
         server = remote["server"]
+        _drop_other_links(conn, server, remote["remote_run_id"], run_id)
         conn.execute(
             "INSERT INTO remote_runs (run_id, server, remote_run_id, remote_experiment_id, "
             "origin, status, end_time, name, remote_state, synced_at) "
@@ -469,10 +494,23 @@ def import_run(store: Store, copy: RunCopy, remote: RemoteSide) -> None:
         )
 
 
+def _drop_other_links(
+    conn: sqlite3.Connection, server: str, remote_run_id: str, run_id: str
+) -> None:
+    """Forget links of other local runs (purged since) to the same remote run."""
+    for (other,) in conn.execute(
+        "SELECT run_id FROM remote_runs WHERE server = ? AND remote_run_id = ? AND run_id != ?",
+        (server, remote_run_id, run_id),
+    ).fetchall():
+        conn.execute("DELETE FROM remote_runs WHERE run_id = ? AND server = ?", (other, server))
+        _forget_items(conn, other, server)
+
+
 def link_pushed_run(store: Store, run_id: str, remote: RemoteSide) -> None:
     """Link a run of this store found on ``remote`` (pushed by a ledger since lost), so
     later imports and pushes know it."""
     with store.write() as conn:
+        _drop_other_links(conn, remote["server"], remote["remote_run_id"], run_id)
         conn.execute(
             "INSERT INTO remote_runs (run_id, server, remote_run_id, remote_experiment_id, "
             "origin, status, end_time, name, remote_state, synced_at) "
@@ -489,27 +527,3 @@ def link_pushed_run(store: Store, run_id: str, remote: RemoteSide) -> None:
                 now_ms(),
             ),
         )
-
-
-def unsent_points(store: Store, server: str, run_ids: list[str]) -> int:
-    """How many metric points of these runs ``server`` does not hold yet."""
-    return sum(
-        count - (sent or 0)
-        for count, sent in _in_chunks(
-            _reader(store),
-            "SELECT s.count, r.points FROM series s LEFT JOIN remote_series r "
-            "ON r.run_id = s.run_id AND r.key = s.key AND r.server = ? WHERE s.run_id IN",
-            run_ids,
-            [server],
-        )
-    )
-
-
-def ended_runs(store: Store, run_ids: list[str]) -> set[str]:
-    """Those of these runs that are no longer RUNNING."""
-    return {
-        r
-        for (r,) in _in_chunks(
-            _reader(store), "SELECT id FROM runs WHERE status != 'RUNNING' AND id IN", run_ids, []
-        )
-    }
