@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+import signal
+import subprocess
+import sys
 import uuid
 
 import pytest
-from _mlflow_server import cli, free_port, read_with_mlflow
+from _mlflow_server import clean_env, cli, free_port, read_with_mlflow
 
 import jupyter_tracker as jt
 from jupyter_tracker.mlflow_sync.importer import import_runs
@@ -203,3 +206,32 @@ def test_an_unreachable_or_refusing_server_is_one_line_and_writes_nothing(store,
     assert f"The MLflow server at {refusing} refused" in line and "HTTP 404" in line
     for server in (nobody, refusing):
         assert sync.link(store, run.id, server_key(server)) is None
+
+
+def test_push_watch_pushes_new_runs_until_interrupted(store, mlflow_server):
+    experiment = _experiment()
+    with jt.start_run(name="first", experiment=experiment):
+        jt.log_metric("m", 1.0)
+    store.flush()
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_tracker.cli", "--store", str(store.path), "push"]
+        + ["--tracking-uri", mlflow_server.url, "--experiment", experiment, "--watch"]
+        + ["--interval", "0.2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
+    assert watch.stdout is not None
+    try:
+        assert watch.stdout.readline().startswith(f"Pushed 1 run to {mlflow_server.url}")
+        with jt.start_run(name="second", experiment=experiment):
+            jt.log_metric("m", 2.0)
+        store.flush()
+        assert watch.stdout.readline().startswith(f"Pushed 1 run to {mlflow_server.url}")
+    finally:
+        watch.send_signal(signal.SIGINT)
+        _, err = watch.communicate(timeout=60)
+    assert watch.returncode == 0, err
+    remote = read_with_mlflow(mlflow_server.url, experiment)
+    assert sorted(r["name"] for r in remote.values()) == ["first", "second"]
