@@ -5,7 +5,6 @@ process is logging to), with the one rule that turns how code ended into a run s
 from __future__ import annotations
 
 import os
-import traceback
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._limits import MAX_TAG_VALUE_LENGTH, check_key, check_length, storable
@@ -35,6 +34,8 @@ def error_text(exc: BaseException | None) -> str | None:
     """The traceback kept with a run that ended by ``exc`` (its last 100,000 characters)."""
     if exc is None:
         return None
+    import traceback  # only when a run fails: kept off `import jupyter_tracker`
+
     text = storable("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
     return text if len(text) <= MAX_ERROR_LENGTH else "...\n" + text[-MAX_ERROR_LENGTH:]
 
