@@ -76,7 +76,9 @@ def metric_value(value: Any) -> float:
 
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-MAX_TIMESTAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+# 2262-04-11T23:47:16.854Z: the last millisecond a pandas timestamp holds, so every stored
+# point can be read back by metric_history and search_runs.
+MAX_TIMESTAMP_MS = 9_223_372_036_854
 
 
 def metric_step(step: Any) -> int:
@@ -103,6 +105,6 @@ def metric_timestamp(timestamp: Any) -> int:
     if not 0 <= ms <= MAX_TIMESTAMP_MS:
         raise InvalidInputError(
             f"A metric timestamp is milliseconds since the epoch (0 to {MAX_TIMESTAMP_MS}, "
-            f"the year 9999), got {timestamp!r}."
+            f"the year 2262), got {timestamp!r}."
         )
     return ms

@@ -23,6 +23,11 @@ REFUSED = [
     ("step True", lambda: jt.log_metric("x", 1.0, step=True), TypeError),
     ("timestamp 2**64", lambda: jt.log_metric("x", 1.0, timestamp=2**64), InvalidInputError),
     ("timestamp 1e300", lambda: jt.log_metric("x", 1.0, timestamp=1e300), InvalidInputError),
+    (
+        "timestamp in 2300",
+        lambda: jt.log_metric("x", 1.0, timestamp=10_413_792_000_000),
+        InvalidInputError,
+    ),
     ("timestamp -1", lambda: jt.log_metric("x", 1.0, timestamp=-1), InvalidInputError),
     ("timestamp nan", lambda: jt.log_metric("x", 1.0, timestamp=math.nan), InvalidInputError),
     ("timestamp inf", lambda: jt.log_metric("x", 1.0, timestamp=math.inf), InvalidInputError),
