@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,9 @@ from jupyter_tracker.errors import InvalidInputError
 from jupyter_tracker.panels.detail import artifact_preview
 from jupyter_tracker.session import session
 from jupyter_tracker.store import Store, queries
+
+# A case that would block (a FIFO opened for reading) fails instead of hanging.
+pytestmark = pytest.mark.timeout(20, method="signal")
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -87,20 +89,6 @@ def tampered(request, tmp_path, monkeypatch):
     request.param(store)
     yield store, run.id
     session().store = None
-
-
-@pytest.fixture(autouse=True)
-def _never_blocks():
-    """A case that would block (a FIFO opened for reading) fails instead of hanging."""
-
-    def stop(*_):
-        raise TimeoutError("blocked on a file from the store")
-
-    old = signal.signal(signal.SIGALRM, stop)
-    signal.alarm(20)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
 
 
 @pytest.mark.parametrize("tampered", [c[1] for c in CASES], ids=IDS, indirect=True)
