@@ -12,10 +12,10 @@ import sqlite3
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from .._paths import is_inside, open_regular
 from ..errors import (
@@ -104,6 +104,24 @@ def _pid_alive(pid: int, started: float | None) -> bool:
     if fields[0] == b"Z":  # exited, not yet reaped by its parent
         return False
     return started is None or float(fields[19]) == started
+
+
+MAX_BOUND = 900  # bound parameters per statement, under SQLite's limit
+
+Query = Callable[[str, list[Any]], list[tuple[Any, ...]]]  # run one statement, its rows
+
+
+def in_chunks(
+    query: Query, select: str, values: Iterable[Any], args: Iterable[Any] = ()
+) -> list[tuple[Any, ...]]:
+    """Rows of ``select`` (ending in ``IN``) for ``values``, in chunks of bound ``?`` marks
+    after ``args`` (nothing pasted): the one way every store query reads a list of ids."""
+    items, fixed = list(values), list(args)
+    rows: list[tuple[Any, ...]] = []
+    for i in range(0, len(items), MAX_BOUND):
+        chunk = items[i : i + MAX_BOUND]
+        rows += query(f"{select} ({','.join('?' * len(chunk))})", [*fixed, *chunk])
+    return rows
 
 
 def _is_damage(exc: sqlite3.DatabaseError) -> bool:

@@ -15,7 +15,7 @@ import warnings
 
 from .._limits import storable
 from ..errors import StoreDamagedError, StoreGoneError
-from . import HEARTBEAT_INTERVAL_S, Store, _is_busy, now_ms
+from . import HEARTBEAT_INTERVAL_S, Store, _is_busy, in_chunks, now_ms
 
 FLUSH_INTERVAL_S = 1.0
 # Points a process may hold unwritten; beyond this the logging call writes them itself
@@ -286,12 +286,10 @@ def _write_points(conn, taken: list[tuple[Series, list[Point]]]) -> dict[Series,
 def _summaries(conn, ids: list) -> dict[int, tuple]:
     """(run_id, key, count, min, max) of each series id found."""
     found = {}
-    for i in range(0, len(ids), 900):
-        chunk = ids[i : i + 900]
-        marks = ",".join("?" * len(chunk))
-        for row in conn.execute(
-            f"SELECT id, run_id, key, count, min, max FROM series WHERE id IN ({marks})",  # noqa: S608
-            chunk,
-        ):
-            found[row[0]] = row[1:]
+    for row in in_chunks(
+        lambda sql, args: conn.execute(sql, args).fetchall(),
+        "SELECT id, run_id, key, count, min, max FROM series WHERE id IN",
+        ids,
+    ):
+        found[row[0]] = row[1:]
     return found

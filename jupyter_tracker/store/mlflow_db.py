@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TrackerError
-
-_CHUNK = 900
+from . import in_chunks
 
 
 class MlflowDatabase:
@@ -69,26 +68,21 @@ class MlflowDatabase:
                 experiment_ids,
             )
         }
-        ids = list(runs)
-        for i in range(0, len(ids), _CHUNK):
-            chunk = ids[i : i + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            for run_id, key, value in self._rows(
-                f"SELECT run_uuid, key, value FROM params WHERE run_uuid IN ({marks})",  # noqa: S608
-                chunk,
-            ):
-                runs[run_id]["params"][key] = value
-            for run_id, key, value in self._rows(
-                f"SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ({marks})",  # noqa: S608
-                chunk,
-            ):
-                runs[run_id]["tags"][key] = value
-            for run_id, key, step, time, value, nan in self._rows(
-                "SELECT run_uuid, key, step, timestamp, value, is_nan FROM latest_metrics "  # noqa: S608
-                f"WHERE run_uuid IN ({marks})",
-                chunk,
-            ):
-                runs[run_id]["latest"][key] = (step, time, "NaN" if nan else value)
+        for run_id, key, value in in_chunks(
+            self._rows, "SELECT run_uuid, key, value FROM params WHERE run_uuid IN", runs
+        ):
+            runs[run_id]["params"][key] = value
+        for run_id, key, value in in_chunks(
+            self._rows, "SELECT run_uuid, key, value FROM tags WHERE run_uuid IN", runs
+        ):
+            runs[run_id]["tags"][key] = value
+        for run_id, key, step, time, value, nan in in_chunks(
+            self._rows,
+            "SELECT run_uuid, key, step, timestamp, value, is_nan FROM latest_metrics "
+            "WHERE run_uuid IN",
+            runs,
+        ):
+            runs[run_id]["latest"][key] = (step, time, "NaN" if nan else value)
         return list(runs.values())
 
     def metric_history(self, run_id: str, key: str) -> list[tuple[int, float | str, int]]:

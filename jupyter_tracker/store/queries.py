@@ -12,10 +12,9 @@ from typing import Any, cast
 
 from ..errors import RunNotFoundError
 from ..model import RUN_COLUMNS, Artifact, Experiment, RunDetail, RunRecord
-from . import Store
+from . import Store, in_chunks
 from .runs import unpack_capture
 
-_CHUNK = 900  # stay under SQLite's bound-parameter limit
 Row = tuple[Any, ...]
 Points = tuple[list[int], list[float], list[int]]  # steps, values, times (ms)
 _RUN_SELECT = (
@@ -61,14 +60,8 @@ def records(
 
 
 def _for_runs(store: Store, select: str, run_ids: Iterable[str]) -> list[Row]:
-    """Rows of ``select`` for these runs, in chunks of bound ``?`` marks (nothing pasted)."""
-    ids = list(run_ids)
-    rows: list[Row] = []
-    for i in range(0, len(ids), _CHUNK):
-        chunk = ids[i : i + _CHUNK]
-        marks = ",".join("?" * len(chunk))
-        rows += store.read(f"{select} WHERE run_id IN ({marks})", chunk)  # noqa: S608
-    return rows
+    """Rows of ``select`` for these runs (its ``run_id`` in them)."""
+    return in_chunks(store.read, f"{select} WHERE run_id IN", run_ids)
 
 
 def _source_text(store: Store, sha256: str) -> str:
@@ -282,18 +275,12 @@ def runs_signature(
 
 def child_counts(store: Store, run_ids: list[str]) -> dict[str, int]:
     """How many (not deleted) child runs each of these runs has, for those with any."""
-    out: dict[str, int] = {}
-    for i in range(0, len(run_ids), _CHUNK):
-        chunk = run_ids[i : i + _CHUNK]
-        marks = ",".join("?" * len(chunk))
-        out.update(
-            store.read(
-                "SELECT parent_id, COUNT(*) FROM runs WHERE deleted = 0 "  # noqa: S608
-                f"AND parent_id IN ({marks}) GROUP BY parent_id",
-                chunk,
-            )
-        )
-    return out
+    from collections import Counter
+
+    parents = _in_chunks(
+        store, "SELECT parent_id FROM runs WHERE deleted = 0 AND parent_id IN", run_ids
+    )
+    return dict(Counter(parent for (parent,) in parents))
 
 
 def origins(store: Store, run_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -371,13 +358,7 @@ def _spread(count: int, n: int, taken: set[int]) -> set[int]:
 def _in_chunks(
     store: Store, select: str, values: list[Any], args: tuple[Any, ...] | list[Any] = ()
 ) -> list[Row]:
-    """Rows of ``select`` (ending in ``IN``) for ``values``, in chunks of bound ``?`` marks."""
-    rows: list[Row] = []
-    for i in range(0, len(values), _CHUNK):
-        chunk = values[i : i + _CHUNK]
-        marks = ",".join("?" * len(chunk))
-        rows += store.read(f"{select} ({marks})", [*args, *chunk])
-    return rows
+    return in_chunks(store.read, select, values, args)
 
 
 def series_counts(store: Store, run_ids: list[str]) -> dict[tuple[str, str], int]:

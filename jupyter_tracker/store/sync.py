@@ -13,16 +13,14 @@ import hashlib
 import json
 import math
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, TypedDict, cast
 
 from ..model import CaptureReport
-from . import Store, now_ms
+from . import Query, Store, in_chunks, now_ms
 from ._writer import Point, Series, _write_points
 from .runs import pack_capture
 
-_CHUNK = 900  # bound parameters per statement, under SQLite's limit
-Query = Callable[[str, list[Any]], list[tuple[Any, ...]]]
 ValueKey = tuple[str, str]  # (kind: "param" | "tag" | "artifact", key)
 
 
@@ -85,15 +83,6 @@ def digest(data: str | bytes) -> str:
     return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
 
 
-def _in_chunks(query: Query, select: str, values: list[Any], args: list[Any]) -> list[tuple]:
-    """Rows of ``select`` (ending in ``IN``) for ``values``, in chunks of bound marks."""
-    rows: list[tuple] = []
-    for i in range(0, len(values), _CHUNK):
-        chunk = values[i : i + _CHUNK]
-        rows += query(f"{select} ({','.join('?' * len(chunk))})", [*args, *chunk])
-    return rows
-
-
 def _reader(store: Store) -> Query:
     return lambda sql, args: store.read(sql, args)
 
@@ -126,7 +115,7 @@ def selected_runs(
     info: dict[str, tuple[str | None, int]] = {}
     todo = chosen
     while todo:
-        rows = _in_chunks(
+        rows = in_chunks(
             _reader(store),
             "SELECT id, parent_id, start_time FROM runs WHERE deleted = 0 AND id IN",
             todo,
@@ -152,7 +141,7 @@ def fingerprints(store: Store, run_ids: list[str]) -> dict[str, str]:
 
 def _fingerprints(query: Query, run_ids: list[str]) -> dict[str, str]:
     parts: dict[str, list[Any]] = {}
-    for row in _in_chunks(
+    for row in in_chunks(
         query,
         "SELECT id, name, status, end_time, parent_id, notebook, cell_id, rerun_of, "
         "source_id, length(capture), length(error), experiment_id FROM runs WHERE id IN",
@@ -170,7 +159,7 @@ def _fingerprints(query: Query, run_ids: list[str]) -> dict[str, str]:
         ),
         start=1,
     ):
-        for run_id, key, value in _in_chunks(query, select, run_ids, []):
+        for run_id, key, value in in_chunks(query, select, run_ids, []):
             parts[run_id][slot].append((key, value))
     return {
         run_id: digest(json.dumps([p[0], *map(sorted, p[1:])], default=str))
@@ -182,7 +171,7 @@ def stale_runs(store: Store, server: str, run_ids: list[str]) -> list[str]:
     """Of ``run_ids`` (in their order), those whose last sync with ``server`` is not
     complete or predates a change."""
     synced = dict(
-        _in_chunks(
+        in_chunks(
             _reader(store),
             "SELECT run_id, local_state FROM remote_runs WHERE server = ? "
             "AND remote_run_id IS NOT NULL AND run_id IN",
@@ -198,7 +187,7 @@ def unsent_points(store: Store, server: str, run_ids: list[str]) -> int:
     """How many metric points of these runs ``server`` does not hold yet."""
     return sum(
         count - (sent or 0)
-        for count, sent in _in_chunks(
+        for count, sent in in_chunks(
             _reader(store),
             "SELECT s.count, r.points FROM series s LEFT JOIN remote_series r "
             "ON r.run_id = s.run_id AND r.key = s.key AND r.server = ? WHERE s.run_id IN",
@@ -212,7 +201,7 @@ def ended_runs(store: Store, run_ids: list[str]) -> set[str]:
     """Those of these runs that are no longer RUNNING."""
     return {
         r
-        for (r,) in _in_chunks(
+        for (r,) in in_chunks(
             _reader(store), "SELECT id FROM runs WHERE status != 'RUNNING' AND id IN", run_ids, []
         )
     }
@@ -280,7 +269,7 @@ def link_of_remote(store: Store, server: str, remote_run_id: str) -> Link | None
 def remote_ids(store: Store, server: str, run_ids: Iterable[str]) -> dict[str, str]:
     """The server's id of each of these local runs that has one."""
     return dict(
-        _in_chunks(
+        in_chunks(
             _reader(store),
             "SELECT run_id, remote_run_id FROM remote_runs WHERE server = ? "
             "AND remote_run_id IS NOT NULL AND run_id IN",
@@ -293,7 +282,7 @@ def remote_ids(store: Store, server: str, run_ids: Iterable[str]) -> dict[str, s
 def local_ids(store: Store, server: str, remote_run_ids: Iterable[str]) -> dict[str, str]:
     """The local id of each of these runs of ``server`` that is here."""
     return dict(
-        _in_chunks(
+        in_chunks(
             _reader(store),
             "SELECT l.remote_run_id, l.run_id FROM remote_runs l JOIN runs r ON r.id = l.run_id "
             "WHERE l.server = ? AND l.remote_run_id IN",
