@@ -12,9 +12,12 @@ MAX_TAG_VALUE_LENGTH = 8000
 MAX_RUN_NAME_LENGTH = 250
 MAX_EXPERIMENT_NAME_LENGTH = 250
 MAX_ARTIFACT_PATH_LENGTH = 1000
-KEY_CHARACTERS = "letters, digits, '_', '-', '.', '/' and space"
+KEY_CHARACTERS = "letters, digits, '_', '-', '.', '/', ':' and space"
+# MLflow's system tags (``mlflow.runName``, ``mlflow.parentRunId``...): set on every run,
+# shown by MLflow's entities and ``search_runs``, kept out of the tracker's own views.
+SYSTEM_TAG_PREFIX = "mlflow."
 
-_KEY_RE = re.compile(r"[\w\-./ ]+", re.ASCII)
+_KEY_RE = re.compile(r"[\w\-./: ]+", re.ASCII)
 
 
 def check_key(key: object, kind: str) -> str:

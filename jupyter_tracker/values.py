@@ -24,8 +24,9 @@ def param_text(value: Any) -> tuple[str, str, float | None]:
         text, name = str(value), kind.__name__
     elif isinstance(value, numbers.Integral) and not isinstance(value, bool):
         text, name = str(int(value)), "int"
-    elif isinstance(value, numbers.Real):
-        text, name = str(float(value)), "float"
+    elif isinstance(value, numbers.Real):  # numpy floats: MLflow's text, their own shortest
+        text = str(value)  # repr (np.float32(0.1) is '0.1', so params.lr = '0.1' finds it)
+        name = "float" if _is_number(text) else kind.__name__
     else:
         text, name = str(value), kind.__name__
     check_length(text, MAX_PARAM_VALUE_LENGTH, "A param value")
@@ -38,6 +39,14 @@ def param_text(value: Any) -> tuple[str, str, float | None]:
         if num is not None and not math.isfinite(num):
             num = None
     return text, name, num
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def typed_param(text: str, kind: str) -> Any:
@@ -82,9 +91,12 @@ MAX_TIMESTAMP_MS = 9_223_372_036_854
 
 
 def metric_step(step: Any) -> int:
-    """A metric step as a 64-bit int (a whole float such as ``2.0`` too), or a clear error."""
-    if isinstance(step, float) and step.is_integer():
-        step = int(step)
+    """A metric step as a 64-bit int (a whole float such as ``2.0`` or ``np.float32(2)``
+    too), or a clear error."""
+    if isinstance(step, numbers.Real) and not isinstance(step, numbers.Integral):
+        whole_float = float(step)
+        if whole_float.is_integer():
+            step = int(whole_float)
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):
         raise TypeError(f"A metric step must be an integer, got {type(step).__name__} {step!r}.")
     whole: int = int(step)

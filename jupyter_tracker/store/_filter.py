@@ -16,7 +16,7 @@ Grammar (keywords and field prefixes are case-insensitive)::
                 | field [NOT] IN '(' value (',' value)* ')'
                 | field IS [NOT] NULL
     field      := (metrics|params|tags) '.' key | [attributes '.'] attribute
-    key        := bare key (letters, digits, _ - . /) | `quoted key` | "quoted key"
+    key        := bare key (letters, digits, _ - . / :) | `quoted key` | "quoted key"
 
 Semantics are two-valued: a comparison on a missing key (or a NaN metric, stored as NULL)
 is false, so ``NOT params.x = '1'`` holds for a run without param ``x``; ``IS NULL`` is
@@ -88,8 +88,8 @@ _SPACE = " \t\r\n\f\v"
 _DIGITS = digits
 _WORD_START = ascii_letters + "_"
 _WORD_CHARS = _WORD_START + _DIGITS
-_BARE_KEY_CHARS = frozenset(_WORD_CHARS + "-./")
-_KEY_CHARS = frozenset(_WORD_CHARS + "-./ ")
+_BARE_KEY_CHARS = frozenset(_WORD_CHARS + "-./:")
+_KEY_CHARS = frozenset(_WORD_CHARS + "-./: ")
 
 
 def _prefix_list() -> str:

@@ -42,7 +42,7 @@ class Series:
         self._pts: list[Point] = []
         self._writer: Writer | None = None  # set by Writer.add_series
         self.next_step = next_step
-        self.last = last  # the latest point, flushed or not
+        self.last = last  # the point at the highest step (the later of equal steps)
 
     def append(self, point: Point) -> None:
         """Queue one point for the next flush. A full buffer writes itself first
@@ -51,7 +51,8 @@ class Series:
         assert writer is not None, "add the series to a writer first"
         with writer.points_lock:
             self._pts.append(point)
-            self.last = point
+            if self.last is None or point[0] >= self.last[0]:
+                self.last = point
             writer.pending += 1
             full = writer.pending >= writer.flush_at
         if full:
@@ -229,8 +230,10 @@ class Writer:
 
 
 def _write_points(conn, taken: list[tuple[Series, list[Point]]]) -> dict[Series, int]:
-    """Append each series' points after its stored ones and update the per-series summary;
-    the ids of the series this (re)created, kept by the caller only once the commit lands.
+    """Append each series' points after its stored ones and update the per-series summary
+    (count, min, max, and as the latest value the point at the highest step, the later one
+    of equal steps, as MLflow); the ids of the series this (re)created, kept by the caller
+    only once the commit lands.
 
     A handful of statements per flush whatever the number of series: the sequence numbers
     and summaries are read inside the write transaction, so two processes appending to the
@@ -259,7 +262,7 @@ def _write_points(conn, taken: list[tuple[Series, list[Point]]]) -> dict[Series,
     for s, batch in taken:
         sid = new_ids.get(s) or s.id
         assert sid is not None  # every series has an id once created above
-        _, _, count, lo, hi = summaries[sid]
+        _, _, count, lo, hi, *last = summaries[sid]
         rows += [
             (sid, seq, step, value if value == value else None, t)
             for seq, (step, value, t) in enumerate(batch, count)
@@ -268,10 +271,10 @@ def _write_points(conn, taken: list[tuple[Series, list[Point]]]) -> dict[Series,
         if values:
             lo = min(values) if lo is None else min(lo, min(values))
             hi = max(values) if hi is None else max(hi, max(values))
-        step, value, t = batch[-1]
-        updates.append(
-            (count + len(batch), step, value if value == value else None, t, lo, hi, sid)
-        )
+        for step, value, t in batch:
+            if last[0] is None or step >= last[0]:
+                last = [step, value if value == value else None, t]
+        updates.append((count + len(batch), *last, lo, hi, sid))
     conn.executemany(
         "INSERT INTO points (series_id, seq, step, value, time) VALUES (?, ?, ?, ?, ?)", rows
     )
@@ -284,11 +287,12 @@ def _write_points(conn, taken: list[tuple[Series, list[Point]]]) -> dict[Series,
 
 
 def _summaries(conn, ids: list) -> dict[int, tuple]:
-    """(run_id, key, count, min, max) of each series id found."""
+    """(run_id, key, count, min, max, last_step, last_value, last_time) of each series id."""
     found = {}
     for row in in_chunks(
         lambda sql, args: conn.execute(sql, args).fetchall(),
-        "SELECT id, run_id, key, count, min, max FROM series WHERE id IN",
+        "SELECT id, run_id, key, count, min, max, last_step, last_value, last_time"
+        " FROM series WHERE id IN",
         ids,
     ):
         found[row[0]] = row[1:]
