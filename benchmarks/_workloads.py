@@ -344,7 +344,7 @@ def search(c: str, spec: dict, scratch: Scratch) -> dict:
         jt = _jt(Path(spec["store"]))
 
         def work():
-            return jt.search_runs(SEARCH_FILTER)
+            return jt.search_runs(filter_string=SEARCH_FILTER)
 
     elif c == "raw":
         db = Path(spec["store"]) / "store.db"

@@ -55,7 +55,7 @@ import jupyter_tracker as jt
 end = time.monotonic() + float(sys.argv[1]); reads = 0; errors = []
 while time.monotonic() < end:
     try:
-        frame = jt.search_runs("status = 'RUNNING'")
+        frame = jt.search_runs(filter_string="status = 'RUNNING'")
         for run_id in frame["run_id"][:3]:
             jt.metric_history(run_id, "loss")
         reads += 1

@@ -7,12 +7,13 @@ function that needs them is called.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import (
     ExportEditedError,
     FilterError,
     InvalidInputError,
+    OutOfScopeError,
     ParamConflictError,
     RunNotFoundError,
     StoreDamagedError,
@@ -23,22 +24,36 @@ from .errors import (
 )
 from .run import ActiveRun, Run
 from .tracking import (
+    MlflowClient,
     active_run,
+    create_experiment,
+    delete_run,
+    delete_tag,
     end_run,
+    get_artifact_uri,
+    get_experiment,
+    get_experiment_by_name,
+    get_parent_run,
     get_run,
     get_tracking_uri,
+    is_tracking_uri_set,
     last_active_run,
     log_artifact,
     log_artifacts,
     log_dict,
     log_figure,
+    log_image,
+    log_input,
     log_metric,
     log_metrics,
     log_param,
     log_params,
+    log_table,
     log_text,
     metric_history,
     param,
+    restore_run,
+    search_experiments,
     search_runs,
     set_experiment,
     set_store,
@@ -140,6 +155,19 @@ def export_run(
     return done.path
 
 
+def __getattr__(name: str) -> Any:
+    """``jt.data`` (MLflow's ``mlflow.data``) on first use; any other MLflow name that is not
+    here (``mlflow.sklearn``, ``mlflow.register_model``, ``mlflow.start_span``...) is one
+    clear ``OutOfScopeError`` pointing at ``jupyter-tracker push``."""
+    if name == "data":
+        import importlib
+
+        return importlib.import_module(".data", __name__)
+    if name.startswith("_"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    raise OutOfScopeError(f"mlflow.{name}")
+
+
 def push(
     tracking_uri: str, run_ids: str | list[str] | None = None, experiment: str | None = None
 ) -> PushReport:
@@ -188,35 +216,24 @@ def unload_ipython_extension(shell) -> None:
     unload(shell)
 
 
+# The public API: jupyter-tracker's own names, then MLflow's tracking API (same names,
+# parameters and return types as ``mlflow``: ``import jupyter_tracker as mlflow``).
 __all__ = [
+    # runs, logging and reading, as a notebook or script uses them
     "ActiveRun",
-    "ExportEditedError",
-    "FilterError",
-    "InvalidInputError",
-    "ParamConflictError",
     "Run",
-    "RunNotFoundError",
-    "StoreDamagedError",
-    "StoreGoneError",
-    "StoreReadOnlyError",
-    "StoreVersionError",
-    "TrackerError",
     "active_run",
     "compare",
     "end_run",
     "export_run",
     "get_run",
-    "get_tracking_uri",
     "last_active_run",
     "log_artifact",
     "log_artifacts",
-    "log_dict",
-    "log_figure",
     "log_metric",
     "log_metrics",
     "log_param",
     "log_params",
-    "log_text",
     "metric_history",
     "param",
     "plot",
@@ -227,8 +244,39 @@ __all__ = [
     "set_store",
     "set_tag",
     "set_tags",
-    "set_tracking_uri",
     "start_run",
+    # the rest of MLflow's tracking API
+    "MlflowClient",
+    "create_experiment",
+    "delete_run",
+    "delete_tag",
+    "get_artifact_uri",
+    "get_experiment",
+    "get_experiment_by_name",
+    "get_parent_run",
+    "get_tracking_uri",
+    "is_tracking_uri_set",
+    "log_dict",
+    "log_figure",
+    "log_image",
+    "log_input",
+    "log_table",
+    "log_text",
+    "restore_run",
+    "search_experiments",
+    "set_tracking_uri",
+    # errors
+    "ExportEditedError",
+    "FilterError",
+    "InvalidInputError",
+    "OutOfScopeError",
+    "ParamConflictError",
+    "RunNotFoundError",
+    "StoreDamagedError",
+    "StoreGoneError",
+    "StoreReadOnlyError",
+    "StoreVersionError",
+    "TrackerError",
 ]
 
 _load_in_ipython()

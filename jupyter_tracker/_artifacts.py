@@ -59,21 +59,9 @@ def _object_bytes(obj: Any, name: str | None) -> tuple[bytes, str]:
             ".parquet": lambda: _parquet(obj, name),
         }
         return _by_extension(writers, ext, name, "a DataFrame")(), "table.csv"
-    if module == "matplotlib" and hasattr(obj, "savefig"):
-        buffer = io.BytesIO()
-        obj.savefig(buffer, format=ext.lstrip(".") or "png")
-        return buffer.getvalue(), f"figure{ext or '.png'}"
-    if module == "plotly" and hasattr(obj, "to_json"):
-        writers = {
-            "": lambda: obj.to_json().encode("utf-8"),
-            ".json": lambda: obj.to_json().encode("utf-8"),
-            ".html": lambda: obj.to_html(include_plotlyjs=True).encode("utf-8"),
-            **{
-                image: functools.partial(_plotly_image, obj, image, name)
-                for image in (".png", ".jpg", ".jpeg", ".svg", ".pdf", ".webp")
-            },
-        }
-        return _by_extension(writers, ext, name, "a Plotly figure")(), "figure.plotly.json"
+    if _is_figure(obj):
+        default = f"figure{ext or '.png'}" if module == "matplotlib" else "figure.plotly.json"
+        return figure_bytes(obj, name), default
     if module == "numpy" and hasattr(obj, "dtype"):
         import numpy as np
 
@@ -86,6 +74,109 @@ def _object_bytes(obj: Any, name: str | None) -> tuple[bytes, str]:
         f"Cannot log a {type(obj).__name__} as an artifact: give a file path, a folder, "
         "str, bytes, dict, a pandas DataFrame, a numpy array or a matplotlib/Plotly figure."
     )
+
+
+def _is_figure(obj: Any) -> bool:
+    module = type(obj).__module__.split(".")[0]
+    return (module == "matplotlib" and hasattr(obj, "savefig")) or (
+        module == "plotly" and hasattr(obj, "to_json")
+    )
+
+
+def figure_bytes(figure: Any, name: str | None, save_kwargs: dict[str, Any] | None = None) -> bytes:
+    """A matplotlib or Plotly figure in the format ``name``'s extension asks for (PNG, or
+    Plotly's JSON, without one); ``save_kwargs`` go to ``savefig`` (or Plotly's ``to_html``).
+    Anything else is a ``TypeError``, as in MLflow's ``log_figure``."""
+    if not _is_figure(figure):
+        raise TypeError(
+            f"A figure is a matplotlib Figure or a Plotly figure, got {type(figure).__name__}."
+        )
+    ext = Path(name).suffix.lower() if name else ""
+    options = dict(save_kwargs or {})
+    if type(figure).__module__.startswith("matplotlib"):
+        buffer = io.BytesIO()
+        figure.savefig(buffer, **{"format": ext.lstrip(".") or "png", **options})
+        return buffer.getvalue()
+    writers: dict[str, Callable[[], bytes]] = {
+        "": lambda: figure.to_json().encode("utf-8"),
+        ".json": lambda: figure.to_json().encode("utf-8"),
+        ".html": lambda: figure.to_html(**{"include_plotlyjs": True, **options}).encode("utf-8"),
+        **{
+            image: functools.partial(_plotly_image, figure, image, name)
+            for image in (".png", ".jpg", ".jpeg", ".svg", ".pdf", ".webp")
+        },
+    }
+    return _by_extension(writers, ext, name, "a Plotly figure")()
+
+
+def image_bytes(image: Any, name: str) -> bytes:
+    """A numpy array (H x W, or H x W x 1, 3 or 4 channels; integers 0 to 255 or floats 0 to
+    1) or a PIL image, encoded as ``name``'s extension says (PNG by default), as MLflow's
+    ``log_image``; anything else is a clear error."""
+    pil = _optional("PIL.Image", "Pillow", name)
+    if type(image).__module__.split(".")[0] == "numpy" and hasattr(image, "dtype"):
+        image = pil.fromarray(_image_array(image))
+    elif not isinstance(image, pil.Image):
+        raise TypeError(f"An image is a numpy array or a PIL image, got {type(image).__name__}.")
+    buffer = io.BytesIO()
+    image_format = pil.registered_extensions().get(Path(name).suffix.lower(), "PNG")
+    image.save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+def _image_array(array: Any) -> Any:
+    """An image array as 8-bit pixels (MLflow's rules for ``log_image``), or a clear error."""
+    import numpy as np
+
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise InvalidInputError(
+            f"An image array is H x W, or H x W x 1, 3 or 4 channels; got shape {array.shape}."
+        )
+    if np.issubdtype(array.dtype, np.floating):
+        if not (np.isfinite(array).all() and array.min() >= 0 and array.max() <= 1):
+            raise InvalidInputError("A float image array holds values from 0 to 1.")
+        return (array * 255).round().astype(np.uint8)
+    if np.issubdtype(array.dtype, np.integer) or array.dtype == bool:
+        if array.size and (array.min() < 0 or array.max() > 255):
+            raise InvalidInputError("An integer image array holds values from 0 to 255.")
+        return array.astype(np.uint8)
+    raise TypeError(f"An image array holds integers or floats, not {array.dtype}.")
+
+
+def table_bytes(data: Any, name: str, before: bytes | None) -> bytes:
+    """MLflow's ``log_table``: a dict of columns (or of scalars: one row) or a DataFrame,
+    after the rows of ``before`` (the table's earlier version), as ``.json`` (pandas' split
+    orient, no index) or ``.parquet``."""
+    import pandas as pd
+
+    ext = Path(name).suffix.lower()
+    if ext not in (".json", ".parquet"):
+        raise InvalidInputError(f"A table is logged as .json or .parquet, not as {name!r}.")
+    if isinstance(data, dict):
+        try:
+            frame = pd.DataFrame(data)
+        except ValueError:  # all scalars: one row
+            frame = pd.DataFrame([data])
+    elif isinstance(data, pd.DataFrame):
+        frame = data
+    else:
+        raise TypeError(f"A table is a dict of columns or a DataFrame, got {type(data).__name__}.")
+    if before is not None:
+        old = (
+            pd.read_json(io.StringIO(before.decode("utf-8")), orient="split")
+            if ext == ".json"
+            else pd.read_parquet(io.BytesIO(before))
+        )
+        frame = pd.concat([old, frame], ignore_index=True)
+    if ext == ".parquet":
+        return _parquet(frame.reset_index(drop=True), name)
+    try:
+        text = frame.to_json(orient="split", index=False, date_format="iso")
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidInputError(f"The table {name!r} cannot be written as JSON: {exc}") from None
+    return text.encode("utf-8")
 
 
 def _by_extension(writers: dict, ext: str, name: str | None, what: str):

@@ -123,3 +123,19 @@ class ExportEditedError(TrackerError):
             "export (or were not written by it); nothing was written. Move them away, or "
             "re-export with force=True (--force): each is then kept beside as <name>.orig."
         )
+
+
+class OutOfScopeError(TrackerError, AttributeError):
+    """A part of MLflow jupyter-tracker does not cover: models, the model registry,
+    deployments, tracing (``what`` names it). Raised when it is touched, as an attribute
+    (``mlflow.sklearn``) or an argument (``model_id=``)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(
+            f"{what} is not part of jupyter-tracker: it covers MLflow's tracking API (runs, "
+            "params, metrics, tags, artifacts, experiments), not models, the model registry, "
+            "deployments or tracing. Log runs here, then `jupyter-tracker push --to mlflow "
+            "--tracking-uri URI` copies them to an MLflow tracking server, where MLflow's "
+            "own API does the rest."
+        )

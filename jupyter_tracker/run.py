@@ -1,19 +1,34 @@
-"""Runs: ``Run`` (a run as stored, what ``get_run`` returns) and ``ActiveRun`` (a run this
-process is logging to), with the one rule that turns how code ended into a run status.
+"""Runs: ``Run`` (a run as stored, what ``get_run`` returns, with MLflow's ``info`` and
+``data``) and ``ActiveRun`` (a run this process is logging to), with the one rule that turns
+how code ended into a run status.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._limits import MAX_TAG_VALUE_LENGTH, check_key, check_length, storable
+from ._limits import (
+    MAX_TAG_VALUE_LENGTH,
+    SYSTEM_TAG_PREFIX,
+    check_key,
+    check_length,
+    storable,
+)
 from .errors import InvalidInputError, ParamConflictError
 from .model import FINAL_STATUSES, Artifact, CaptureReport, RunDetail
 from .store import Store, now_ms, queries
 from .store import runs as writes
 from .store._writer import Series, Writer
-from .values import INT64_MAX, metric_step, metric_timestamp, metric_value, param_text, typed_param
+from .values import (
+    INT64_MAX,
+    metric_step,
+    metric_timestamp,
+    metric_value,
+    param_text,
+    typed_param,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -40,30 +55,43 @@ def error_text(exc: BaseException | None) -> str | None:
     return text if len(text) <= MAX_ERROR_LENGTH else "...\n" + text[-MAX_ERROR_LENGTH:]
 
 
+def artifact_uri(run_id: str, path: str | None = None) -> str:
+    """Where a run's artifacts (or the one at ``path``) are, as MLflow's run-relative URI
+    ``runs:/<run_id>/<path>`` (they live content-addressed in the store, not in a folder)."""
+    return f"runs:/{run_id}" + (f"/{path.strip('/')}" if path else "")
+
+
+def _joined(folder: str | None, name: str) -> str:
+    """``name`` inside the artifact folder ``folder`` (MLflow's ``artifact_path``)."""
+    return f"{folder.strip('/')}/{name}" if folder and folder.strip("/") else name
+
+
 class RunInfo:
-    """MLflow's ``run.info``: ids, status and times in milliseconds."""
+    """MLflow's ``run.info``: ids, name, status, lifecycle, artifact URI, times in ms."""
 
     def __init__(self, run: Run) -> None:
         self.run_id = self.run_uuid = run.id
         self.run_name = run.name
-        self.status = run.status
         self.experiment_id = str(run.experiment_id)
+        self.user_id = run.data_tags().get("mlflow.user", "")
+        self.status = run.status
         self.start_time = run._start_ms
         self.end_time = run._end_ms
-        self.lifecycle_stage = "active"
-        self.artifact_uri = None
+        self.lifecycle_stage = "deleted" if run.deleted else "active"
+        self.artifact_uri = artifact_uri(run.id)
 
     def __repr__(self) -> str:
         return f"<RunInfo run_id={self.run_id!r} status={self.status!r}>"
 
 
 class RunData:
-    """MLflow's ``run.data``: params as text, latest metrics, tags."""
+    """MLflow's ``run.data``: params as text, latest metrics, tags (MLflow's ``mlflow.*``
+    system tags included)."""
 
     def __init__(self, run: Run) -> None:
         self.params = {k: param_text(v)[0] for k, v in run.params.items()}
         self.metrics = dict(run.metrics)
-        self.tags = dict(run.tags)
+        self.tags = run.data_tags()
 
     def __repr__(self) -> str:
         return f"<RunData params={self.params!r} metrics={self.metrics!r}>"
@@ -79,13 +107,13 @@ class Run:
     experiment_id: int
     parent_id: str | None
     params: dict[str, Any]
-    tags: dict[str, str]
+    deleted: bool
     source: str | None
     error: str | None
     _start_ms: int
     _end_ms: int | None
 
-    def __init__(self, detail: RunDetail) -> None:
+    def __init__(self, detail: RunDetail, deleted: bool = False) -> None:
         self.id = detail["run_id"]
         self.name = detail["name"]
         self.status = detail["status"]
@@ -94,7 +122,8 @@ class Run:
         self.parent_id = detail["parent_id"]
         self.params = {k: typed_param(*v) for k, v in detail["typed_params"].items()}
         self._metrics = detail["metrics"]
-        self.tags = detail["tags"]
+        self._tags = detail["tags"]
+        self.deleted = deleted
         self._artifacts = detail["artifacts"]
         self.source = detail["source"]
         self.error = detail["error"]
@@ -107,8 +136,18 @@ class Run:
 
     @property
     def metrics(self) -> dict[str, float]:
-        """The latest value of each metric (NaN and ±inf as logged)."""
+        """The latest value of each metric: the one at the highest step (NaN and ±inf as
+        logged)."""
         return self._metrics
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The run's tags (MLflow's ``mlflow.*`` system tags are in ``.data.tags``)."""
+        return {k: v for k, v in self._tags.items() if not k.startswith(SYSTEM_TAG_PREFIX)}
+
+    def data_tags(self) -> dict[str, str]:
+        """Every tag, MLflow's system tags included (``run.data.tags``)."""
+        return dict(self._tags)
 
     @property
     def artifacts(self) -> list[Artifact]:
@@ -172,7 +211,7 @@ class ActiveRun(Run):
         self.id, self.name, self.status = run_id, name, "RUNNING"
         self.experiment, self.experiment_id = experiment
         self.parent_id = parent_id
-        self.params, self.tags = {}, {}
+        self.params, self._tags, self.deleted = {}, {}, False
         self._series: dict[str, Series] = {}
         self.source = self.error = self.rerun_of = self.notebook = self.cell_id = None
         self.capture = None
@@ -195,7 +234,7 @@ class ActiveRun(Run):
 
     @property
     def metrics(self) -> dict[str, float]:
-        """The latest value of each metric logged so far."""
+        """The latest value of each metric logged so far (the one at the highest step)."""
         return {k: s.last[1] for k, s in self._series.items() if s.last is not None}
 
     @property
@@ -203,8 +242,11 @@ class ActiveRun(Run):
         """The artifacts logged so far (one entry per path, latest version)."""
         return queries.artifacts(self._store, self.id)
 
-    def end(self, status: str = "FINISHED", error: str | None = None) -> None:
-        """End this run with ``status``; its buffered data is written before this returns."""
+    def end(
+        self, status: str = "FINISHED", error: str | None = None, end_ms: int | None = None
+    ) -> None:
+        """End this run with ``status`` (at ``end_ms``, default now); its buffered data is
+        written before this returns. A run that has ended already stays as it ended."""
         if status not in FINAL_STATUSES:
             raise InvalidInputError(
                 f"Status {status!r} cannot end a run; use one of {', '.join(FINAL_STATUSES)}."
@@ -212,7 +254,7 @@ class ActiveRun(Run):
         self._session.ended(self)
         if self.status != "RUNNING":
             return
-        self.status, self._end_ms = status, now_ms()
+        self.status, self._end_ms = status, now_ms() if end_ms is None else end_ms
         self.error = error
         writes.end_run(self._writer, self.id, status, self._end_ms, error)
         self._session.notify(self, "ended")
@@ -258,15 +300,26 @@ class ActiveRun(Run):
         """Set (or replace) one tag."""
         check_key(key, "Tag")
         text = check_length(str(value), MAX_TAG_VALUE_LENGTH, "A tag value")
-        self.tags[key] = text
+        self._tags[key] = text
         writes.set_tag(self._writer, self.id, key, text)
 
+    def delete_tag(self, key: str) -> None:
+        """Remove one tag (a clear error if the run has none by that key, as in MLflow)."""
+        if key not in self._tags:
+            raise InvalidInputError(f"Run {self.id[:8]} has no tag {key!r} to delete.")
+        del self._tags[key]
+        writes.delete_tag(self._writer, self.id, key)
+
     def set_origin(self, notebook: str | None, cell_id: str | None, rerun_of: str | None) -> None:
-        """Record which notebook cell the run came from (the notebook integration)."""
+        """Record which notebook cell the run came from (the notebook integration); the
+        notebook is MLflow's source of the run."""
         notebook = None if notebook is None else storable(notebook)
         cell_id = None if cell_id is None else storable(cell_id)
         self.notebook, self.cell_id, self.rerun_of = notebook, cell_id, rerun_of
         writes.set_origin(self._writer, self.id, notebook, cell_id, rerun_of)
+        if notebook is not None:
+            self.set_tag("mlflow.source.name", notebook)
+            self.set_tag("mlflow.source.type", "NOTEBOOK")
 
     def set_capture(self, capture: CaptureReport) -> None:
         """Keep the capture report (environment, git, dependency slice, warnings)."""
@@ -282,6 +335,114 @@ class ActiveRun(Run):
             writes.add_artifact(self._writer, self.id, path, (sha, size, media_type), now_ms())
             logged.append(path)
         return logged
+
+    # MLflow's artifact calls, shared by the fluent API and MlflowClient
+    def log_file(
+        self, local_path: Any, artifact_path: str | None = None, name: str | None = None
+    ) -> list[str]:
+        """MLflow's ``log_artifact``: the file (or folder) ``local_path`` under the folder
+        ``artifact_path``; an in-memory object (or a file renamed) under ``name``."""
+        if name is not None:
+            return self.log_artifact(local_path, _joined(artifact_path, name))
+        if isinstance(local_path, (str, os.PathLike)):
+            path = Path(local_path)
+            if not path.exists():
+                raise FileNotFoundError(
+                    f"No file {str(local_path)[:200]!r} to log. To log text or another "
+                    "object itself, pass a name: jt.log_artifact(obj, name='notes.txt')."
+                )
+            return self.log_artifact(path, _joined(artifact_path, path.name))
+        if artifact_path is not None:
+            raise InvalidInputError(
+                f"A {type(local_path).__name__} is logged under a name: "
+                f"jt.log_artifact(obj, {artifact_path!r}, name='file.ext')."
+            )
+        return self.log_artifact(local_path)
+
+    def log_folder(
+        self, local_dir: str | os.PathLike, artifact_path: str | None = None
+    ) -> list[str]:
+        """MLflow's ``log_artifacts``: every file under ``local_dir``, under ``artifact_path``."""
+        from ._artifacts import as_folder
+
+        return self.log_artifact(as_folder(local_dir), artifact_path)
+
+    def log_text(self, text: str, artifact_file: str) -> list[str]:
+        """``text`` itself as ``artifact_file`` (even when it happens to name a file)."""
+        return self.log_artifact(str(text).encode("utf-8"), artifact_file)
+
+    def log_dict(self, dictionary: Any, artifact_file: str) -> list[str]:
+        """``dictionary`` as YAML for a ``.yaml``/``.yml`` name, else as JSON."""
+        if not isinstance(dictionary, (dict, list)):
+            raise TypeError(f"log_dict logs a dict, got {type(dictionary).__name__}.")
+        return self.log_artifact(dictionary, artifact_file)
+
+    def log_figure(
+        self, figure: Any, artifact_file: str, save_kwargs: dict[str, Any] | None = None
+    ) -> list[str]:
+        """A matplotlib or Plotly figure in the format of ``artifact_file``'s extension
+        (anything else is a ``TypeError``); ``save_kwargs`` go to ``savefig``/``to_html``."""
+        from ._artifacts import figure_bytes
+
+        return self.log_artifact(figure_bytes(figure, artifact_file, save_kwargs), artifact_file)
+
+    def log_image(
+        self,
+        image: Any,
+        artifact_file: str | None = None,
+        key: str | None = None,
+        step: int | None = None,
+        timestamp: int | None = None,
+    ) -> list[str]:
+        """A numpy array or PIL image as ``artifact_file``, or, with ``key``, as the image of
+        that key at ``step`` (``images/<key>/step-<step>.png``, each version kept)."""
+        from ._artifacts import image_bytes
+
+        if (artifact_file is None) == (key is None):
+            raise InvalidInputError(
+                "log_image takes either artifact_file (one image) or key (an image per step), "
+                "not both nor neither."
+            )
+        if key is not None:
+            check_key(key, "Image")
+            step = 0 if step is None else metric_step(step)
+            if timestamp is not None:
+                metric_timestamp(timestamp)
+            artifact_file = f"images/{key}/step-{step}.png"
+            if self._tags.get("mlflow.loggedImages") != "True":
+                self.set_tag("mlflow.loggedImages", "True")  # as MLflow marks such runs
+        assert artifact_file is not None
+        return self.log_artifact(image_bytes(image, artifact_file), artifact_file)
+
+    def log_table(self, data: Any, artifact_file: str) -> list[str]:
+        """A dict of columns or a DataFrame as the table ``artifact_file`` (``.json``, in
+        pandas' split orient, or ``.parquet``), appended to the rows already there, as in
+        MLflow; listed in the ``mlflow.loggedArtifacts`` tag."""
+        import json
+
+        from ._artifacts import table_bytes
+        from ._paths import safe_relative_path
+
+        artifact_file = safe_relative_path(artifact_file)
+        previous = queries.artifact_version(self._store, self.id, artifact_file)
+        rows_before = None
+        if previous is not None:
+            with self._store.open_blob(previous["sha256"], previous["size"]) as blob:
+                rows_before = blob.read()
+        logged = self.log_artifact(table_bytes(data, artifact_file, rows_before), artifact_file)
+        listed = json.loads(self._tags.get("mlflow.loggedArtifacts", "[]"))
+        entry = {"path": logged[0], "type": "table"}
+        if entry not in listed:
+            self.set_tag("mlflow.loggedArtifacts", json.dumps([*listed, entry]))
+        return logged
+
+    def log_input(self, dataset: Any, context: str | None, tags: dict[str, str] | None) -> None:
+        """Record that the run used ``dataset`` (``jupyter_tracker.data``'s, or anything
+        with MLflow's ``to_dict()``): its description, the context (``"training"``...) and
+        tags go to the artifact ``datasets/<digest>.json``."""
+        described = dict(dataset.to_dict())
+        described.update(context=context, tags=dict(tags or {}))
+        self.log_artifact(described, f"datasets/{described['digest']}.json")
 
     # starting and resuming
     def insert(self, source: str | None) -> None:
@@ -299,16 +460,29 @@ class ActiveRun(Run):
         )
         self._writer.flush_waiting()
 
-    def resume(self, detail: RunDetail) -> None:
-        """Make the stored run ``detail`` RUNNING again in this process."""
+    def attach(self, detail: RunDetail) -> None:
+        """Take the state of the stored run ``detail`` (with its system tags): params, tags,
+        status and where each metric's steps go on, to log to it from this process."""
         self.params = Run(detail).params
-        self.tags = dict(detail["tags"])
+        self._tags = dict(detail["tags"])
         self.source = detail["source"]
+        self.status, self._end_ms = detail["status"], detail["end_time"]
         for key, last_step, last in queries.series_state(self._store, self.id):
             self._series[key] = self._writer.add_series(Series(self.id, key, last_step + 1, last))
+
+    def detach(self) -> None:
+        """Write what was logged through this handle and let the run go."""
+        self._writer.flush_waiting()
+        self._writer.drop_series(self.id)
+
+    def resume(self) -> None:
+        """Make the attached run RUNNING again in this process."""
+        self.status, self._end_ms, self.error = "RUNNING", None, None
+        self.pid = os.getpid()
         writes.resume_run(self._writer, self.id, now_ms())
 
     def rename(self, name: str) -> None:
-        """Give the run a new name."""
+        """Give the run a new name (MLflow's ``mlflow.runName`` too)."""
         self.name = name
         writes.rename_run(self._writer, self.id, name)
+        self.set_tag("mlflow.runName", name)

@@ -33,7 +33,7 @@ def test_files_folders_and_versions(store, tmp_path):
     with jt.start_run() as run:
         assert jt.log_artifact(tmp_path / "model.txt") == ["model.txt"]
         assert jt.log_artifact(str(out)) == ["outputs/a.csv", "outputs/plots/p.svg"]
-        assert jt.log_artifacts(out, name="copy") == ["copy/a.csv", "copy/plots/p.svg"]
+        assert jt.log_artifacts(out, "copy") == ["copy/a.csv", "copy/plots/p.svg"]
         assert jt.log_artifacts(out) == ["a.csv", "plots/p.svg"]
         (tmp_path / "model.txt").write_text("weights v2")
         jt.log_artifact(tmp_path / "model.txt")

@@ -25,13 +25,13 @@ def runs(store):
     with jt.start_run(name="baseline", params={"alpha": 0.5}, tags={"stage": "dev"}) as a:
         for loss in (0.9, 0.6, 0.4):
             jt.log_metric("loss", loss)
-        jt.log_artifact("shared content", "notes.txt")
-        jt.log_artifact(b"only in the baseline", "model.bin")
+        jt.log_artifact("shared content", name="notes.txt")
+        jt.log_artifact(b"only in the baseline", name="model.bin")
     with jt.start_run(name="better", params={"alpha": 0.1}) as b:
         jt.log_param("alpha", 0.2, overwrite=True)
         jt.log_metric("loss", 0.2)
         jt.log_metric("acc", float("nan"))
-        jt.log_artifact("shared content", "notes.txt")
+        jt.log_artifact("shared content", name="notes.txt")
     with pytest.raises(ZeroDivisionError), jt.start_run(name="broken") as c:
         1 / 0  # noqa: B018
     store.flush()

@@ -56,8 +56,8 @@ def tracked_run(ip) -> jt.Run:
         "    jt.log_metric('loss/train', alpha * d)\n"
         "jt.log_metric('acc', len(layers) / 10)\n"
         "jt.log_metric('odd', float('nan'))\n"
-        "jt.log_artifact({'a': 1}, 'cfg/a.json')\n"
-        "jt.log_artifact('hello', 'notes.txt')\n"
+        "jt.log_artifact({'a': 1}, name='cfg/a.json')\n"
+        "jt.log_artifact('hello', name='notes.txt')\n"
         "print('trained', opt, flag, math.floor(alpha * sum(data)))\n",
     )
     return jt.get_run(jt.last_active_run().id)
@@ -82,7 +82,7 @@ def rerun(directory: Path, *args: str, store=None, python=(sys.executable,), che
 
 
 def new_runs(origin: jt.Run) -> list[jt.Run]:
-    frame = jt.search_runs(f"tags.`jupyter_tracker.origin` = '{origin.id}'")
+    frame = jt.search_runs(filter_string=f"tags.`jupyter_tracker.origin` = '{origin.id}'")
     return [jt.get_run(run_id) for run_id in frame["run_id"]]
 
 
@@ -397,7 +397,7 @@ def test_a_sweep_child_reading_an_earlier_tracked_cell_exports_what_reproduces_i
     )
     cell(ip, f"%%track_run lr=0.05 alpha=1e-4 epochs=20 --quiet\n{body}print('A trained')\n")
     cell(ip, f"%%track_sweep alpha=1e-4,1e-3 lr=0.05,0.1 --quiet\n{body}")
-    (child_id,) = jt.search_runs("params.alpha = 0.001 and params.lr = 0.1")["run_id"]
+    (child_id,) = jt.search_runs(filter_string="params.alpha = 0.001 and params.lr = 0.1")["run_id"]
     child = jt.get_run(child_id)
     assert child.params == {"alpha": 0.001, "lr": 0.1, "epochs": 20}
 

@@ -87,9 +87,11 @@ def test_the_issue_pattern_records_what_a_sweep_read(ip):
         "loss = sum(lr * alpha for _ in range(epochs)) + (model is not None)\n"
         "jt.log_metric('loss', loss)",
     )
-    children = jt.search_runs("params.epochs = 20 and params.alpha IS NOT NULL")
+    children = jt.search_runs(filter_string="params.epochs = 20 and params.alpha IS NOT NULL")
     assert len(children) == 5  # the tracked cell and the four children
-    child = jt.get_run(jt.search_runs("tags.x IS NULL", order_by="start_time DESC")["run_id"][0])
+    child = jt.get_run(
+        jt.search_runs(filter_string="tags.x IS NULL", order_by="start_time DESC")["run_id"][0]
+    )
     inputs = {i["name"]: i for i in child.capture["inputs"]}
     assert inputs["epochs"] == {
         "name": "epochs",

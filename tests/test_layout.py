@@ -26,6 +26,9 @@ LIBRARY = {
     "mirror",
     "mlflow_sync",
     "dump",
+    "client",
+    "entities",
+    "data",
 }
 STORE = {"store"}
 LEAVES = {"capture", "render"}

@@ -158,7 +158,7 @@ def test_git_state_is_captured_in_a_repository(ip, tmp_path, monkeypatch):
     (repo / "train.py").write_text("print(2)\n")
     monkeypatch.chdir(repo)
     cell(ip, "%%track_sweep alpha=1,2,3 --quiet\nx = alpha\n")
-    children = jt.search_runs("parent_id LIKE '%'")
+    children = jt.search_runs(filter_string="parent_id LIKE '%'")
     assert len(children) == 3
     for run_id in children["run_id"]:
         git_state = jt.get_run(run_id).capture["git"]

@@ -38,8 +38,10 @@ def test_a_param_override_gives_the_overrides_result(tmp_path, store):
     """The reproduce notebook: the baseline (lr=0.05) re-run with --lr 0.1 gives the final
     loss of the sweep child that ran with lr=0.1 (and the same alpha and epochs)."""
     execute("reproduce.ipynb", tmp_path, store.path)
-    baseline = jt.get_run(jt.search_runs("name = 'baseline'")["run_id"][0])
-    twin = jt.search_runs("params.lr = 0.1 and params.alpha = 0.0001 and name != 'baseline'")
+    baseline = jt.get_run(jt.search_runs(filter_string="name = 'baseline'")["run_id"][0])
+    twin = jt.search_runs(
+        filter_string="params.lr = 0.1 and params.alpha = 0.0001 and name != 'baseline'"
+    )
     assert len(twin) == 1
     out = export_run(store, baseline.id, tmp_path / "baseline").path
     subprocess.run(
@@ -50,7 +52,7 @@ def test_a_param_override_gives_the_overrides_result(tmp_path, store):
         env={"PATH": "/usr/bin:/bin", "JUPYTER_TRACKER_STORE": str(store.path)},
         timeout=300,
     )
-    rerun = jt.search_runs(f"tags.`jupyter_tracker.origin` = '{baseline.id}'")
+    rerun = jt.search_runs(filter_string=f"tags.`jupyter_tracker.origin` = '{baseline.id}'")
     assert list(rerun["params.lr"]) == ["0.1"]
     assert rerun["metrics.loss"].iloc[0] == twin["metrics.loss"].iloc[0]
     assert rerun["metrics.loss"].iloc[0] != baseline.metrics["loss"]
@@ -58,7 +60,7 @@ def test_a_param_override_gives_the_overrides_result(tmp_path, store):
 
 def test_the_exported_one_run_notebook_executes(tmp_path, store):
     execute("reproduce.ipynb", tmp_path, store.path)
-    child = jt.search_runs("name = 'grid-1'")["run_id"][0]
+    child = jt.search_runs(filter_string="name = 'grid-1'")["run_id"][0]
     out = export_run(store, child, tmp_path / "child").path
     notebook = nbformat.read(out / "run.ipynb", as_version=4)
     NotebookClient(notebook, timeout=300, resources={"metadata": {"path": str(out)}}).execute()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -242,7 +243,10 @@ def test_search_runs_frame_columns_order_and_limits(store):
         assert column in frame.columns
     assert list(frame["name"]) == ["r2", "r1", "r0"]  # newest first by default
     assert list(jt.search_runs(order_by=["metrics.loss DESC"])["name"]) == ["r0", "r1", "r2"]
-    assert list(jt.search_runs("params.alpha > 0.3", order_by="name")["name"]) == ["r1", "r2"]
+    assert list(jt.search_runs(filter_string="params.alpha > 0.3", order_by="name")["name"]) == [
+        "r1",
+        "r2",
+    ]
     assert list(jt.search_runs(experiment="exp", order_by="name ASC")["name"]) == ["r1", "r2"]
     assert len(jt.search_runs(max_results=1)) == 1
     assert str(frame["start_time"].dtype).startswith("datetime64")
@@ -251,7 +255,7 @@ def test_search_runs_frame_columns_order_and_limits(store):
 
 def test_a_bad_filter_points_at_the_position(store):
     with pytest.raises(ValueError, match="position"):
-        jt.search_runs("metrics.loss <")
+        jt.search_runs(filter_string="metrics.loss <")
 
 
 def test_log_without_a_run_starts_one_and_says_so_once(store, capsys):
@@ -341,7 +345,8 @@ def test_mlflow_quickstart_runs_unchanged(run_script, tmp_path):
             got = mlflow.get_run(run.info.run_id)
             assert got.data.params == {"lr": "0.01", "epochs": "3"}
             assert got.data.metrics == {"acc": 0.9, "loss": 0.1}
-            assert got.data.tags == {"Training Info": "Basic LR model"}
+            assert got.data.tags["Training Info"] == "Basic LR model"
+            assert got.data.tags["mlflow.runName"] == "second"
             frame = mlflow.search_runs(filter_string="metrics.acc > 0.5",
                                        experiment_names=["quickstart"])
             assert list(frame["run_id"]) == [run.info.run_id]
@@ -423,8 +428,7 @@ def test_search_runs_over_several_experiments_and_tracking_uri(store, tmp_path):
         jt.search_runs(experiment_ids=["999"])
     jt.set_tracking_uri(f"file://{tmp_path / 'other'}")
     assert jt.get_tracking_uri() == (tmp_path / "other").as_uri()
-    with pytest.raises(ValueError, match="local store"):
-        jt.set_tracking_uri("http://mlflow.example:5000")
+    assert session().current_store().path == tmp_path / "other"
 
 
 def test_ctrl_c_in_a_script_kills_its_run(run_script, tmp_path):
@@ -435,3 +439,337 @@ def test_ctrl_c_in_a_script_kills_its_run(run_script, tmp_path):
     assert result.returncode != 0
     jt.set_store(tmp_path / "store")
     assert jt.search_runs()["status"].tolist() == ["KILLED"]
+
+
+# -- MLflow's signatures and semantics --------------------------------------------------
+
+
+def test_positional_start_run_resumes_and_run_name_names(store):
+    with jt.start_run(None, None, "first") as run:
+        jt.log_metric("loss", 1.0)
+    assert jt.get_run(run.id).name == "first"
+    with jt.start_run(run.info.run_id) as again:  # MLflow's first positional is run_id
+        jt.log_metric("loss", 0.5)
+    assert again.id == run.id and len(jt.search_runs()) == 1
+    assert list(jt.metric_history(run.id, "loss")["step"]) == [0, 1]
+
+
+def test_a_worker_threads_start_run_gets_its_own_run(store):
+    import threading
+
+    started = {}
+
+    def work():
+        with jt.start_run() as own:
+            started["id"] = own.id
+            jt.log_metric("thread", 1.0)
+
+    with jt.start_run() as main:
+        worker = threading.Thread(target=work)
+        worker.start()
+        worker.join()
+        jt.log_metric("main", 1.0)
+    assert started["id"] != main.id
+    assert jt.get_run(started["id"]).metrics == {"thread": 1.0}
+    assert jt.get_run(started["id"]).parent_id is None
+    assert jt.get_run(main.id).metrics == {"main": 1.0}
+
+
+def test_numpy_floats_are_stored_as_mlflow_writes_them(store):
+    np = pytest.importorskip("numpy")
+    with jt.start_run() as run:
+        jt.log_param("lr", np.float32(0.1))
+        jt.log_param("n", np.int64(3))
+    assert jt.get_run(run.id).data.params == {"lr": "0.1", "n": "3"}
+    assert jt.get_run(run.id).params == {"lr": 0.1, "n": 3}
+    assert list(jt.search_runs(filter_string="params.lr = '0.1'")["run_id"]) == [run.id]
+
+
+def test_colons_in_keys_as_in_mlflow(store):
+    with jt.start_run() as run:
+        jt.log_param("opt:lr", 0.1)
+        jt.log_metric("val:loss", 1.0)
+        jt.set_tag("team:owner", "ana")
+    assert list(jt.search_runs(filter_string="metrics.val:loss < 2")["run_id"]) == [run.id]
+    assert jt.get_run(run.id).tags == {"team:owner": "ana"}
+
+
+def test_the_latest_value_is_the_one_at_the_highest_step(store):
+    np = pytest.importorskip("numpy")
+    with jt.start_run() as run:
+        jt.log_metric("m", 1.0, step=5)
+        jt.log_metric("m", 2.0, step=3)
+        jt.log_metric("m", 3.0, step=2.0)  # a whole float step, as MLflow takes it
+        jt.log_metric("tie", 1.0, step=np.float32(4))
+        jt.log_metric("tie", 2.0, step=4)  # equal steps: the later one
+        assert run.metrics == {"m": 1.0, "tie": 2.0}
+    assert jt.get_run(run.id).metrics == {"m": 1.0, "tie": 2.0}
+    frame = jt.search_runs()
+    assert frame["metrics.m"][0] == 1.0 and frame["metrics.tie"][0] == 2.0
+    assert jt.search_runs(filter_string="metrics.m = 1").run_id.tolist() == [run.id]
+    summary = queries.run_detail(store, run.id)["metric_summary"]["m"]
+    assert summary["last"] == 1.0 and summary["step"] == 5 and summary["count"] == 3
+    with jt.start_run(run.id):  # resumed: the next step follows the highest one
+        jt.log_metric("m", 4.0)
+    assert list(jt.metric_history(run.id, "m")["step"]) == [5, 3, 2, 6]
+    assert jt.get_run(run.id).metrics["m"] == 4.0
+
+
+def test_log_text_stores_the_text_even_when_it_names_a_file(store, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("the file's content")
+    with jt.start_run() as run:
+        jt.log_text("notes.txt", "copy.txt")
+    client = jt.MlflowClient()
+    copy = client.download_artifacts(run.id, "copy.txt", str(tmp_path / "out"))
+    assert Path(copy).read_text() == "notes.txt"
+
+
+def test_log_artifact_takes_a_folder_as_its_second_argument(store, tmp_path):
+    (tmp_path / "features.txt").write_text("rooms, zipcode")
+    (tmp_path / "outputs" / "plots").mkdir(parents=True)
+    (tmp_path / "outputs" / "plots" / "loss.svg").write_text("<svg/>")
+    with jt.start_run() as run:
+        assert jt.log_artifact(tmp_path / "features.txt", "features") == ["features/features.txt"]
+        assert jt.log_artifact(str(tmp_path / "features.txt")) == ["features.txt"]
+        assert jt.log_artifacts(tmp_path / "outputs", "out") == ["out/plots/loss.svg"]
+        assert jt.log_artifact({"a": 1}, "cfg", name="a.json") == ["cfg/a.json"]
+        with pytest.raises(FileNotFoundError, match="pass a name"):
+            jt.log_artifact("just some text")
+    with jt.start_run() as other:
+        jt.log_artifact(tmp_path / "features.txt", run_id=run.id)  # to another run
+    assert jt.get_run(other.id).artifacts == []
+    names = [f.path for f in jt.MlflowClient().list_artifacts(run.id)]
+    assert names == ["cfg", "features", "features.txt", "out"]
+
+
+def test_figures_images_tables_and_inputs(store):
+    np = pytest.importorskip("numpy")
+    plt = pytest.importorskip("matplotlib.pyplot")
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [2, 3])
+    with jt.start_run() as run:
+        jt.log_figure(fig, "figure.png")
+        with pytest.raises(TypeError, match="matplotlib Figure or a Plotly figure"):
+            jt.log_figure(ax, "axes.png")
+        jt.log_image(np.zeros((4, 4, 3), dtype=np.uint8), "image.png")
+        jt.log_image(np.ones((4, 4)), key="dogs", step=3)
+        with pytest.raises(ValueError, match="from 0 to 1"):
+            jt.log_image(np.full((4, 4), 2.0), "bad.png")
+        jt.log_table({"inputs": ["a", "b"], "score": [0.1, 0.2]}, artifact_file="eval.json")
+        jt.log_table({"inputs": ["c"], "score": [0.3]}, artifact_file="eval.json")  # appends
+        jt.log_input(jt.data.from_numpy(np.arange(6).reshape(2, 3), source="data.csv"), "training")
+    plt.close(fig)
+    got = jt.get_run(run.id)
+    paths = [a["path"] for a in got.artifacts]
+    assert paths[:1] == ["datasets/" + paths[0].split("/")[1]] and paths[0].endswith(".json")
+    assert paths[1:] == ["eval.json", "figure.png", "image.png", "images/dogs/step-3.png"]
+    import json
+
+    table = jt.MlflowClient().download_artifacts(run.id, "eval.json")
+    assert json.loads(Path(table).read_text())["data"] == [["a", 0.1], ["b", 0.2], ["c", 0.3]]
+    assert json.loads(got.data.tags["mlflow.loggedArtifacts"]) == [
+        {"path": "eval.json", "type": "table"}
+    ]
+
+
+def test_mlflows_system_tags_are_set_and_filter(store):
+    with (
+        jt.start_run(run_name="parent", description="the baseline") as parent,
+        jt.start_run(run_name="child", nested=True) as child,
+    ):
+        pass
+    with jt.start_run(run_name="adopted", parent_run_id=parent.id) as adopted:
+        pass
+    tags = jt.get_run(child.id).data.tags
+    assert tags["mlflow.parentRunId"] == parent.id and tags["mlflow.runName"] == "child"
+    assert {"mlflow.user", "mlflow.source.name", "mlflow.source.type"} <= set(tags)
+    assert jt.get_run(parent.id).data.tags["mlflow.note.content"] == "the baseline"
+    assert jt.get_run(parent.id).tags == {}  # jupyter-tracker's own views leave them out
+    query = f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
+    frame = jt.search_runs(filter_string=query, order_by=["start_time"])
+    assert frame["run_id"].tolist() == [child.id, adopted.id]
+    assert frame["tags.mlflow.runName"].tolist() == ["child", "adopted"]
+    assert list(frame.columns[:6]) == [
+        "run_id",
+        "experiment_id",
+        "status",
+        "artifact_uri",
+        "start_time",
+        "end_time",
+    ]
+    assert frame["artifact_uri"][0] == f"runs:/{child.id}" and frame["experiment_id"][0] == "0"
+    assert "tags.mlflow.runName" not in queries.run_keys(store)["tags"]
+
+
+def test_set_experiment_returns_it_and_search_runs_reads_it(store):
+    exp = jt.set_experiment("nlp")
+    assert exp.name == "nlp" and exp.experiment_id != "0" and exp.lifecycle_stage == "active"
+    assert jt.set_experiment(experiment_id=exp.experiment_id) == exp
+    with pytest.raises(ValueError, match="exactly one"):
+        jt.set_experiment()
+    with jt.start_run():
+        pass
+    with jt.start_run(experiment="other"):
+        pass
+    assert jt.search_runs()["experiment"].tolist() == ["nlp"]  # the chosen experiment
+    assert len(jt.search_runs(search_all_experiments=True)) == 2
+    assert len(jt.search_runs([exp.experiment_id])) == 1  # experiment ids come first
+    with pytest.raises(ValueError, match="filter_string"):
+        jt.search_runs("metrics.loss < 1")
+    assert jt.get_experiment_by_name("nope") is None
+    assert jt.get_experiment(exp.experiment_id).name == "nlp"
+    new = jt.create_experiment("fresh")
+    with pytest.raises(ValueError, match="already exists"):
+        jt.create_experiment("fresh")
+    with pytest.raises(ValueError, match="no experiment tags"):
+        jt.create_experiment("tagged", tags={"k": "v"})
+    names = [e.name for e in jt.search_experiments(filter_string="name LIKE 'f%'")]
+    assert names == ["fresh"] and jt.get_experiment(new).name == "fresh"
+    assert [e.name for e in jt.search_experiments(order_by=["name"])] == [
+        "Default",
+        "fresh",
+        "nlp",
+        "other",
+    ]
+
+
+def test_deleted_runs_and_view_types(store):
+    from jupyter_tracker.entities import ViewType
+
+    with jt.start_run() as kept:
+        pass
+    with jt.start_run() as gone:
+        pass
+    jt.delete_run(gone.id)
+    assert jt.get_run(gone.id).info.lifecycle_stage == "deleted"
+    assert jt.search_runs()["run_id"].tolist() == [kept.id]
+    deleted = jt.search_runs(run_view_type=ViewType.DELETED_ONLY, output_format="list")
+    assert [r.info.run_id for r in deleted] == [gone.id]
+    assert len(jt.search_runs(run_view_type=ViewType.ALL)) == 2
+    with pytest.raises(ValueError, match="deleted"):
+        jt.start_run(gone.id)
+    with pytest.raises(ValueError, match="deleted"):
+        jt.log_params({"p": 1}, run_id=gone.id)
+    jt.restore_run(gone.id)
+    assert jt.get_run(gone.id).info.lifecycle_stage == "active"
+
+
+def test_logging_to_a_run_by_id_leaves_its_status(store):
+    with jt.start_run() as done:
+        jt.log_metric("m", 1.0)
+    jt.log_metrics({"m": 2.0}, run_id=done.id)
+    jt.log_params({"late": 1}, run_id=done.id)
+    jt.log_metric("m", 3.0, run_id=done.id, synchronous=True)
+    assert jt.active_run() is None
+    got = jt.get_run(done.id)
+    assert got.status == "FINISHED" and got.params == {"late": 1} and got.metrics == {"m": 3.0}
+    assert list(jt.metric_history(done.id, "m")["step"]) == [0, 1, 2]
+    with jt.start_run() as run:
+        operations = jt.log_metric("x", 1.0, synchronous=False)
+        operations.wait()
+    assert jt.get_run(run.id).metrics == {"x": 1.0}
+
+
+def test_mlflow_client_logs_to_runs_it_names(store, tmp_path):
+    from jupyter_tracker.entities import Metric, Param, RunTag
+
+    client = jt.MlflowClient()
+    run = client.create_run("0", tags={"t1": 1}, run_name="platform")
+    run_id = run.info.run_id
+    assert run.info.status == "RUNNING" and run.data.tags["t1"] == "1"
+    assert jt.active_run() is None  # created, not made active
+    assert client.log_param(run_id, "p", 1) == 1
+    client.log_batch(run_id, [Metric("m", 1.5, 0, 1)], [Param("q", "x")], [RunTag("t2", "y")])
+    client.log_metric(run_id, "m", 2.5, step=0)
+    client.delete_tag(run_id, "t1")
+    client.set_terminated(run_id, status="KILLED")
+    got = client.get_run(run_id)
+    assert got.info.status == "KILLED" and got.data.params == {"p": "1", "q": "x"}
+    assert got.data.metrics == {"m": 1.5} and got.tags == {"t2": "y"}
+    history = client.get_metric_history(run_id, "m")
+    assert [(m.step, m.value) for m in history] == [(1, 1.5), (0, 2.5)]
+    client.update_run(run_id, name="renamed")
+    assert client.get_run(run_id).data.tags["mlflow.runName"] == "renamed"
+    child = client.create_run("0")
+    page = client.search_runs(["0"], max_results=1)
+    assert [r.info.run_id for r in page] == [child.info.run_id] and page.token == "1"
+    rest = client.search_runs("0", max_results=1, page_token=page.token)
+    assert [r.info.run_id for r in rest] == [run_id] and rest.token is None
+    client.delete_run(child.info.run_id)  # ends it first (KILLED), then deletes it
+    assert client.get_run(child.info.run_id).info.lifecycle_stage == "deleted"
+    assert client.get_parent_run(run_id) is None
+    with pytest.raises(jt.OutOfScopeError, match="push"):
+        client.create_registered_model("model")
+
+
+def test_models_registry_and_tracing_are_one_clear_error(store):
+    for name in ("sklearn", "pyfunc", "register_model", "start_span", "deployments"):
+        with pytest.raises(jt.OutOfScopeError, match="jupyter-tracker push"):
+            getattr(jt, name)
+    with pytest.raises(AttributeError):
+        jt._private_name  # noqa: B018
+    with jt.start_run(), pytest.raises(jt.OutOfScopeError):
+        jt.log_metric("m", 1.0, model_id="m-1")
+    with pytest.raises(jt.OutOfScopeError):
+        jt.MlflowClient(registry_uri="databricks-uc")
+
+
+def test_tracking_uris_name_local_stores_or_a_server_to_mirror(store, tmp_path, monkeypatch):
+    from jupyter_tracker import mirror
+
+    jt.set_tracking_uri(f"sqlite:///{tmp_path / 'db' / 'mlflow.db'}")
+    assert session().current_store().path == tmp_path / "db" / ".jupyter_tracker"
+    assert not (tmp_path / "db" / "mlflow.db").exists()  # MLflow's database is not written
+    assert jt.get_tracking_uri() == f"sqlite:///{tmp_path / 'db' / 'mlflow.db'}"
+    followed = []
+    monkeypatch.setattr(mirror, "start", followed.append)
+    jt.set_tracking_uri("http://mlflow.example:5000")
+    assert followed == ["http://mlflow.example:5000"]
+    assert session().current_store().path == tmp_path / "db" / ".jupyter_tracker"  # kept
+    with pytest.raises(ValueError, match="push"):
+        jt.set_tracking_uri("postgresql://db/mlflow")
+
+
+def test_mlflows_environment_variables(run_script, tmp_path):
+    env = {"MLFLOW_EXPERIMENT_NAME": "from-env"}
+    code = """
+        import jupyter_tracker as mlflow
+        with mlflow.start_run() as run:
+            mlflow.log_param("a", 1)
+        print(run.info.run_id, run.info.experiment_id, mlflow.get_tracking_uri())
+    """
+    import os
+
+    mlflow_env = {**os.environ, **env, "MLFLOW_TRACKING_URI": str(tmp_path / "mlruns")}
+    mlflow_env.pop("JUPYTER_TRACKER_STORE", None)
+    first = subprocess_run(code, mlflow_env, tmp_path)
+    run_id, experiment_id, uri = first.split()
+    assert uri == str(tmp_path / "mlruns") and experiment_id != "0"
+    again = "import jupyter_tracker as mlflow\nmlflow.start_run(); mlflow.log_param('b', 2)\n"
+    subprocess_run(again, {**mlflow_env, "MLFLOW_RUN_ID": run_id}, tmp_path)
+    jt.set_store(tmp_path / "mlruns")
+    (got,) = jt.search_runs(search_all_experiments=True, output_format="list")
+    assert got.info.run_id == run_id and got.data.params == {"a": "1", "b": "2"}
+    assert jt.get_experiment(experiment_id).name == "from-env"
+    # jupyter-tracker's own store setting wins: MLflow's environment is not for it
+    run_script("import jupyter_tracker as jt\njt.start_run(); jt.log_param('c', 3)\n")
+    jt.set_store(tmp_path / "store")
+    assert jt.search_runs()["params.c"].tolist() == ["3"]
+
+
+def subprocess_run(code: str, env: dict, cwd) -> str:
+    import subprocess
+    import sys
+    import textwrap
+
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout

@@ -8,19 +8,29 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any, Literal, cast
 
+from .._limits import SYSTEM_TAG_PREFIX
 from ..errors import RunNotFoundError
 from ..model import RUN_COLUMNS, Artifact, Experiment, RunDetail, RunRecord
 from . import Store, in_chunks
 from .runs import unpack_capture
 
 Row = tuple[Any, ...]
+# Which runs a listing shows, by lifecycle (MLflow's ViewType): not deleted, deleted, both.
+View = Literal["active", "deleted", "all"]
+_VIEW_SQL = {"active": "r.deleted = 0", "deleted": "r.deleted = 1", "all": "1"}
 Points = tuple[list[int], list[float], list[int]]  # steps, values, times (ms)
 _RUN_SELECT = (
     "SELECT r.id, r.name, r.status, e.name, r.start_time, r.end_time, r.parent_id, "
     "r.notebook, r.cell_id, r.rerun_of"
 )
+
+
+def _hidden_tags(system_tags: bool) -> str:
+    """The GLOB pattern of the tag keys records leave out: MLflow's ``mlflow.*`` system
+    tags unless asked for (``''`` matches no key: keys are never empty)."""
+    return "" if system_tags else SYSTEM_TAG_PREFIX + "*"
 
 
 def _nan(value: float | None) -> float:
@@ -34,11 +44,15 @@ def records(
     experiment: str | list[str] | None = None,
     offset: int = 0,
     limit: int | None = None,
+    *,
+    view: View = "active",
+    system_tags: bool = False,
 ) -> list[RunRecord]:
-    """Runs matching ``filter`` with their params (text), latest metrics and tags."""
+    """Runs matching ``filter`` with their params (text), latest metrics and tags (MLflow's
+    ``mlflow.*`` system tags too when ``system_tags``); ``view`` says which lifecycle."""
     from ._filter import compile_order_by
 
-    matching, args = _matching(filter, experiment)
+    matching, args = _matching(filter, experiment, view)
     order, order_args = compile_order_by(order_by)
     sql = f"{_RUN_SELECT} {matching} ORDER BY {order} LIMIT ? OFFSET ?"
     rows = store.read(sql, [*args, *order_args, -1 if limit is None else int(limit), int(offset)])
@@ -54,14 +68,23 @@ def records(
         by_id[run_id]["params"][key] = value
     for run_id, key, value in _for_runs(store, "SELECT run_id, key, last_value FROM series", by_id):
         by_id[run_id]["metrics"][key] = _nan(value)
-    for run_id, key, value in _for_runs(store, "SELECT run_id, key, value FROM tags", by_id):
+    tags = _for_runs(
+        store,
+        "SELECT run_id, key, value FROM tags",
+        by_id,
+        "key NOT GLOB ?",
+        _hidden_tags(system_tags),
+    )
+    for run_id, key, value in tags:
         by_id[run_id]["tags"][key] = value
     return out
 
 
-def _for_runs(store: Store, select: str, run_ids: Iterable[str]) -> list[Row]:
-    """Rows of ``select`` for these runs (its ``run_id`` in them)."""
-    return in_chunks(store.read, f"{select} WHERE run_id IN", run_ids)
+def _for_runs(
+    store: Store, select: str, run_ids: Iterable[str], where: str = "1", *args: Any
+) -> list[Row]:
+    """Rows of ``select`` for these runs (and the condition ``where`` with its ``args``)."""
+    return in_chunks(store.read, f"{select} WHERE {where} AND run_id IN", run_ids, args)
 
 
 def _source_text(store: Store, sha256: str) -> str:
@@ -69,8 +92,9 @@ def _source_text(store: Store, sha256: str) -> str:
     return rows[0][0] if rows else ""
 
 
-def run_detail(store: Store, run_id: str) -> RunDetail:
-    """Everything stored about one run (its full id): record, typed params, source, capture."""
+def run_detail(store: Store, run_id: str, system_tags: bool = False) -> RunDetail:
+    """Everything stored about one run (its full id): record, typed params, source, capture
+    (and MLflow's ``mlflow.*`` system tags among its tags when ``system_tags``)."""
     rows = store.read(
         "SELECT r.id, r.name, r.status, e.name, r.start_time, r.end_time, r.parent_id, "
         "r.notebook, r.cell_id, r.rerun_of, r.experiment_id, r.error, r.capture, s.text, "
@@ -115,7 +139,12 @@ def run_detail(store: Store, run_id: str) -> RunDetail:
         k: {"last": _nan(v), "step": s, "count": n, "min": _nan(lo), "max": _nan(hi)}
         for k, v, s, n, lo, hi in summaries
     }
-    detail["tags"] = dict(store.read("SELECT key, value FROM tags WHERE run_id = ?", (run_id,)))
+    detail["tags"] = dict(
+        store.read(
+            "SELECT key, value FROM tags WHERE run_id = ? AND key NOT GLOB ?",
+            (run_id, _hidden_tags(system_tags)),
+        )
+    )
     detail["artifacts"] = artifacts(store, run_id)
     return cast(RunDetail, detail)
 
@@ -221,15 +250,17 @@ def experiments(store: Store) -> list[Experiment]:
 # -- for the panels: counting, columns and drawing without reading every row ---------------
 
 
-def _matching(filter: str | None, experiment: str | list[str] | None) -> tuple[str, list[Any]]:
+def _matching(
+    filter: str | None, experiment: str | list[str] | None, view: View = "active"
+) -> tuple[str, list[Any]]:
     """``FROM ... WHERE ...`` of the runs a filter selects (in one experiment, or any of a
-    list), and its bound args."""
+    list; not deleted, or as ``view`` says), and its bound args."""
     from ._filter import compile_filter
 
     where, args = compile_filter(filter)
     sql = (
         "FROM runs r JOIN experiments e ON e.id = r.experiment_id "
-        f"WHERE r.deleted = 0 AND ({where})"
+        f"WHERE {_VIEW_SQL[view]} AND ({where})"
     )
     if isinstance(experiment, str):
         sql += " AND e.name = ?"
@@ -251,13 +282,15 @@ def count_runs(store: Store, filter: str | None = None, experiment: str | None =
 def run_keys(
     store: Store, filter: str | None = None, experiment: str | None = None
 ) -> dict[str, list[str]]:
-    """The param, metric and tag keys of the matching runs, sorted (the table's columns)."""
+    """The param, metric and tag keys of the matching runs, sorted (the table's columns;
+    MLflow's system tags left out, as in ``records``)."""
     sql, args = _matching(filter, experiment)
     out = {}
     for kind, table in (("params", "params"), ("metrics", "series"), ("tags", "tags")):
         rows = store.read(
-            f"SELECT DISTINCT key FROM {table} WHERE run_id IN (SELECT r.id {sql}) ORDER BY key",  # noqa: S608
-            args,
+            f"SELECT DISTINCT key FROM {table} WHERE run_id IN (SELECT r.id {sql}) "  # noqa: S608
+            "AND key NOT GLOB ? ORDER BY key",
+            [*args, _hidden_tags(table != "tags")],
         )
         out[kind] = [key for (key,) in rows]
     return out

@@ -113,6 +113,11 @@ def set_tag(writer: Writer, run_id: str, key: str, value: str) -> None:
     )
 
 
+def delete_tag(writer: Writer, run_id: str, key: str) -> None:
+    """Remove one tag."""
+    writer.execute("DELETE FROM tags WHERE run_id = ? AND key = ?", (run_id, key))
+
+
 def set_origin(
     writer: Writer, run_id: str, notebook: str | None, cell_id: str | None, rerun_of: str | None
 ) -> None:
