@@ -69,7 +69,7 @@ def store_path_for_uri(uri: str | os.PathLike) -> Path:
 
     A folder or a ``file:`` URI is the store itself. ``sqlite:///path/mlflow.db`` is the
     ``.jupyter_tracker/`` folder beside that database (MLflow's database is never read or
-    written: ``jupyter-tracker push --tracking-uri sqlite:///...`` copies runs into it);
+    written; ``jupyter-tracker import --tracking-uri sqlite:///...`` brings its runs in);
     ``sqlite:///:memory:`` is a temporary store, gone when the process exits. A server
     (``http(s)://``) is not a store: see ``set_tracking_uri``. Any other scheme is a clear error.
     """

@@ -52,9 +52,9 @@ _SESSION.follow_server = _follow_server
 def set_tracking_uri(uri: str | Path) -> None:
     """MLflow's ``set_tracking_uri``: a folder or ``file:`` URI is the store;
     ``sqlite:///path/mlflow.db`` the ``.jupyter_tracker/`` store beside that database
-    (MLflow's database itself is not written; ``jupyter-tracker push`` copies runs into
-    it); ``sqlite:///:memory:`` a temporary store; an ``http(s)://`` MLflow server keeps
-    the local store and mirrors its runs to the server while they run."""
+    (MLflow's database itself is neither read nor written: ``jupyter-tracker import``
+    brings its runs in); ``sqlite:///:memory:`` a temporary store; an ``http(s)://`` MLflow
+    server keeps the local store and mirrors its runs to the server while they run."""
     _SESSION.use_tracking_uri(uri)
 
 
