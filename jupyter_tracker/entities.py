@@ -5,8 +5,7 @@ with its ``RunInfo`` and ``RunData``, ``Experiment``, ``Metric``, ``Param``, ``R
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .model import Experiment as ExperimentRecord
 from .run import ActiveRun, Run, RunData, RunInfo
@@ -98,15 +97,14 @@ class LifecycleStage:
     DELETED = "deleted"
 
 
-@dataclass(frozen=True)
-class Experiment:
+class Experiment(NamedTuple):
     """An experiment as MLflow describes it (ids are strings; times in ms)."""
 
     experiment_id: str
     name: str
     artifact_location: str
     lifecycle_stage: str = LifecycleStage.ACTIVE
-    tags: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] | None = None
     creation_time: int | None = None
     last_update_time: int | None = None
 
@@ -119,8 +117,7 @@ class Experiment:
         )
 
 
-@dataclass(frozen=True)
-class Metric:
+class Metric(NamedTuple):
     """One metric point (MLflow's ``Metric``): key, value, timestamp in ms, step."""
 
     key: str
@@ -133,24 +130,21 @@ class Metric:
     model_id: str | None = None
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     """One param (MLflow's ``Param``), its value as text."""
 
     key: str
     value: str
 
 
-@dataclass(frozen=True)
-class RunTag:
+class RunTag(NamedTuple):
     """One tag (MLflow's ``RunTag``)."""
 
     key: str
     value: str
 
 
-@dataclass(frozen=True)
-class FileInfo:
+class FileInfo(NamedTuple):
     """An artifact path of a run (MLflow's ``FileInfo``): a file with its size, or a folder."""
 
     path: str
@@ -158,8 +152,7 @@ class FileInfo:
     file_size: int | None
 
 
-@dataclass(frozen=True)
-class Dataset:
+class Dataset(NamedTuple):
     """A dataset a run used (MLflow's ``Dataset``, as ``jupyter_tracker.data`` makes them):
     its name, a digest of its content, where it came from and its schema and profile."""
 

@@ -330,7 +330,9 @@ class Session:
             check_name(name, "Run name", MAX_RUN_NAME_LENGTH)
         check_values(params, tags)  # a bad key or value starts no run
         if run_id is not None:
-            run = self._resume(store, run_id, name, params)
+            run = self._resume(store, run_id, params)
+            if name is not None and name != run.name:
+                run.rename(name)
         else:
             parent = self._parent(store, parent_id, nested)
             experiment = check_name(
@@ -407,9 +409,7 @@ class Session:
             raise InvalidInputError(f"Run {parent_id[:8]} is deleted; it cannot be a parent.")
         return parent_id
 
-    def _resume(
-        self, store: Store, run_id: str, name: str | None, params: dict[str, Any] | None
-    ) -> ActiveRun:
+    def _resume(self, store: Store, run_id: str, params: dict[str, Any] | None) -> ActiveRun:
         full_id = store.resolve_run_id(run_id)
         live = self._live.get((store, full_id))
         if live is not None:  # a run this process writes (say, created by MlflowClient)
@@ -426,8 +426,6 @@ class Session:
                 raise ParamConflictError(detail["run_id"], key, stored[key], value)
         run = self.attached(store, detail)
         run.resume()
-        if name is not None and name != run.name:
-            run.rename(name)
         return self.live(run)
 
     def attached(self, store: Store, detail: Any) -> ActiveRun:

@@ -175,7 +175,8 @@ def start_run(
         experiment = _SESSION.experiment_names([experiment_id])[0]
     if run_id is None:
         run_id = _SESSION.mlflow_env(MLFLOW_RUN_ID)
-        os.environ.pop(MLFLOW_RUN_ID, None)
+        if run_id is not None:
+            del os.environ[MLFLOW_RUN_ID]  # used once, as in MLflow
     return _SESSION.start(
         name or run_name,
         experiment,
