@@ -67,7 +67,9 @@ def check_values(params: dict | None, tags: dict | None) -> None:
 def store_path_for_uri(uri: str | os.PathLike) -> Path:
     """The local store folder a tracking URI names.
 
-    A folder or a ``file:`` URI is the store itself. ``sqlite:///path/mlflow.db`` is the
+    A folder or a ``file:`` URI is the store itself, unless it holds MLflow's own file store
+    (experiment folders with a ``meta.yaml``): that is never written, and the store is the
+    ``.jupyter_tracker/`` folder beside it. ``sqlite:///path/mlflow.db`` is the
     ``.jupyter_tracker/`` folder beside that database (MLflow's database is never read or
     written; ``jupyter-tracker import --tracking-uri sqlite:///...`` brings its runs in);
     ``sqlite:///:memory:`` is a temporary store, gone when the process exits. A server
@@ -77,7 +79,7 @@ def store_path_for_uri(uri: str | os.PathLike) -> Path:
     if text.startswith("file:"):
         from urllib.parse import unquote, urlparse
 
-        return Path(unquote(urlparse(text).path))
+        return _beside_mlflows(Path(unquote(urlparse(text).path)))
     if text.startswith("sqlite:"):
         database = text.removeprefix("sqlite:").removeprefix("///")
         if database in ("", ":memory:", "//", "//:memory:"):
@@ -90,7 +92,14 @@ def store_path_for_uri(uri: str | os.PathLike) -> Path:
             "`jupyter-tracker push --to mlflow --tracking-uri URI` copies runs to any MLflow "
             "tracking server."
         )
-    return Path(text)
+    return _beside_mlflows(Path(text))
+
+
+def _beside_mlflows(folder: Path) -> Path:
+    """``folder``, or the store beside it when it is MLflow's own file store (``mlruns``)."""
+    if folder.is_dir() and next(folder.glob("*/meta.yaml"), None) is not None:
+        return folder.expanduser().resolve().parent / STORE_DIRNAME
+    return folder
 
 
 _TEMPORARY_STORES: list[Path] = []  # removed at exit, after the last flush

@@ -722,6 +722,13 @@ def test_tracking_uris_name_local_stores_or_a_server_to_mirror(store, tmp_path, 
     assert session().current_store().path == tmp_path / "db" / ".jupyter_tracker"
     assert not (tmp_path / "db" / "mlflow.db").exists()  # MLflow's database is not written
     assert jt.get_tracking_uri() == f"sqlite:///{tmp_path / 'db' / 'mlflow.db'}"
+    mlruns = tmp_path / "project" / "mlruns"  # MLflow's own file store is never written
+    (mlruns / "0").mkdir(parents=True)
+    (mlruns / "0" / "meta.yaml").write_text("name: Default\n")
+    jt.set_tracking_uri(str(mlruns))
+    assert session().current_store().path == tmp_path / "project" / ".jupyter_tracker"
+    assert sorted(p.name for p in mlruns.iterdir()) == ["0"]
+    jt.set_tracking_uri(f"sqlite:///{tmp_path / 'db' / 'mlflow.db'}")
     followed = []
     monkeypatch.setattr(mirror, "start", followed.append)
     jt.set_tracking_uri("http://mlflow.example:5000")
