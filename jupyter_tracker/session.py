@@ -151,6 +151,7 @@ class Session:
         A different store forgets the experiment chosen for the last one."""
         target = Path(path).expanduser().resolve() if path is not None else None
         self.chosen_by = chosen_by or ("default" if path is None else "jupyter-tracker")
+        self.tracking_uri = None  # use_tracking_uri sets it after
         store = self.store
         if store is not None and target == store.path and store.db_path.exists():
             return store  # re-running a setup cell keeps the same store and writer
