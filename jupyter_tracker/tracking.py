@@ -475,7 +475,9 @@ def search_runs(
     )
     if output_format == "list":
         return [run_entity(store, r["run_id"]) for r in rows]
-    return _mlflow_frame(store, rows)
+    from .dataframes import runs_frame
+
+    return runs_frame(store, rows)
 
 
 def _searched_experiments(
@@ -503,26 +505,6 @@ def _searched_experiments(
         return None
     chosen = _SESSION.chosen_experiment()
     return None if chosen is None else [chosen]
-
-
-def _mlflow_frame(store: Store, rows: list[Any]) -> pd.DataFrame:
-    """``search_runs``' DataFrame: MLflow's columns first, then jupyter-tracker's."""
-    from .dataframes import runs_frame
-
-    frame = runs_frame(rows)
-    ids = {e["name"]: str(e["id"]) for e in queries.experiments(store)}
-    frame.insert(1, "experiment_id", [ids.get(e) for e in frame["experiment"]])
-    frame.insert(3, "artifact_uri", [artifact_uri(r) for r in frame["run_id"]])
-    first = ["run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time"]
-    keyed = {
-        kind: [c for c in frame.columns if c.startswith(kind)]
-        for kind in ("metrics.", "params.", "tags.")
-    }
-    ours = [c for c in frame.columns if c not in first and not any(c in k for k in keyed.values())]
-    ordered: pd.DataFrame = frame[
-        first + ours + keyed["metrics."] + keyed["params."] + keyed["tags."]
-    ]
-    return ordered
 
 
 def metric_history(run_id: str, key: str) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from .._limits import MAX_TAG_VALUE_LENGTH, check_key, check_length
+from .._limits import MAX_TAG_VALUE_LENGTH, SYSTEM_TAG_PREFIX, check_key, check_length
 from ..errors import InvalidInputError, RunNotFoundError, RunStillRunningError
 from . import DB_NAME, Store, _schema
 
@@ -92,7 +92,12 @@ def set_run_tag(store: Store, run_id: str, key: object, value: object) -> dict:
             "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
             (run_id, key, value),
         )
-        tags = dict(conn.execute("SELECT key, value FROM tags WHERE run_id = ?", (run_id,)))
+        tags = dict(  # MLflow's system tags left out, as in every record
+            conn.execute(
+                "SELECT key, value FROM tags WHERE run_id = ? AND key NOT GLOB ?",
+                (run_id, SYSTEM_TAG_PREFIX + "*"),
+            )
+        )
     return {"run_id": run_id, "tags": tags}
 
 
