@@ -11,10 +11,18 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from ._limits import MAX_EXPERIMENT_NAME_LENGTH, MAX_RUN_NAME_LENGTH
 from .entities import Experiment, FileInfo, Metric, RunOperations, ViewType
 from .errors import InvalidInputError, OutOfScopeError
 from .run import Run
-from .session import SERVER_SCHEMES, Session, session, store_path_for_uri
+from .session import (
+    SERVER_SCHEMES,
+    Session,
+    check_name,
+    check_values,
+    session,
+    store_path_for_uri,
+)
 from .store import Store, queries
 from .store import _maintenance as maintenance
 
@@ -98,9 +106,6 @@ class MlflowClient:
         """Create experiment ``name``; its id. An existing name is a clear error.
         ``artifact_location`` is accepted and not used (artifacts live in the store);
         experiment tags are not kept, so ``tags`` is refused."""
-        from ._limits import MAX_EXPERIMENT_NAME_LENGTH
-        from .session import check_name
-
         check_name(name, "Experiment name", MAX_EXPERIMENT_NAME_LENGTH)
         if tags:
             raise InvalidInputError(
@@ -154,9 +159,6 @@ class MlflowClient:
     ) -> Run:
         """A new RUNNING run in that experiment (not made active); end it with
         ``set_terminated``, or it ends with this process."""
-        from ._limits import MAX_RUN_NAME_LENGTH
-        from .session import check_name, check_values
-
         experiment = self._session.experiment_names([experiment_id], self._store)[0]
         if run_name is not None:
             check_name(run_name, "Run name", MAX_RUN_NAME_LENGTH)
@@ -212,8 +214,6 @@ class MlflowClient:
     ) -> RunOperations | None:
         """Log ``Metric``, ``Param`` and ``RunTag`` entities to run ``run_id`` (every key and
         value checked before any is written)."""
-        from .session import check_values
-
         check_values({p.key: p.value for p in params}, {t.key: t.value for t in tags})
         with self._session.logging_to(run_id, self._store) as run:
             for param in params:
@@ -247,9 +247,6 @@ class MlflowClient:
 
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
         """Rename run ``run_id`` and/or end it with ``status``."""
-        from ._limits import MAX_RUN_NAME_LENGTH
-        from .session import check_name
-
         with self._session.logging_to(run_id, self._store) as run:
             if name is not None:
                 run.rename(check_name(name, "Run name", MAX_RUN_NAME_LENGTH))
@@ -260,9 +257,9 @@ class MlflowClient:
         """Delete run ``run_id`` (soft: ``restore_run`` undoes it, ``jupyter-tracker gc``
         purges it). A run this process still writes is ended (KILLED) first."""
         full_id = self._store.resolve_run_id(run_id)
-        with self._session.logging_to(full_id, self._store) as run:
-            if run.status == "RUNNING" and run.pid == os.getpid():
-                run.end("KILLED")
+        live = self._session.writing(self._store, full_id)
+        if live is not None and live.pid == os.getpid():
+            live.end("KILLED")
         maintenance.delete_run(self._store, full_id)
 
     def restore_run(self, run_id: str) -> None:

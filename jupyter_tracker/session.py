@@ -297,6 +297,10 @@ class Session:
         with self._lock:
             self._live.pop((run._store, run.id), None)
 
+    def writing(self, store: Store, run_id: str) -> ActiveRun | None:
+        """The run ``run_id`` (a full id) if this process writes it, else None."""
+        return self._live.get((store, run_id))
+
     def live(self, run: ActiveRun) -> ActiveRun:
         """Count ``run`` among the runs this process writes (until it ends)."""
         with self._lock:
@@ -421,7 +425,7 @@ class Session:
 
     def _resume(self, store: Store, run_id: str, params: dict[str, Any] | None) -> ActiveRun:
         full_id = store.resolve_run_id(run_id)
-        live = self._live.get((store, full_id))
+        live = self.writing(store, full_id)
         if live is not None:  # a run this process writes (say, created by MlflowClient)
             return live
         if is_deleted(store, full_id):
@@ -460,7 +464,7 @@ class Session:
         is a clear error, as in MLflow."""
         store = store or self.current_store()
         full_id = store.resolve_run_id(run_id)
-        live = self._live.get((store, full_id))
+        live = self.writing(store, full_id)
         if live is not None:
             yield live
             return
