@@ -28,8 +28,16 @@ def mlflow_python() -> Path:
 
 @pytest.fixture(scope="session")
 def control(mlflow_python, request, tmp_path_factory) -> Control:
-    """MLflow's side of the comparison."""
-    return Control(mlflow_python, request.config.cache, tmp_path_factory.mktemp("mlflow-control"))
+    """MLflow's side of the comparison (cached between runs unless pytest's cache is off)."""
+    cache = getattr(request.config, "cache", None) or MemoryCache()
+    return Control(mlflow_python, cache, tmp_path_factory.mktemp("mlflow-control"))
+
+
+class MemoryCache(dict):
+    """pytest's cache interface for a run with ``-p no:cacheprovider``."""
+
+    def set(self, key: str, value: object) -> None:
+        self[key] = value
 
 
 @pytest.fixture
