@@ -62,13 +62,18 @@ def rename_run(writer: Writer, run_id: str, name: str) -> None:
     writer.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run_id))
 
 
-def end_run(writer: Writer, run_id: str, status: str, end_ms: int, error: str | None) -> None:
-    """End a run with a final status, then write everything buffered (before returning)."""
+def record_end(writer: Writer, run_id: str, status: str, end_ms: int, error: str | None) -> None:
+    """Queue a run's final status (written by the next flush); ``end_run`` also waits."""
     writer.execute(
         "UPDATE runs SET status = ?, end_time = ?, error = ? WHERE id = ?",
         (status, end_ms, error, run_id),
     )
     writer.running.discard(run_id)
+
+
+def end_run(writer: Writer, run_id: str, status: str, end_ms: int, error: str | None) -> None:
+    """End a run with a final status, then write everything buffered (before returning)."""
+    record_end(writer, run_id, status, end_ms, error)
     writer.flush_waiting()
     writer.drop_series(run_id)
 
