@@ -155,6 +155,33 @@ class ExperimentList(TypedDict):
     experiments: list[Experiment]
 
 
+class RunState(TypedDict):
+    """A run's lifecycle after ``DELETE runs/{id}`` or ``POST runs/{id}/restore``."""
+
+    run_id: str
+    name: str
+    status: Status
+    deleted: bool
+
+
+class RunTags(TypedDict):
+    """A run's tags after ``PUT runs/{id}/tags/{key}`` (MLflow's system tags left out)."""
+
+    run_id: str
+    tags: dict[str, str]
+
+
+class MetricPoints(TypedDict):
+    """``GET runs/{id}/metrics/{key}``: how many points the metric has, and at most the
+    asked number of them (first, last and spikes kept); NaN/inf values are JSON text."""
+
+    key: str
+    count: int
+    steps: list[int]
+    values: list[float]
+    times: list[int]
+
+
 class CardState(TypedDict):
     """What a run card output's metadata says (under ``jupyter-tracker/run-card``): its run
     and status; a card whose status is not ``final`` may be out of date (its kernel died

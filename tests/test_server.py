@@ -7,6 +7,7 @@ so a new route that answers without Jupyter's token fails here (the extension-te
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -14,7 +15,9 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import typing
 from html import unescape as html_unescape
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -24,6 +27,7 @@ from tornado.httpclient import HTTPClientError
 from tornado.web import RequestHandler
 
 import jupyter_tracker as jt
+from jupyter_tracker import model
 from jupyter_tracker.model import (
     STATUSES,
     Experiment,
@@ -489,6 +493,34 @@ async def test_delete_hides_the_run(jp_fetch, made_store):
     assert unknown.code == 404
 
 
+@pytest.mark.parametrize("store_dir", ["copy"], indirect=True)
+async def test_deleted_runs_are_listed_by_view_and_restored(jp_fetch, made_store):
+    run_id = made_store[1]
+    assert body(await get(jp_fetch, "runs", view="deleted"))["runs"] == []
+    await send(jp_fetch, "DELETE", f"runs/{run_id}")
+    deleted = body(await get(jp_fetch, "runs", view="deleted"))["runs"]
+    assert [r["name"] for r in deleted] == ["baseline"]
+    every = body(await get(jp_fetch, "runs", view="all"))["runs"]
+    assert len(every) == 3
+    restored = await send(jp_fetch, "POST", f"runs/{run_id[:8]}/restore", {})
+    assert restored.code == 200
+    assert body(restored) == {
+        "run_id": run_id,
+        "name": "baseline",
+        "status": "FINISHED",
+        "deleted": False,
+    }
+    assert len(body(await get(jp_fetch, "runs"))["runs"]) == 3
+    assert body(await get(jp_fetch, "runs", view="deleted"))["runs"] == []
+    again = await send(jp_fetch, "POST", f"runs/{run_id}/restore", {})
+    assert again.code == 200 and body(again)["deleted"] is False
+    unknown = await send(jp_fetch, "POST", "runs/feedfacefeedface/restore", {})
+    assert unknown.code == 404 and "feedface" in body(unknown)["error"]
+    bad = await get(jp_fetch, "runs", view="trash")
+    assert bad.code == 400
+    assert body(bad)["error"] == "Query argument 'view' must be one of active, deleted, all."
+
+
 @pytest.mark.parametrize("store_dir", ["live"], indirect=True)
 async def test_delete_refuses_a_running_run(jp_fetch, store):
     run = jt.start_run(name="training")
@@ -558,6 +590,7 @@ async def test_cookie_writes_need_the_xsrf_token(
     for method, path, payload in (
         ("DELETE", f"runs/{run_id}", None),
         ("PUT", f"runs/{run_id}/tags/stage", json.dumps({"value": "prod"})),
+        ("POST", f"runs/{run_id}/restore", "{}"),
     ):
         refused = await http_server_client.fetch(
             f"{api}/{path}", method=method, headers=session, body=payload, raise_error=False
@@ -639,3 +672,69 @@ async def test_export_needs_the_token_and_the_xsrf_token(
         url, method="POST", headers={"Cookie": cookie}, body=payload, raise_error=False
     )
     assert refused.code == 403
+
+
+# -- docs/rest-api.md is the specification: kept true here ----------------------------------
+
+REST_DOC = Path(__file__).resolve().parents[1] / "docs" / "rest-api.md"
+DOC_ROUTE = re.compile(r"^### `(GET|PUT|POST|DELETE) ([^`]+)`$", re.M)
+DOC_QUERY_ROW = re.compile(r"^\| `(\w+)` \|", re.M)
+DOC_ANSWER = re.compile(r"^Answer: (?:`(\w+)`|(a download))", re.M)
+DOC_EXAMPLE = re.compile(r"^Example: `(\w+) ([^`]+)`(?: with `([^`]+)`)?$", re.M)
+HANDLER_ARGUMENT = re.compile(r"_argument\(\s*\"(\w+)\"")
+
+
+def doc_sections() -> dict[tuple[str, str], str]:
+    """(verb, path) -> the text of its section in docs/rest-api.md."""
+    text = REST_DOC.read_text(encoding="utf-8")
+    heads = list(DOC_ROUTE.finditer(text))
+    ends = [h.start() for h in heads[1:]] + [len(text)]
+    return {(h[1], h[2]): text[h.end() : end] for h, end in zip(heads, ends, strict=True)}
+
+
+def served_routes() -> dict[tuple[str, str], object]:
+    """(verb, path with {names}) -> the handler method, for every verb a route implements."""
+    found = {}
+    for pattern, handler in handlers.ROUTES:
+        path = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", pattern)
+        for verb in ("GET", "PUT", "POST", "DELETE"):
+            method = getattr(handler, verb.lower())
+            if method is not RequestHandler._unimplemented_method:
+                found[(verb, path)] = method
+    return found
+
+
+def test_the_rest_doc_names_every_route_and_query_argument():
+    sections, served = doc_sections(), served_routes()
+    assert sorted(sections) == sorted(served), "docs/rest-api.md and handlers.ROUTES differ"
+    for route, method in served.items():
+        read = set(HANDLER_ARGUMENT.findall(inspect.getsource(method)))
+        documented = set(DOC_QUERY_ROW.findall(sections[route]))
+        assert documented == read, f"{route}: documented {documented}, the handler reads {read}"
+        answer = DOC_ANSWER.search(sections[route])
+        assert answer, f"{route} does not say what it answers"
+        assert answer[2] or typing.is_typeddict(getattr(model, answer[1], None)), answer[1]
+        assert len(DOC_EXAMPLE.findall(sections[route])) == 1, f"{route} needs one example"
+
+
+@pytest.mark.parametrize("store_dir", ["copy"], indirect=True)
+async def test_every_example_in_the_rest_doc_answers_its_shape(jp_fetch, made_store):
+    run_id = made_store[1]
+    for (verb, path), section in doc_sections().items():
+        answer = DOC_ANSWER.search(section)
+        ((example_verb, example, payload),) = DOC_EXAMPLE.findall(section)
+        assert example_verb == verb, f"{verb} {path}: the example is a {example_verb}"
+        route, _, query = example.replace("{run_id}", run_id).partition("?")
+        params = dict(pair.split("=", 1) for pair in query.split("&") if pair)
+        if verb == "GET":
+            response = await get(jp_fetch, route, **params)
+        else:
+            response = await send(jp_fetch, verb, route, raw=payload or None)
+        assert response.code == 200, (verb, example, response.body[:300])
+        if answer[2]:  # a download
+            assert response.headers["Content-Type"] == "application/octet-stream"
+            continue
+        shape = getattr(model, answer[1])
+        data = body(response)
+        required, every = shape.__required_keys__, set(typing.get_type_hints(shape))
+        assert required <= data.keys() <= every, (verb, example, sorted(data))

@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Any, Literal
 
 from ..errors import TrackerError
-from ..model import ParamChange, RunDetail, RunRecord, json_ready
+from ..model import ParamChange, RunDetail, RunRecord, RunState, json_ready
 from ..render.formats import (
     fmt_number,
     fmt_size,
@@ -318,7 +318,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def _described(run: dict) -> str:
+def _described(run: RunState) -> str:
     return (
         f"{terminal_text(run['run_id'][:8])} "
         f"({terminal_text(run['name'])}, {terminal_text(run['status'])})"

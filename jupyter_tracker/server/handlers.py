@@ -1,5 +1,6 @@
 """The REST handlers: each parses its request, calls one library function, answers JSON.
 
+The routes are specified in docs/rest-api.md (tests/test_server.py keeps it true).
 Every route is a `jupyter_server` `APIHandler` whose verbs are `@tornado.web.authenticated`
 (token or session cookie, XSRF kept for PUT/DELETE); `tests/test_server.py` enumerates the
 routes to prove it. Store work runs in a thread so a busy database never blocks the server.
@@ -29,14 +30,17 @@ from ..model import (
     STATUSES,
     ExperimentList,
     ExportResult,
+    MetricPoints,
     RunCardOutput,
     RunDetail,
     RunPage,
+    RunState,
+    RunTags,
     json_ready,
 )
 from ..notebook.card import stored_card
 from ..store import DB_NAME, Store, find_store_dir, queries
-from ..store._maintenance import delete_run, set_run_tag
+from ..store._maintenance import delete_run, restore_runs, set_run_tag
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -46,6 +50,7 @@ MIN_POINTS = 3  # the first and last points and one between
 MAX_INTEGER = 2**63 - 1  # what SQLite stores: offsets and versions beyond are refused
 MAX_QUERY_TEXT = 10_000  # filter, order_by and experiment arguments
 CHUNK_BYTES = 256 * 1024
+VIEWS = ("active", "deleted", "all")  # which runs `GET runs` lists (MLflow's ViewType)
 _ATTR_CHARS = "!#$&+^`|~"  # RFC 5987 attr-chars that `quote` would otherwise escape
 
 
@@ -106,6 +111,14 @@ class TrackerHandler(APIHandler):
             raise InvalidInputError(f"Query argument {name!r} must be at most {MAX_INTEGER}.")
         return value if high is None else min(value, high)
 
+    def choice_argument(self, name: str, choices: tuple[str, ...]) -> str:
+        """A query argument that is one of ``choices`` (the first when absent)."""
+        value = self.text_argument(name) or choices[0]
+        if value not in choices:
+            allowed = ", ".join(choices)
+            raise InvalidInputError(f"Query argument {name!r} must be one of {allowed}.")
+        return value
+
     def text_argument(self, name: str) -> str | None:
         """A query argument as text; bytes that are not UTF-8 text are a clear 400."""
         try:
@@ -165,7 +178,7 @@ def _run(store: Store | None, run_id: str) -> RunDetail:
     return queries.run_detail(*_opened(store, run_id))
 
 
-def _metric(store: Store | None, run_id: str, key: str, points: int) -> dict:
+def _metric(store: Store | None, run_id: str, key: str, points: int) -> MetricPoints:
     store, run_id = _opened(store, run_id)
     count = queries.series_counts(store, [run_id]).get((run_id, key))
     if count is None:
@@ -201,11 +214,17 @@ def _card(store: Store | None, run_id: str) -> RunCardOutput:
     return stored_card(store, run_id).output()
 
 
-def _delete(store: Store | None, run_id: str) -> dict:
+def _delete(store: Store | None, run_id: str) -> RunState:
     return delete_run(*_opened(store, run_id))
 
 
-def _set_tag(store: Store | None, run_id: str, key: str, value: str) -> dict:
+def _restore(store: Store | None, run_id: str) -> RunState:
+    store, run_id = _opened(store, run_id)
+    (before,) = restore_runs(store, [run_id])
+    return {**before, "deleted": False}
+
+
+def _set_tag(store: Store | None, run_id: str, key: str, value: str) -> RunTags:
     return set_run_tag(*_opened(store, run_id), key, value)
 
 
@@ -235,7 +254,8 @@ def _experiments(store: Store | None) -> ExperimentList:
 
 
 class RunsHandler(TrackerHandler):
-    """`GET runs?filter=&order_by=&experiment=&offset=&limit=`: one page of runs."""
+    """`GET runs?filter=&order_by=&experiment=&view=&offset=&limit=`: one page of runs;
+    `view` is `active` (the default), `deleted` (waiting for `gc`, restorable) or `all`."""
 
     @tornado.web.authenticated
     async def get(self) -> None:
@@ -244,6 +264,7 @@ class RunsHandler(TrackerHandler):
                 "filter": self.text_argument("filter") or None,
                 "order_by": self.text_argument("order_by") or None,
                 "experiment": self.text_argument("experiment") or None,
+                "view": self.choice_argument("view", VIEWS),
                 "offset": self.int_argument("offset", 0, low=0),
                 "limit": self.int_argument("limit", DEFAULT_LIMIT, low=0, high=MAX_LIMIT),
             }
@@ -348,6 +369,15 @@ class ExportHandler(TrackerHandler):
         await self.answer(_export, run_id, self.access.root, directory)
 
 
+class RestoreHandler(TrackerHandler):
+    """`POST runs/{id}/restore`: bring a deleted run back (until `gc` purged it); the run's
+    new state, as `DELETE runs/{id}` answers."""
+
+    @tornado.web.authenticated
+    async def post(self, run_id: str) -> None:
+        await self.answer(_restore, run_id)
+
+
 class ExperimentsHandler(TrackerHandler):
     """`GET experiments`: every experiment with its run count."""
 
@@ -364,6 +394,7 @@ ROUTES = [
     (r"runs/(?P<run_id>[^/]+)/artifacts/(?P<path>.+)", ArtifactHandler),
     (r"runs/(?P<run_id>[^/]+)/tags/(?P<key>.+)", TagHandler),
     (r"runs/(?P<run_id>[^/]+)/export", ExportHandler),
+    (r"runs/(?P<run_id>[^/]+)/restore", RestoreHandler),
     ("experiments", ExperimentsHandler),
 ]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .._limits import MAX_TAG_VALUE_LENGTH, SYSTEM_TAG_PREFIX, check_key, check_length
 from ..errors import InvalidInputError, RunNotFoundError, RunStillRunningError
+from ..model import RunState, RunTags
 from . import DB_NAME, Store, _schema
 
 TMP_GRACE_S = 3600.0  # leftover *.tmp files and unreferenced blobs younger than this stay
@@ -18,9 +19,9 @@ TMP_GRACE_S = 3600.0  # leftover *.tmp files and unreferenced blobs younger than
 FRESH_BLOB_S = 10.0
 
 
-def _states(conn: sqlite3.Connection, run_ids: list[str]) -> list[dict]:
+def _states(conn: sqlite3.Connection, run_ids: list[str]) -> list[RunState]:
     """Each run as it is: run_id, name, status and whether it is deleted."""
-    states = []
+    states: list[RunState] = []
     for run_id in run_ids:
         row = conn.execute(
             "SELECT name, status, deleted FROM runs WHERE id = ?", (run_id,)
@@ -37,7 +38,7 @@ def _set_deleted(conn: sqlite3.Connection, run_ids: list[str], deleted: bool) ->
     )
 
 
-def delete_runs(store: Store, run_ids: list[str]) -> list[dict]:
+def delete_runs(store: Store, run_ids: list[str]) -> list[RunState]:
     """Soft-delete runs (full ids or unique prefixes): hidden everywhere until
     ``restore_runs``, purged by ``collect_garbage``. Each run as it was before.
 
@@ -56,13 +57,13 @@ def delete_runs(store: Store, run_ids: list[str]) -> list[dict]:
     return before
 
 
-def delete_run(store: Store, run_id: str) -> dict:
+def delete_run(store: Store, run_id: str) -> RunState:
     """Soft-delete one run (see ``delete_runs``); its new state."""
     (before,) = delete_runs(store, [run_id])
     return {**before, "deleted": True}
 
 
-def restore_runs(store: Store, run_ids: list[str]) -> list[dict]:
+def restore_runs(store: Store, run_ids: list[str]) -> list[RunState]:
     """Undo ``delete_runs`` (until ``collect_garbage`` has purged them); each run as it was."""
     ids = list(dict.fromkeys(store.resolve_run_id(r) for r in run_ids))
     with store.write() as conn:
@@ -77,7 +78,7 @@ def is_deleted(store: Store, run_id: str) -> bool:
     return bool(rows and rows[0][0])
 
 
-def set_run_tag(store: Store, run_id: str, key: object, value: object) -> dict:
+def set_run_tag(store: Store, run_id: str, key: object, value: object) -> RunTags:
     """Set (or replace) tag ``key`` of a stored run in one write transaction; its tags."""
     check_key(key, "Tag")
     if not isinstance(value, str):

@@ -126,6 +126,29 @@ export interface IExperimentList {
   experiments: IExperiment[];
 }
 
+/** A run's lifecycle after `DELETE runs/{id}` or `POST runs/{id}/restore`. */
+export interface IRunState {
+  run_id: string;
+  name: string;
+  status: RunStatus;
+  deleted: boolean;
+}
+
+/** A run's tags after `PUT runs/{id}/tags/{key}` (MLflow's system tags left out). */
+export interface IRunTags {
+  run_id: string;
+  tags: Record<string, string>;
+}
+
+/** `GET runs/{id}/metrics/{key}?points=N`: the metric's count and (downsampled) points. */
+export interface IMetricPoints {
+  key: string;
+  count: number;
+  steps: number[];
+  values: JsonFloat[];
+  times: number[];
+}
+
 /**
  * What a run card output's metadata says (under `jupyter-tracker/run-card`): its run and
  * status; a card whose status is not `final` may be out of date (its kernel died first).
