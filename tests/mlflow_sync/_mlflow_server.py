@@ -202,12 +202,16 @@ def run_with_mlflow(code: str, cwd: Path, **env: str) -> str:
     return result.stdout
 
 
-def cli(*args: str, store: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    """``jupyter-tracker --store STORE ARGS...`` in a fresh interpreter."""
+def cli(
+    *args: str, store: Path, timeout: float = 600, pythonpath: Path | None = None
+) -> subprocess.CompletedProcess:
+    """``jupyter-tracker --store STORE ARGS...`` in a fresh interpreter (``pythonpath`` first
+    on its import path)."""
+    extra = {} if pythonpath is None else {"PYTHONPATH": str(pythonpath)}
     return subprocess.run(
         [sys.executable, "-m", "jupyter_tracker.cli", "--store", str(store), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=clean_env(),
+        env=clean_env(**extra),
     )
