@@ -92,6 +92,8 @@ export function formatDuration(start: number | null, end: number | null): string
 export interface IRunsQuery {
   filter?: string;
   order_by?: string;
+  /** `active` (the server's default), `deleted` or `all`. */
+  view?: string;
   offset?: number;
   limit?: number;
 }

@@ -1,10 +1,11 @@
 /**
  * The "Experiments" sidebar: the store's runs grouped by experiment (the active notebook's
  * first, sweep children nested), searched with the filter language, sorted, paged, kept live
- * by polling with back-off, driven by mouse or keyboard.
+ * by polling with back-off, driven by mouse or keyboard; "Show deleted" lists the deleted
+ * runs instead, to restore them.
  */
 
-import { LabIcon, refreshIcon } from '@jupyterlab/ui-components';
+import { deleteIcon, LabIcon, refreshIcon } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
@@ -16,6 +17,7 @@ import {
   runsEndpoint
 } from './format';
 import { requestAPI } from './handler';
+import { COMPARE_MAX, COMPARE_MIN, RunsView } from './menu';
 import { IRunPage, IRunRecord, RunStatus } from './tokens';
 import { appendPage, groupRuns, mergeHead, Row, visibleRows } from './tree';
 
@@ -24,10 +26,6 @@ export const PAGE_SIZE = 200;
 
 /** The most runs a poll re-reads (the server's cap on `limit`). */
 export const MAX_POLL_ROWS = 500;
-
-/** Compare takes this many runs. */
-export const COMPARE_MIN = 2;
-export const COMPARE_MAX = 20;
 
 const ICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">
   <g class="jp-icon3" fill="#616161">
@@ -49,6 +47,8 @@ const BASE_SORTS: [string, string][] = [
   ['status ASC', 'Status'],
   ['duration DESC', 'Longest']
 ];
+
+const EMPTY_TEXT = 'No runs yet. Put %%track_run at the top of a cell, or use jt.start_run().';
 
 /** A key in the filter language: backquoted unless a plain word. */
 function fieldKey(key: string): string {
@@ -128,7 +128,15 @@ export class ExperimentsPanel extends Widget {
     refresh.setAttribute('aria-label', 'Refresh');
     refreshIcon.element({ container: refresh, elementPosition: 'center' });
     refresh.addEventListener('click', () => void this.refresh());
-    header.append(this._compareButton, refresh);
+    this._deletedToggle = el('button', 'jp-TrackerPanel-deleted');
+    this._deletedToggle.title = 'Show deleted runs (to restore them)';
+    this._deletedToggle.setAttribute('aria-label', 'Show deleted');
+    this._deletedToggle.setAttribute('aria-pressed', 'false');
+    deleteIcon.element({ container: this._deletedToggle, elementPosition: 'center' });
+    this._deletedToggle.addEventListener('click', () =>
+      this.setView(this._view === 'deleted' ? 'active' : 'deleted')
+    );
+    header.append(this._compareButton, this._deletedToggle, refresh);
 
     const controls = el('div', 'jp-TrackerPanel-controls');
     this._search = el('input', 'jp-TrackerPanel-search');
@@ -150,13 +158,15 @@ export class ExperimentsPanel extends Widget {
     this._sort.addEventListener('change', () => this._applyQuery());
     controls.append(this._search, this._sort);
 
+    this._notice = el(
+      'div',
+      'jp-TrackerPanel-notice',
+      'Deleted runs: right-click one to restore it.'
+    );
+    this._notice.hidden = true;
     this._error = el('pre', 'jp-TrackerPanel-error');
     this._error.hidden = true;
-    this._empty = el(
-      'div',
-      'jp-TrackerPanel-empty',
-      'No runs yet. Put %%track_run at the top of a cell, or use jt.start_run().'
-    );
+    this._empty = el('div', 'jp-TrackerPanel-empty', EMPTY_TEXT);
     this._empty.hidden = true;
     this._list = el('ul', 'jp-TrackerPanel-list');
     this._list.setAttribute('role', 'tree');
@@ -166,7 +176,15 @@ export class ExperimentsPanel extends Widget {
     this._more = el('button', 'jp-TrackerPanel-more jp-mod-styled', 'Load more');
     this._more.hidden = true;
     this._more.addEventListener('click', () => void this._loadMore());
-    this.node.append(header, controls, this._error, this._empty, this._list, this._more);
+    this.node.append(
+      header,
+      controls,
+      this._notice,
+      this._error,
+      this._empty,
+      this._list,
+      this._more
+    );
     this._renderSorts();
     this._updateCompare();
   }
@@ -176,20 +194,46 @@ export class ExperimentsPanel extends Widget {
     return [...this._selected];
   }
 
-  /** The run of a list element (or one inside it), if any. */
-  runOf(node: HTMLElement | null): IRunRecord | undefined {
-    const id = node?.closest<HTMLElement>('.jp-TrackerRun')?.dataset.runId;
+  /** Which runs are listed: the active ones, or the deleted ones. */
+  get view(): RunsView {
+    return this._view;
+  }
+
+  /** The loaded run with this id, if any. */
+  runById(id: string | undefined): IRunRecord | undefined {
     return id ? this._runs.find(run => run.run_id === id) : undefined;
+  }
+
+  /** List the active or the deleted runs (ticks are kept only within one list). */
+  setView(view: RunsView): void {
+    if (view === this._view) {
+      return;
+    }
+    this._view = view;
+    this._selected.clear();
+    this._deletedToggle.setAttribute('aria-pressed', String(view === 'deleted'));
+    this._deletedToggle.classList.toggle('jp-mod-active', view === 'deleted');
+    this._notice.hidden = view !== 'deleted';
+    this.node.dataset.view = view;
+    this._empty.textContent = view === 'deleted' ? 'No deleted runs.' : EMPTY_TEXT;
+    this.reload();
+  }
+
+  /** Forget the loaded pages and read the first one again (after a delete or restore). */
+  reload(): void {
+    this._applyQuery();
   }
 
   /** Re-read the loaded runs now (overlapping calls share one request); resets back-off. */
   async refresh(): Promise<void> {
-    if (this._pending) {
-      return this._pending;
+    if (!this._pending) {
+      const pending = this._poll().finally(() => {
+        if (this._pending === pending) {
+          this._pending = null;
+        }
+      });
+      this._pending = pending;
     }
-    this._pending = this._poll().finally(() => {
-      this._pending = null;
-    });
     return this._pending;
   }
 
@@ -230,13 +274,16 @@ export class ExperimentsPanel extends Widget {
     this._orderBy = this._sort.value;
     this._runs = [];
     this._hasMore = false;
+    this._generation += 1; // pages asked for before are for another query: dropped
+    this._pending = null;
     void this.refresh();
   }
 
   private async _poll(): Promise<void> {
     const limit = Math.min(Math.max(this._runs.length, PAGE_SIZE), MAX_POLL_ROWS);
+    const generation = this._generation;
     const page = await this._fetch(0, limit);
-    if (page) {
+    if (page && generation === this._generation) {
       const before = JSON.stringify(this._runs.slice(0, limit));
       this._runs = mergeHead(this._runs, page.runs);
       if (this._runs.length <= limit) {
@@ -248,8 +295,9 @@ export class ExperimentsPanel extends Widget {
   }
 
   private async _loadMore(): Promise<void> {
+    const generation = this._generation;
     const page = await this._fetch(this._runs.length, PAGE_SIZE);
-    if (page) {
+    if (page && generation === this._generation) {
       this._runs = appendPage(this._runs, page.runs);
       this._hasMore = page.has_more;
       this._render();
@@ -258,7 +306,8 @@ export class ExperimentsPanel extends Widget {
 
   /** A page of runs, or null with the error shown under the search box. */
   private async _fetch(offset: number, limit: number): Promise<IRunPage | null> {
-    const query = { filter: this._filter, order_by: this._orderBy, offset, limit };
+    const view = this._view === 'active' ? undefined : this._view;
+    const query = { filter: this._filter, order_by: this._orderBy, view, offset, limit };
     try {
       const page = await requestAPI<IRunPage>(runsEndpoint(query));
       this._statuses = page.statuses;
@@ -474,6 +523,8 @@ export class ExperimentsPanel extends Widget {
   private _search: HTMLInputElement;
   private _sort: HTMLSelectElement;
   private _compareButton: HTMLButtonElement;
+  private _deletedToggle: HTMLButtonElement;
+  private _notice: HTMLDivElement;
   private _error: HTMLPreElement;
   private _empty: HTMLDivElement;
   private _list: HTMLUListElement;
@@ -482,12 +533,14 @@ export class ExperimentsPanel extends Widget {
   private _rows: Row[] = [];
   private _statuses: RunStatus[] = [];
   private _hasMore = false;
+  private _view: RunsView = 'active';
   private _filter = '';
   private _orderBy = '';
   private _sortSignature = '';
   private _collapsed = new Set<string>();
   private _selected = new Set<string>();
   private _changed = false;
+  private _generation = 0;
   private _delay = FAST_POLL_MS;
   private _pending: Promise<void> | null = null;
   private _timer: number | null = null;

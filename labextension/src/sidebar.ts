@@ -1,7 +1,7 @@
 /**
  * The sidebar plugin: the Experiments panel, the run and compare views in the main area,
- * and the commands (open, compare, go to cell, export, "Track this cell") with their
- * context-menu and palette entries.
+ * and the commands (open, compare, go to cell, export, set tag, delete, restore, "Track
+ * this cell") with their context-menu, palette and cell-toolbar entries.
  */
 
 import {
@@ -9,21 +9,26 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, InputDialog, MainAreaWidget, showErrorMessage } from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget, showErrorMessage } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
+import { deleteRun, exportRun, restoreRun, setTag } from './actions';
 import { CompareView } from './compare';
 import { requestAPI } from './handler';
-import { COMPARE_MAX, COMPARE_MIN, ExperimentsPanel } from './panel';
+import { actionEnabled, COMPARE_MAX, COMPARE_MIN, RUN_ACTIONS, RunAction } from './menu';
+import { ExperimentsPanel } from './panel';
 import { RunView, serverRelative } from './runview';
-import { IExportResult, IRunDetail } from './tokens';
+import { IRunDetail } from './tokens';
 
-export const CommandIDs = {
+export const CommandIDs: Record<RunAction | 'trackCell', string> = {
   open: 'jupyter-tracker:open-run',
   compare: 'jupyter-tracker:compare-runs',
   goToCell: 'jupyter-tracker:go-to-cell',
   exportRun: 'jupyter-tracker:export-run',
+  setTag: 'jupyter-tracker:set-tag',
+  deleteRun: 'jupyter-tracker:delete-run',
+  restoreRun: 'jupyter-tracker:restore-run',
   trackCell: 'jupyter-tracker:track-cell'
 };
 
@@ -139,10 +144,24 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
     NotebookActions.executionScheduled.connect(() => panel.nudge());
     NotebookActions.executed.connect(() => panel.nudge());
 
+    /** The run a command is for: its `runId` argument, else the row right-clicked. */
+    const target = (args: Record<string, unknown>) => {
+      const id = runIdOf(app, args);
+      const run = panel.runById(id) ?? (id ? { run_id: id, name: '' } : undefined);
+      return { id, run };
+    };
+    const enabled = (action: RunAction) => (args: Record<string, unknown>) =>
+      actionEnabled(action, {
+        run: panel.runById(runIdOf(app, args)),
+        view: panel.view,
+        selected: panel.selectedIds.length
+      });
+
     app.commands.addCommand(CommandIDs.open, {
       label: 'Open Run',
+      isEnabled: enabled('open'),
       execute: args => {
-        const id = runIdOf(app, args);
+        const { id } = target(args);
         if (id) {
           openRun(id);
         }
@@ -150,13 +169,14 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
     });
     app.commands.addCommand(CommandIDs.compare, {
       label: 'Compare Selected Runs',
-      isEnabled: () => panel.selectedIds.length >= COMPARE_MIN,
+      isEnabled: enabled('compare'),
       execute: () => compare(panel.selectedIds)
     });
     app.commands.addCommand(CommandIDs.goToCell, {
       label: 'Go to Cell',
+      isEnabled: enabled('goToCell'),
       execute: async args => {
-        const id = runIdOf(app, args);
+        const { id } = target(args);
         if (!id) {
           return;
         }
@@ -169,29 +189,47 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
     });
     app.commands.addCommand(CommandIDs.exportRun, {
       label: 'Export Run…',
+      isEnabled: enabled('exportRun'),
       execute: async args => {
-        const id = runIdOf(app, args);
-        if (!id) {
-          return;
-        }
-        const run = panel.runOf(document.querySelector(`.jp-TrackerRun[data-run-id="${CSS.escape(id)}"]`));
-        const suggested = `exports/${(run?.name || 'run').replace(/[^\w.-]+/g, '_')}-${id.slice(0, 8)}`;
-        const answer = await InputDialog.getText({
-          title: 'Export run to a folder (relative to the server root)',
-          text: suggested,
-          okLabel: 'Export'
-        });
-        if (!answer.button.accept || !answer.value) {
-          return;
-        }
-        try {
-          const result = await requestAPI<IExportResult>(`runs/${encodeURIComponent(id)}/export`, {
-            method: 'POST',
-            body: JSON.stringify({ directory: answer.value })
-          });
+        const { run } = target(args);
+        const result = run && (await exportRun(run));
+        if (result) {
           await app.commands.execute('docmanager:open', { path: `${result.directory}/README.md` });
-        } catch (error) {
-          void showErrorMessage('Export run', (error as Error).message);
+        }
+      }
+    });
+    app.commands.addCommand(CommandIDs.setTag, {
+      label: 'Set Tag…',
+      isEnabled: enabled('setTag'),
+      execute: async args => {
+        const { run } = target(args);
+        const key = typeof args.key === 'string' ? args.key : '';
+        if (run && (await setTag(run, key))) {
+          void panel.refresh();
+          const view = views.get(`run-${run.run_id}`)?.content;
+          if (view instanceof RunView) {
+            void view.load();
+          }
+        }
+      }
+    });
+    app.commands.addCommand(CommandIDs.deleteRun, {
+      label: 'Delete Run…',
+      isEnabled: enabled('deleteRun'),
+      execute: async args => {
+        const { run } = target(args);
+        if (run && (await deleteRun(run))) {
+          panel.reload();
+        }
+      }
+    });
+    app.commands.addCommand(CommandIDs.restoreRun, {
+      label: 'Restore Run',
+      isEnabled: enabled('restoreRun'),
+      execute: async args => {
+        const { run } = target(args);
+        if (run && (await restoreRun(run))) {
+          panel.reload();
         }
       }
     });
@@ -203,8 +241,8 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
     });
 
     const selector = '.jp-TrackerRun';
-    [CommandIDs.open, CommandIDs.goToCell, CommandIDs.exportRun, CommandIDs.compare].forEach((command, rank) =>
-      app.contextMenu.addItem({ command, selector, rank })
+    RUN_ACTIONS.forEach((action, rank) =>
+      app.contextMenu.addItem({ command: CommandIDs[action], selector, rank })
     );
     app.contextMenu.addItem({ command: CommandIDs.trackCell, selector: '.jp-Notebook .jp-CodeCell', rank: 20 });
     if (palette) {

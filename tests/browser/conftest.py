@@ -11,8 +11,9 @@ Playwright and pytest-jupyter's event loop do not share a process (TOOLCHAIN tra
 - `page`: a Playwright page in a Chromium with a fresh profile (`--user-data-dir`).
 - `ui`: `open_lab`, `open_notebook` (waits for the kernel to be "Idle": trap 4),
   `run_cell`, `code_cell`, `insert_cell_below`, `set_source`, `execute` (also without
-  waiting, for long cells), `save`, `set_theme`, `open_sidebar`, `screenshot` (PNGs in
-  `tests/artifacts/`, gitignored; of the page or of one element).
+  waiting, for long cells), `save`, `set_theme`, `open_sidebar`, `screenshot` (PNGs of the
+  page or of one element in the test's `tmp_path/screens/` and `tests/artifacts/`,
+  gitignored; also copied to `$JUPYTER_TRACKER_SCREENSHOTS` when that names a folder).
 - `make_runs`, `lab_files`, `notebook_file`: data for the test, made before `lab` starts.
 """
 
@@ -22,6 +23,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -47,6 +49,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+SCREENSHOTS_ENV = "JUPYTER_TRACKER_SCREENSHOTS"  # a folder that also gets every screenshot
 SERVER_START_TIMEOUT_S = 60
 UI_TIMEOUT_MS = 30_000
 
@@ -363,8 +366,8 @@ el => {
 class LabUI:
     """What a person does in JupyterLab, for tests: open it, open a notebook, run a cell."""
 
-    def __init__(self, page, lab: Lab) -> None:
-        self.page, self.lab = page, lab
+    def __init__(self, page, lab: Lab, screens: Path) -> None:
+        self.page, self.lab, self.screens = page, lab, screens
 
     def open_lab(self, path: str = "lab") -> None:
         """Load JupyterLab (`lab` or `lab/tree/<file>`) and wait for its shell."""
@@ -489,24 +492,30 @@ class LabUI:
         return panel
 
     def screenshot(self, name: str, element=None) -> Path:
-        """Save a PNG of the page, or of `element` only, as tests/artifacts/<name>.png."""
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.png"
+        """Save a PNG of the page, or of `element` only, as <name>.png in the test's
+        `screens` folder; copied to tests/artifacts/ and `$JUPYTER_TRACKER_SCREENSHOTS`."""
+        self.screens.mkdir(parents=True, exist_ok=True)
+        path = self.screens / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.png"
         (element or self.page).screenshot(path=str(path))
+        extra = os.environ.get(SCREENSHOTS_ENV)
+        for folder in (ARTIFACTS, Path(extra) if extra else None):
+            if folder is not None:
+                folder.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, folder / path.name)
         return path
 
 
 @pytest.fixture
-def ui(page, lab) -> LabUI:
+def ui(page, lab, tmp_path) -> LabUI:
     """The page of a fresh Chromium on this test's JupyterLab."""
-    return LabUI(page, lab)
+    return LabUI(page, lab, tmp_path / "screens")
 
 
 @pytest.fixture
-def notebook7_ui(page, notebook7) -> LabUI:
+def notebook7_ui(page, notebook7, tmp_path) -> LabUI:
     """The page of a fresh Chromium on this test's Notebook 7 (the helpers that do not
     need JupyterLab's own shell: `notebook`, `code_cell`, `screenshot`...)."""
-    return LabUI(page, notebook7)
+    return LabUI(page, notebook7, tmp_path / "screens")
 
 
 @pytest.fixture

@@ -1,0 +1,100 @@
+"""The sidebar's context menu: delete (confirmed; a RUNNING run refused clearly), "Show
+deleted" and restore, set a tag; what is enabled for which row."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+RUNS = """
+import time
+
+import jupyter_tracker as jt
+
+with jt.start_run(name="keeper", experiment="mnist", params={"lr": 0.1}):
+    jt.log_metric("loss", 0.5)
+time.sleep(0.01)
+with jt.start_run(name="doomed", experiment="mnist", params={"lr": 0.2}):
+    jt.log_metric("loss", 0.7)
+"""
+
+
+def menu_item(ui, label: str):
+    """The item of the open context menu whose label is `label`."""
+    name = ui.page.locator(".lm-Menu-itemLabel", has_text=re.compile(rf"^{re.escape(label)}$"))
+    return ui.page.locator(".lm-Menu-content > .lm-Menu-item").filter(has=name)
+
+
+def right_click(ui, row) -> None:
+    row.click(button="right")
+    ui.page.locator(".lm-Menu").first.wait_for()
+
+
+def test_context_menu_delete_restore_set_tag(ui, make_runs, notebook_file):
+    make_runs(RUNS)
+    notebook_file("nb.ipynb", ["import jupyter_tracker as jt"])
+    ui.open_notebook("nb.ipynb")
+    panel = ui.open_sidebar("Experiments")
+    runs = panel.locator(".jp-TrackerRun")
+    expect(runs.locator(".jp-TrackerRun-name")).to_have_text(["doomed", "keeper"])
+
+    # A run made outside a notebook: no "Go to Cell"; an active run: no "Restore".
+    right_click(ui, runs.filter(has_text="doomed"))
+    expect(menu_item(ui, "Go to Cell")).to_have_class(re.compile(r"lm-mod-disabled"))
+    expect(menu_item(ui, "Restore Run")).to_have_class(re.compile(r"lm-mod-disabled"))
+    expect(menu_item(ui, "Delete Run…")).not_to_have_class(re.compile(r"lm-mod-disabled"))
+    ui.screenshot("sidebar_context_menu_light")
+
+    # Delete asks first; cancelling keeps the run.
+    menu_item(ui, "Delete Run…").click()
+    dialog = ui.page.locator(".jp-Dialog")
+    expect(dialog).to_contain_text('Delete run "doomed"')
+    dialog.locator("button", has_text="Cancel").click()
+    expect(runs).to_have_count(2)
+    right_click(ui, runs.filter(has_text="doomed"))
+    menu_item(ui, "Delete Run…").click()
+    dialog.locator("button", has_text="Delete").click()
+    expect(runs.locator(".jp-TrackerRun-name")).to_have_text(["keeper"])
+
+    # "Show deleted" lists it; restore brings it back to the active list.
+    toggle = panel.locator(".jp-TrackerPanel-deleted")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    expect(panel.locator(".jp-TrackerPanel-notice")).to_be_visible()
+    expect(runs.locator(".jp-TrackerRun-name")).to_have_text(["doomed"])
+    right_click(ui, runs.first)
+    expect(menu_item(ui, "Delete Run…")).to_have_class(re.compile(r"lm-mod-disabled"))
+    ui.screenshot("sidebar_deleted_view_light")
+    menu_item(ui, "Restore Run").click()
+    expect(runs).to_have_count(0)
+    toggle.click()
+    expect(runs.locator(".jp-TrackerRun-name")).to_have_text(["doomed", "keeper"])
+
+    # Set a tag: key and value asked in one dialog; the run has it.
+    right_click(ui, runs.filter(has_text="keeper"))
+    menu_item(ui, "Set Tag…").click()
+    dialog.locator(".jp-TrackerTagDialog-key").fill("stage")
+    dialog.locator(".jp-TrackerTagDialog-value").fill("<b>prod</b>")
+    dialog.locator("button", has_text="Set tag").click()
+    expect(dialog).to_have_count(0)
+    keeper = next(
+        r for r in ui.lab.api("jupyter-tracker/api/runs")[1]["runs"] if r["name"] == "keeper"
+    )
+    assert keeper["tags"]["stage"] == "<b>prod</b>"
+
+    # A RUNNING run: deleting it is refused, and the dialog says why.
+    ui.run_cell('import jupyter_tracker as jt\nrun = jt.start_run(name="still going")')
+    expect(runs.filter(has_text="still going")).to_have_count(1, timeout=15_000)
+    right_click(ui, runs.filter(has_text="still going"))
+    menu_item(ui, "Delete Run…").click()
+    dialog.locator("button", has_text="Delete").click()
+    expect(dialog).to_contain_text("This run is still running")
+    expect(dialog).to_contain_text("is still RUNNING; end it first")
+    ui.screenshot("sidebar_delete_running_light")
+    dialog.locator("button").last.click()
+    expect(runs.filter(has_text="still going")).to_have_count(1)
+    assert ui.page.dialogs == []
