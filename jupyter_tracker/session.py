@@ -143,6 +143,9 @@ class Session:
         self._pid = os.getpid()
         # Called with (run, "started" | "ended"): how a shell shows runs it did not start.
         self.watchers: list[Callable[[ActiveRun, str], None]] = []
+        # The run of a papermill execution (made on first call): the parent of runs started
+        # with none active, and where log calls outside any run go.
+        self.default_parent: Callable[[], ActiveRun] | None = None
 
     # -- the store ------------------------------------------------------------------------
 
@@ -412,6 +415,8 @@ class Session:
         one), else the active run when ``nested``."""
         active = self.active_run()
         if parent_id is None:
+            if active is None and self.default_parent is not None:
+                return self.default_parent().id
             return active.id if nested and active is not None else None
         parent_id = store.resolve_run_id(parent_id)
         if active is not None and active.id != parent_id:
@@ -483,6 +488,8 @@ class Session:
         active = self.active_runs()
         if active:
             return active[-1]
+        if self.default_parent is not None:
+            return self.default_parent()
         run = self.start(implicit=True)
         print(
             f"jupyter-tracker: {call}() with no active run started run {run.name!r} "

@@ -29,6 +29,7 @@ LIBRARY = {
     "client",
     "entities",
     "data",
+    "papermill",
 }
 STORE = {"store"}
 LEAVES = {"capture", "render"}

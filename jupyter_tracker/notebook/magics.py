@@ -27,6 +27,7 @@ from ..capture.location import notebook_location
 from ..capture.magic_line import parse_run_line, parse_sweep_line
 from ..capture.slice import dependency_slice, hidden_state
 from ..errors import TrackerError
+from ..papermill import execution
 from ..run import error_text, outcome
 from ..session import session
 from ..store import queries
@@ -80,6 +81,8 @@ class TrackerMagics(Magics):
         self.cell.depth = max(0, self.cell.depth - 1)
         if self.cell.depth:
             return
+        _observe_papermill(self.ip)
+        execution().cell_ended(result.error_in_exec)
         if self.open_cell is not None:
             (run, card, git, capture), self.open_cell = self.open_cell, None
             self._finish(run, card, git, capture, result.error_in_exec)
@@ -425,6 +428,7 @@ def load(shell) -> None:
     shell.input_transformers_cleanup.append(tracked_cell_transform)
     session().watchers.append(magics.watch)
     session().implicit_end = "with this cell"
+    _observe_papermill(shell)
     crashed = session().crashed_runs_on_open()
     if crashed:
         names = ", ".join(crashed[:5]) + (" ..." if len(crashed) > 5 else "")
@@ -574,6 +578,12 @@ def _saved_notebook(
             text = "".join(text) if isinstance(text, list) else text
             sources[c["execution_count"]] = shell.transform_cell(text)
     return sources, order, ids
+
+
+def _observe_papermill(shell) -> None:
+    """Let the papermill integration read the cells run so far (the injected parameters)."""
+    raw = shell.history_manager.input_hist_raw if shell.history_manager else []
+    execution().observe(raw, shell.user_ns)
 
 
 def _kernel_started() -> float:
