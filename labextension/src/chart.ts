@@ -1,19 +1,13 @@
 /**
- * Metric curves as a small SVG: `layoutChart` (pure, tested) turns series into path data
- * and ticks, `drawChart` puts them in the page with theme colours (style/base.css).
+ * Metric curves as a small SVG: `smooth` and `chartLines` (smoothing as TensorBoard does:
+ * the raw curve kept faint) and `layoutChart` (path data and ticks) are pure and tested;
+ * `drawChart` puts them in the page with theme colours (style/sidebar.css) and
+ * `CurveControls` are the log-scale and smoothing inputs above a chart.
  */
 
+import { el } from './dom';
 import { JsonFloat } from './tokens';
 import { formatValue, toNumber } from './format';
-
-/** `GET runs/{id}/metrics/{key}?points=N`: the metric's (downsampled) points. */
-export interface IMetricPoints {
-  key: string;
-  count: number;
-  steps: number[];
-  values: JsonFloat[];
-  times: number[];
-}
 
 /** One curve: a label and its points (values may be NaN or infinite: gaps). */
 export interface ISeries {
@@ -27,6 +21,55 @@ export interface IChartLayout {
   paths: string[];
   xTicks: { pos: number; text: string }[];
   yTicks: { pos: number; text: string }[];
+}
+
+/** The smoothing slider's range: 0 (raw) to this weight. */
+export const MAX_SMOOTHING = 0.99;
+
+/**
+ * The exponential moving average TensorBoard draws, debiased so the first points are not
+ * pulled towards 0: `weight` 0 returns the values, 0.99 smooths hardest. NaN and infinite
+ * values stay gaps (and do not enter the average); a constant series stays as it is.
+ */
+export function smooth(values: JsonFloat[], weight: number): number[] {
+  const numbers = values.map(toNumber);
+  const w = Math.min(Math.max(weight, 0), MAX_SMOOTHING);
+  const finite = numbers.filter(Number.isFinite);
+  if (w === 0 || finite.every(v => v === finite[0])) {
+    return numbers;
+  }
+  let last = 0;
+  let count = 0;
+  return numbers.map(v => {
+    if (!Number.isFinite(v)) {
+      return v;
+    }
+    last = last * w + (1 - w) * v;
+    count += 1;
+    return last / (1 - w ** count);
+  });
+}
+
+/** One drawn line: the series' points, its colour index and whether it is the faint raw one. */
+export interface IChartLine {
+  series: ISeries;
+  colour: number;
+  faint: boolean;
+}
+
+/** The lines to draw: each series as is, or (smoothing > 0) faint raw then smoothed on top. */
+export function chartLines(series: ISeries[], smoothing: number): IChartLine[] {
+  if (!(smoothing > 0)) {
+    return series.map((s, i) => ({ series: s, colour: i % 8, faint: false }));
+  }
+  return [
+    ...series.map((s, i) => ({ series: s, colour: i % 8, faint: true })),
+    ...series.map((s, i) => ({
+      series: { ...s, values: smooth(s.values, smoothing) },
+      colour: i % 8,
+      faint: false
+    }))
+  ];
 }
 
 export const WIDTH = 480;
@@ -94,11 +137,18 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
   return node;
 }
 
-/** The curves as an `<svg>` with a legend; colours from the `jp-TrackerChart-cN` classes. */
-export function drawChart(series: ISeries[], log: boolean): HTMLElement {
+/**
+ * The curves as an `<svg>` with a legend; colours from the `jp-TrackerChart-cN` classes.
+ * With `smoothing` > 0 each curve is drawn smoothed over its faint raw points.
+ */
+export function drawChart(series: ISeries[], log: boolean, smoothing = 0): HTMLElement {
   const box = document.createElement('div');
   box.className = 'jp-TrackerChart';
-  const layout = layoutChart(series, log);
+  const lines = chartLines(series, smoothing);
+  const layout = layoutChart(
+    lines.map(line => line.series),
+    log
+  );
   const root = svg('svg', { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, width: WIDTH, height: HEIGHT, role: 'img' });
   root.append(svg('line', { class: 'jp-TrackerChart-axis', x1: PAD.left, x2: PAD.left, y1: PAD.top, y2: HEIGHT - PAD.bottom }));
   root.append(svg('line', { class: 'jp-TrackerChart-axis', x1: PAD.left, x2: WIDTH - PAD.right, y1: HEIGHT - PAD.bottom, y2: HEIGHT - PAD.bottom }));
@@ -114,9 +164,11 @@ export function drawChart(series: ISeries[], log: boolean): HTMLElement {
   });
   layout.paths.forEach((d, i) => {
     if (d) {
-      const path = svg('path', { class: `jp-TrackerChart-line jp-TrackerChart-c${i % 8}`, d });
+      const { colour, faint } = lines[i];
+      const kind = faint ? 'jp-TrackerChart-raw' : 'jp-TrackerChart-line';
+      const path = svg('path', { class: `${kind} jp-TrackerChart-c${colour}`, d });
       const title = svg('title', {});
-      title.textContent = series[i].label;
+      title.textContent = faint ? `${lines[i].series.label} (raw)` : lines[i].series.label;
       path.append(title);
       root.append(path);
     }
@@ -132,4 +184,48 @@ export function drawChart(series: ISeries[], log: boolean): HTMLElement {
   });
   box.append(legend);
   return box;
+}
+
+/** The inputs above a chart: log scale and smoothing; `onChange` redraws. */
+export class CurveControls {
+  constructor(onChange: () => void) {
+    this.node = el('div', 'jp-TrackerChart-controls');
+    this._log.type = 'checkbox';
+    this._log.addEventListener('change', onChange);
+    const logLabel = el('label', 'jp-TrackerView-logLabel');
+    logLabel.append(this._log, document.createTextNode(' log scale'));
+    this._smoothing.type = 'range';
+    this._smoothing.min = '0';
+    this._smoothing.max = String(MAX_SMOOTHING);
+    this._smoothing.step = '0.01';
+    this._smoothing.value = '0';
+    this._smoothing.setAttribute('aria-label', 'Smoothing');
+    this._smoothing.title = 'Exponential moving average of the points (0: raw)';
+    this._smoothing.addEventListener('input', () => {
+      this._showWeight();
+      onChange();
+    });
+    const smoothLabel = el('label', 'jp-TrackerChart-smoothLabel', 'smoothing ');
+    smoothLabel.append(this._smoothing, this._weight);
+    this._showWeight();
+    this.node.append(logLabel, smoothLabel);
+  }
+
+  readonly node: HTMLDivElement;
+
+  get log(): boolean {
+    return this._log.checked;
+  }
+
+  get smoothing(): number {
+    return Number(this._smoothing.value);
+  }
+
+  private _showWeight(): void {
+    this._weight.textContent = ` ${this.smoothing.toFixed(2)}`;
+  }
+
+  private _log = el('input', 'jp-TrackerView-log');
+  private _smoothing = el('input', 'jp-TrackerChart-smoothing');
+  private _weight = el('span', 'jp-TrackerChart-weight');
 }

@@ -1,16 +1,18 @@
 /**
  * The compare view in the main area for 2 to 20 runs: the params that differ (or all),
- * the final metrics with the best run marked, and one metric's curves overlaid.
+ * the final metrics with the best run marked, one metric's curves overlaid, and each run's
+ * cell source diffed against a baseline run's.
  */
 
 import { Widget } from '@lumino/widgets';
 
-import { drawChart, IMetricPoints, ISeries } from './chart';
+import { CurveControls, drawChart, ISeries } from './chart';
+import { diffRows, hasChanges, lineDiff } from './diff';
 import { el } from './dom';
 import { allKeys, bestIndex, differingKeys, encodePath, formatValue, higherIsBetter } from './format';
 import { requestAPI } from './handler';
 import { CURVE_POINTS } from './runview';
-import { IRunDetail } from './tokens';
+import { IMetricPoints, IRunDetail } from './tokens';
 
 /** Several runs side by side. */
 export class CompareView extends Widget {
@@ -122,23 +124,86 @@ export class CompareView extends Widget {
       });
       this._metric = metricKeys.includes(this._metric) ? this._metric : metricKeys[0];
       choose.value = this._metric;
-      const log = el('input', 'jp-TrackerView-log');
-      log.type = 'checkbox';
-      const label = el('label', 'jp-TrackerView-logLabel');
-      label.append(log, document.createTextNode(' log scale'));
+      const controls: CurveControls = new CurveControls(() => redraw());
       const redraw = () => {
         this._metric = choose.value;
-        void this._drawCurves(this._metric, log.checked, chart);
+        void this._drawCurves(this._metric, controls.log, controls.smoothing, chart);
       };
       choose.addEventListener('change', redraw);
-      log.addEventListener('change', redraw);
-      curves.append(choose, label, chart);
+      curves.append(choose, controls.node, chart);
       redraw();
     }
-    this.node.replaceChildren(title, params, metrics, curves);
+    this.node.replaceChildren(title, params, metrics, curves, this._sources());
   }
 
-  private async _drawCurves(key: string, log: boolean, into: HTMLElement): Promise<void> {
+  /** Each run's source against the baseline's (the first run unless another is chosen). */
+  private _sources(): HTMLElement {
+    const runs = this._runs;
+    const section = el('section', 'jp-TrackerView-section jp-TrackerCompare-sources');
+    section.append(el('h3', 'jp-TrackerView-heading', 'Source diff'));
+    const choose = el('select', 'jp-TrackerCompare-baseline');
+    choose.setAttribute('aria-label', 'Baseline run');
+    runs.forEach((run, i) => {
+      const o = el('option', '', this._label(run));
+      o.value = String(i);
+      choose.append(o);
+    });
+    this._baseline = Math.min(this._baseline, runs.length - 1);
+    choose.value = String(this._baseline);
+    const label = el('label', 'jp-TrackerCompare-toggle', 'against ');
+    label.append(choose);
+    const diffs = el('div', 'jp-TrackerCompare-diffs');
+    const draw = () => {
+      const base = runs[this._baseline];
+      diffs.replaceChildren(
+        ...runs.filter(run => run !== base).map(run => this._diffBlock(base, run))
+      );
+    };
+    choose.addEventListener('change', () => {
+      this._baseline = Number(choose.value);
+      draw();
+    });
+    draw();
+    section.append(label, diffs);
+    return section;
+  }
+
+  private _diffBlock(base: IRunDetail, run: IRunDetail): HTMLElement {
+    const block = el('div', 'jp-TrackerDiff');
+    block.append(el('div', 'jp-TrackerDiff-title', `${this._label(base)} → ${this._label(run)}`));
+    if (base.source === null || run.source === null) {
+      const which = run.source === null ? run : base;
+      block.append(el('p', 'jp-TrackerDiff-note', `${this._label(which)} has no recorded source.`));
+      return block;
+    }
+    const diff = lineDiff(base.source, run.source);
+    if (!hasChanges(diff)) {
+      block.append(el('p', 'jp-TrackerDiff-note', 'Same source.'));
+      return block;
+    }
+    const lines = el('div', 'jp-TrackerDiff-lines');
+    lines.setAttribute('role', 'table');
+    for (const row of diffRows(diff)) {
+      if (row.kind === 'skip') {
+        lines.append(el('div', 'jp-TrackerDiff-skip', `… ${row.count} unchanged line${row.count === 1 ? '' : 's'}`));
+        continue;
+      }
+      const line = el('div', `jp-TrackerDiff-line jp-mod-${row.kind}`);
+      line.setAttribute('role', 'row');
+      const sign = { same: ' ', add: '+', del: '-' }[row.kind];
+      line.append(
+        el('span', 'jp-TrackerDiff-num', row.oldLine === null ? '' : String(row.oldLine)),
+        el('span', 'jp-TrackerDiff-num', row.newLine === null ? '' : String(row.newLine)),
+        el('span', 'jp-TrackerDiff-sign', sign),
+        el('span', 'jp-TrackerDiff-text', row.text)
+      );
+      lines.append(line);
+    }
+    block.append(lines);
+    return block;
+  }
+
+  private async _drawCurves(key: string, log: boolean, smoothing: number, into: HTMLElement): Promise<void> {
     const series: ISeries[] = await Promise.all(
       this._runs.map(async run => {
         try {
@@ -151,7 +216,7 @@ export class CompareView extends Widget {
         }
       })
     );
-    into.replaceChildren(drawChart(series, log));
+    into.replaceChildren(drawChart(series, log, smoothing));
   }
 
   private _ids: string[];
@@ -159,4 +224,5 @@ export class CompareView extends Widget {
   private _runs: IRunDetail[] = [];
   private _allParams = false;
   private _metric = '';
+  private _baseline = 0;
 }

@@ -8,11 +8,11 @@ import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
 
-import { drawChart, IMetricPoints, ISeries } from './chart';
+import { CurveControls, drawChart, ISeries } from './chart';
 import { el } from './dom';
 import { encodePath, formatDuration, formatTime, formatValue } from './format';
 import { API_NAMESPACE, requestAPI } from './handler';
-import { IRunDetail } from './tokens';
+import { IMetricPoints, IRunDetail } from './tokens';
 
 /** Points asked per curve. */
 export const CURVE_POINTS = 300;
@@ -178,9 +178,9 @@ export class RunView extends Widget {
     t.append(head);
     const chosen = new Set(keys.slice(0, FIRST_CURVES));
     const chart = el('div', 'jp-TrackerView-chart');
-    const log = el('input', 'jp-TrackerView-log');
-    log.type = 'checkbox';
-    const redraw = () => void this._drawCurves(run.run_id, [...chosen], log.checked, chart);
+    const controls: CurveControls = new CurveControls(() => redraw());
+    const redraw = () =>
+      void this._drawCurves(run.run_id, [...chosen], controls.log, controls.smoothing, chart);
     for (const key of keys) {
       const m = run.metric_summary[key];
       const tr = el('tr', '');
@@ -198,15 +198,18 @@ export class RunView extends Widget {
         el('td', '', formatValue(m.max)), el('td', '', String(m.count)));
       t.append(tr);
     }
-    const label = el('label', 'jp-TrackerView-logLabel');
-    label.append(log, document.createTextNode(' log scale'));
-    log.addEventListener('change', redraw);
-    s.append(t, label, chart);
+    s.append(t, controls.node, chart);
     redraw();
     return s;
   }
 
-  private async _drawCurves(runId: string, keys: string[], log: boolean, into: HTMLElement): Promise<void> {
+  private async _drawCurves(
+    runId: string,
+    keys: string[],
+    log: boolean,
+    smoothing: number,
+    into: HTMLElement
+  ): Promise<void> {
     const series: ISeries[] = [];
     for (const key of keys) {
       let points = this._points.get(key);
@@ -222,7 +225,9 @@ export class RunView extends Widget {
       }
       series.push({ label: key, steps: points.steps, values: points.values });
     }
-    into.replaceChildren(series.length ? drawChart(series, log) : el('p', '', 'Tick a metric to draw its curve.'));
+    into.replaceChildren(
+      series.length ? drawChart(series, log, smoothing) : el('p', '', 'Tick a metric to draw its curve.')
+    );
   }
 
   private _tags(run: IRunDetail): HTMLElement {

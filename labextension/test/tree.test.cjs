@@ -55,3 +55,30 @@ test('chart layout: gaps at NaN, log scale drops values <= 0', () => {
   const empty = c.layoutChart([{ label: 'x', steps: [], values: [] }], false);
   assert.deepEqual(empty.paths, ['']);
 });
+
+test('smooth: TensorBoard-style debiased EMA; 0 is raw; gaps and constants kept', () => {
+  assert.deepEqual(c.smooth([1, 2, 3], 0), [1, 2, 3]);
+  const s = c.smooth([1, 0, 1, 0], 0.5);
+  assert.equal(s[0], 1); // debiased: the first point is not pulled towards 0
+  assert.ok(Math.abs(s[1] - 1 / 3) < 1e-12); // (0.25 + 0) / 0.75
+  assert.ok(s[2] > s[1] && s[3] < s[2]);
+  assert.ok(Math.max(...s.slice(1)) < 1 && Math.min(...s) > 0);
+  const gaps = c.smooth([1, 'NaN', 3, 'Infinity'], 0.6);
+  assert.ok(Number.isNaN(gaps[1]));
+  assert.equal(gaps[3], Infinity);
+  assert.ok(gaps[2] > 1 && gaps[2] < 3);
+  assert.deepEqual(c.smooth([2, 2, 2], 0.9), [2, 2, 2]);
+  assert.equal(c.smooth([5, 1], 5)[0], 5); // weights beyond the slider are clamped
+});
+
+test('chartLines: raw faint under the smoothed curve, one colour per series', () => {
+  const a = { label: 'a', steps: [0, 1], values: [1, 3] };
+  const b = { label: 'b', steps: [0, 1], values: [2, 2] };
+  assert.deepEqual(c.chartLines([a, b], 0).map(l => [l.series.label, l.colour, l.faint]),
+    [['a', 0, false], ['b', 1, false]]);
+  const lines = c.chartLines([a, b], 0.5);
+  assert.deepEqual(lines.map(l => [l.series.label, l.colour, l.faint]),
+    [['a', 0, true], ['b', 1, true], ['a', 0, false], ['b', 1, false]]);
+  assert.deepEqual(lines[0].series.values, [1, 3]);
+  assert.deepEqual(lines[2].series.values, c.smooth([1, 3], 0.5));
+});
