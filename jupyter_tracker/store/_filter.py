@@ -34,7 +34,7 @@ from typing import Any
 from .._limits import KEY_CHARACTERS, MAX_KEY_LENGTH
 from ..errors import FilterError
 
-__all__ = ["compile_filter", "compile_order_by"]
+__all__ = ["OrderKey", "compile_filter", "compile_order_by", "order_keys"]
 
 MAX_FILTER_LENGTH = 10_000
 MAX_NESTING = 50
@@ -636,15 +636,23 @@ def _order_sql(field: _Field) -> tuple[str, list]:
     return _ATTRIBUTES[field.key][0], []
 
 
-def compile_order_by(order_by: str | list[str] | None) -> tuple[str, list]:
-    """SQL ORDER BY clause body (without the keywords) and args; default 'r.start_time DESC'.
+@dataclass(frozen=True)
+class OrderKey:
+    """One field of an ``order_by``: what it names, its SQL expression over the runs table
+    ``r`` with that expression's bound args, and its direction (missing values last)."""
 
-    ``order_by`` is a list (or a comma-separated string) of ``<field> [ASC|DESC]``. Runs
-    missing the field come last either way; creation order (``r.rowid``, in the direction of
-    the first field) breaks ties, so runs started in the same millisecond keep their order.
-    """
+    kind: str  # metric, param, tag or attribute
+    key: str  # for attributes: the canonical attribute name
+    sql: str
+    args: tuple[Any, ...]
+    descending: bool
+
+
+def order_keys(order_by: str | list[str] | None) -> list[OrderKey]:
+    """The fields of ``order_by`` (a list, or a comma-separated string, of ``<field>
+    [ASC|DESC]``); ``start_time DESC`` when it names none. Raises ``FilterError``."""
     if not order_by:
-        return "r.start_time DESC, r.rowid DESC", []
+        return [OrderKey("attribute", "start_time", "r.start_time", (), True)]
     if isinstance(order_by, str):
         texts = [order_by]
     elif isinstance(order_by, (list, tuple)) and all(isinstance(t, str) for t in order_by):
@@ -655,24 +663,37 @@ def compile_order_by(order_by: str | list[str] | None) -> tuple[str, list]:
             repr(order_by)[:200],
             0,
         )
-    fields: list[tuple[_Field, str]] = []
+    keys: list[OrderKey] = []
     for text in texts:
         _check_length(text)
         start = 0
         while start >= 0:
             field, direction, start = _order_item(text, start)
-            fields.append((field, direction))
-            if len(fields) > MAX_ORDER_BY_FIELDS:
+            sql, args = _order_sql(field)
+            keys.append(OrderKey(field.kind, field.key, sql, tuple(args), direction == "DESC"))
+            if len(keys) > MAX_ORDER_BY_FIELDS:
                 raise FilterError(
                     f"More order_by fields than the limit of {MAX_ORDER_BY_FIELDS}",
                     text,
                     field.pos,
                 )
+    return keys
+
+
+def compile_order_by(order_by: str | list[str] | None) -> tuple[str, list]:
+    """SQL ORDER BY clause body (without the keywords) and args; default 'r.start_time DESC'.
+
+    ``order_by`` is a list (or a comma-separated string) of ``<field> [ASC|DESC]``. Runs
+    missing the field come last either way; creation order (``r.rowid``, in the direction of
+    the first field) breaks ties, so runs started in the same millisecond keep their order.
+    """
+    if not order_by:
+        return "r.start_time DESC, r.rowid DESC", []
+    keys = order_keys(order_by)
     clauses: list[str] = []
     args: list = []
-    for field, direction in fields:
-        sql, keys = _order_sql(field)
-        clauses.append(f"{sql} IS NULL, {sql} {direction}")
-        args.extend(keys + keys)
-    clauses.append(f"r.rowid {fields[0][1]}")
+    for k in keys:
+        clauses.append(f"{k.sql} IS NULL, {k.sql} {'DESC' if k.descending else 'ASC'}")
+        args.extend(k.args + k.args)
+    clauses.append(f"r.rowid {'DESC' if keys[0].descending else 'ASC'}")
     return ", ".join(clauses), args

@@ -220,12 +220,30 @@ def _v5_browsing_views(db: sqlite3.Connection) -> None:
     )
 
 
+def _v6_sorted_pages(db: sqlite3.Connection) -> None:
+    """Indexes that hand out runs already sorted, so a page sorted by an attribute, a metric's
+    latest value, a param (numbers first, then text, as ``order_by`` sorts) or a tag reads
+    that page, not every run (each index ends with the run: ties stay in creation order)."""
+    _statements(
+        db,
+        """
+        CREATE INDEX runs_by_time ON runs(start_time);
+        CREATE INDEX runs_by_end ON runs(end_time);
+        CREATE INDEX runs_by_name ON runs(name);
+        CREATE INDEX series_by_value ON series(key, last_value);
+        CREATE INDEX params_by_value ON params(key, COALESCE(num, value));
+        CREATE INDEX tags_by_value ON tags(key, value)
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v1_initial,
     _v2_notebook_capture,
     _v3_process_identity,
     _v4_remote_runs,
     _v5_browsing_views,
+    _v6_sorted_pages,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

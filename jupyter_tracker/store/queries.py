@@ -5,22 +5,28 @@ The one serializer of runs: everything that shows or sends a run starts from the
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from collections.abc import Iterable
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from .._limits import SYSTEM_TAG_PREFIX
-from ..errors import RunNotFoundError
+from ..errors import InvalidInputError, RunNotFoundError
 from ..model import RUN_COLUMNS, Artifact, Experiment, RunDetail, RunRecord
 from . import Store, in_chunks
 from .runs import unpack_capture
+
+if TYPE_CHECKING:
+    from ._filter import OrderKey
 
 Row = tuple[Any, ...]
 # Which runs a listing shows, by lifecycle (MLflow's ViewType): not deleted, deleted, both.
 View = Literal["active", "deleted", "all"]
 _VIEW_SQL = {"active": "r.deleted = 0", "deleted": "r.deleted = 1", "all": "1"}
 Points = tuple[list[int], list[float], list[int]]  # steps, values, times (ms)
+Position = tuple[list[Any], int]  # a cursor's values of the order keys, and the run's rowid
+MAX_CURSOR_LENGTH = 20_000
 _RUN_SELECT = (
     "SELECT r.id, r.name, r.status, e.name, r.start_time, r.end_time, r.parent_id, "
     "r.notebook, r.cell_id, r.rerun_of"
@@ -49,17 +55,47 @@ def records(
     system_tags: bool = False,
 ) -> list[RunRecord]:
     """Runs matching ``filter`` with their params (text), latest metrics and tags (MLflow's
-    ``mlflow.*`` system tags too when ``system_tags``); ``view`` says which lifecycle."""
-    from ._filter import compile_order_by
+    ``mlflow.*`` system tags too when ``system_tags``); ``view`` says which lifecycle.
+    ``offset`` skips that many (a cost that grows with it: ``run_page`` pages by key)."""
+    query = _SortedRuns(filter, order_by, experiment, view)
+    return _records(store, query.rows(store, limit, offset=offset), system_tags)
 
-    matching, args = _matching(filter, experiment, view)
-    order, order_args = compile_order_by(order_by)
-    sql = f"{_RUN_SELECT} {matching} ORDER BY {order} LIMIT ? OFFSET ?"
-    rows = store.read(sql, [*args, *order_args, -1 if limit is None else int(limit), int(offset)])
+
+def run_page(
+    store: Store,
+    filter: str | None = None,
+    order_by: str | list[str] | None = None,
+    experiment: str | list[str] | None = None,
+    limit: int = 50,
+    after: str | None = None,
+    *,
+    view: View = "active",
+    system_tags: bool = False,
+) -> tuple[list[RunRecord], str | None]:
+    """One page of ``records`` (keyset paging): the ``limit`` runs that follow the cursor
+    ``after`` (None: the first page) in ``order_by``'s order, and the cursor of the next page
+    (None after the last). A page costs the same wherever it is in the listing; a cursor is
+    opaque text, valid for the same filter and order (else an ``InvalidInputError``)."""
+    query = _SortedRuns(filter, order_by, experiment, view)
+    rows = query.rows(store, int(limit) + 1, after=query.decode(store, after))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = query.encode(rows[-1]) if more and rows else None
+    return _records(store, rows, system_tags), cursor
+
+
+def _records(store: Store, rows: list[Row], system_tags: bool) -> list[RunRecord]:
+    """Records of these runs' rows (``_RUN_SELECT``'s columns first), with their params,
+    latest metrics and tags, read by run id."""
     out = [
         cast(
             RunRecord,
-            {**dict(zip(RUN_COLUMNS, row, strict=True)), "params": {}, "metrics": {}, "tags": {}},
+            {
+                **dict(zip(RUN_COLUMNS, row[: len(RUN_COLUMNS)], strict=True)),
+                "params": {},
+                "metrics": {},
+                "tags": {},
+            },
         )
         for row in rows
     ]
@@ -78,6 +114,159 @@ def records(
     for run_id, key, value in tags:
         by_id[run_id]["tags"][key] = value
     return out
+
+
+# The table whose index hands out runs in the order of their value of a metric, param or
+# tag: (FROM clause driving the query from that index, the value, the condition on the key).
+_DRIVERS = {
+    "metric": ("series k0 CROSS JOIN runs r ON r.id = k0.run_id", "k0.last_value", "k0.key = ?"),
+    "param": (
+        "params k0 CROSS JOIN runs r ON r.id = k0.run_id",
+        "COALESCE(k0.num, k0.value)",
+        "k0.key = ?",
+    ),
+    "tag": ("tags k0 CROSS JOIN runs r ON r.id = k0.run_id", "k0.value", "k0.key = ?"),
+}
+_JOIN_EXPERIMENT = " JOIN experiments e ON e.id = r.experiment_id"
+
+
+class _SortedRuns:
+    """The matching runs in ``order_by``'s order, read a page at a time in two parts: the
+    runs that have a value for the first field, in that value's order (read from an index
+    in that order, so a page costs about the page), then those without, in creation order.
+    The order is ``compile_order_by``'s (missing values last, creation order breaks ties)."""
+
+    def __init__(
+        self,
+        filter: str | None,
+        order_by: str | list[str] | None,
+        experiment: str | list[str] | None,
+        view: View,
+    ) -> None:
+        from ._filter import order_keys
+
+        self.keys = order_keys(order_by)
+        self.where, self.args = _where(filter, experiment, view)
+        self.op = "<" if self.keys[0].descending else ">"
+        self.direction = "DESC" if self.keys[0].descending else "ASC"
+
+    def _value(self) -> str:
+        """The first field's value in the first part (attributes bind no args)."""
+        primary = self.keys[0]
+        return _DRIVERS[primary.kind][1] if primary.kind in _DRIVERS else primary.sql
+
+    def _part(self, first: int, after: Position | None) -> tuple[str, list[Any]]:
+        """``FROM ... WHERE ...`` and its args of part ``first`` (0: runs with a value for
+        the first field, 1: without), after the cursor's position when given."""
+        primary = self.keys[0]
+        value = self._value()
+        if first == 0 and primary.kind in _DRIVERS:
+            source, _, on_key = _DRIVERS[primary.kind]
+            sql = f"FROM {source}{_JOIN_EXPERIMENT} WHERE {on_key} AND {value} IS NOT NULL"
+            args: list[Any] = [primary.key]
+        elif first == 0:
+            sql = f"FROM runs r{_JOIN_EXPERIMENT} WHERE {value} IS NOT NULL"
+            args = []
+        else:
+            sql = f"FROM runs r{_JOIN_EXPERIMENT} WHERE {primary.sql} IS NULL"
+            args = list(primary.args)
+        sql += f" AND {self.where}"
+        args += self.args
+        if after is not None:
+            values, rowid = after
+            tail, tail_args = self._after(self.keys[1:], values[1:], rowid)
+            if first == 0:  # a range of the index, then the ties
+                o = self.op
+                tail = f"{value} {o}= ? AND ({value} {o} ? OR ({value} = ? AND {tail}))"
+                tail_args = [values[0]] * 3 + tail_args
+            sql += f" AND {tail}"
+            args += tail_args
+        return sql, args
+
+    def _after(self, keys: list[OrderKey], values: list[Any], rowid: int) -> tuple[str, list]:
+        """The condition that a run comes after ``values`` (of ``keys``), then ``rowid``."""
+        if not keys:
+            return f"r.rowid {self.op} ?", [rowid]
+        key, value = keys[0], values[0]
+        tail, tail_args = self._after(keys[1:], values[1:], rowid)
+        if value is None:  # only other missing values tie with it; none come after
+            return f"({key.sql} IS NULL AND {tail})", [*key.args, *tail_args]
+        op = "<" if key.descending else ">"
+        sql = f"({key.sql} IS NULL OR {key.sql} {op} ? OR ({key.sql} = ? AND {tail}))"
+        return sql, [*key.args, *key.args, value, *key.args, value, *tail_args]
+
+    def _columns(self, first: int) -> tuple[str, list[Any], str, list[Any]]:
+        """The SELECT list (run columns, each key's value, the rowid) and the ORDER BY of
+        part ``first``, each with its args."""
+        columns, order = [self._value() if first == 0 else "NULL"], []
+        if first == 0:
+            order.append(f"{self._value()} {self.direction}")
+        column_args: list[Any] = []
+        order_args: list[Any] = []
+        for k in self.keys[1:]:
+            columns.append(k.sql)
+            column_args += k.args
+            order.append(f"{k.sql} IS NULL, {k.sql} {'DESC' if k.descending else 'ASC'}")
+            order_args += k.args + k.args
+        order.append(f"r.rowid {self.direction}")
+        select = f"{_RUN_SELECT}, {', '.join(columns)}, r.rowid"
+        return select, column_args, ", ".join(order), order_args
+
+    def rows(
+        self, store: Store, limit: int | None, offset: int = 0, after: Position | None = None
+    ) -> list[Row]:
+        """Up to ``limit`` (None: all) rows, from ``offset`` or after the position ``after``."""
+        rows: list[Row] = []
+        in_second = after is not None and after[0][0] is None
+        for first in (1,) if in_second else (0, 1):
+            wanted = None if limit is None else limit - len(rows)
+            if wanted is not None and wanted <= 0:
+                break
+            where, where_args = self._part(first, after if first == 0 or in_second else None)
+            select, column_args, order, order_args = self._columns(first)
+            got = store.read(
+                f"{select} {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                [*column_args, *where_args, *order_args, -1 if wanted is None else wanted, offset],
+            )
+            if offset and not got and first == 0:  # the offset lies past the first part
+                offset -= store.read(f"SELECT COUNT(*) {where}", where_args)[0][0]  # noqa: S608
+            elif got:
+                offset = 0
+            rows += got
+        return rows
+
+    def encode(self, row: Row) -> str:
+        """The cursor after ``row`` (one of ``rows``'): its keys' values, id and rowid."""
+        n = len(RUN_COLUMNS)
+        position = [list(row[n : n + len(self.keys)]), row[0], row[-1]]
+        text = json.dumps(position, separators=(",", ":"))
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    def decode(self, store: Store, cursor: str | None) -> Position | None:
+        """The position a cursor of ``encode`` names; the rowid is the run's own while it
+        exists (``VACUUM`` may renumber rowids), else the one the cursor kept."""
+        if cursor is None:
+            return None
+        try:
+            if not isinstance(cursor, str) or len(cursor) > MAX_CURSOR_LENGTH:
+                raise ValueError
+            text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+            values, run_id, rowid = json.loads(text)
+            if (
+                not isinstance(values, list)
+                or len(values) != len(self.keys)
+                or not all(v is None or type(v) in (int, float, str) for v in values)
+                or type(run_id) is not str
+                or type(rowid) is not int
+            ):
+                raise ValueError
+        except (ValueError, TypeError, UnicodeDecodeError):
+            raise InvalidInputError(
+                "This page cursor (after) was not given out by this listing with the same "
+                "filter and order; start again from the first page."
+            ) from None
+        found = store.read("SELECT rowid FROM runs WHERE id = ?", (run_id,))
+        return values, found[0][0] if found else rowid
 
 
 def _for_runs(
@@ -250,18 +439,16 @@ def experiments(store: Store) -> list[Experiment]:
 # -- for the panels: counting, columns and drawing without reading every row ---------------
 
 
-def _matching(
+def _where(
     filter: str | None, experiment: str | list[str] | None, view: View = "active"
 ) -> tuple[str, list[Any]]:
-    """``FROM ... WHERE ...`` of the runs a filter selects (in one experiment, or any of a
-    list; not deleted, or as ``view`` says), and its bound args."""
+    """The condition (over runs ``r`` and their experiment ``e``) that a run is one a filter
+    selects (in one experiment, or any of a list; not deleted, or as ``view`` says), and its
+    bound args."""
     from ._filter import compile_filter
 
     where, args = compile_filter(filter)
-    sql = (
-        "FROM runs r JOIN experiments e ON e.id = r.experiment_id "
-        f"WHERE {_VIEW_SQL[view]} AND ({where})"
-    )
+    sql = f"{_VIEW_SQL[view]} AND ({where})"
     if isinstance(experiment, str):
         sql += " AND e.name = ?"
         args = [*args, experiment]
@@ -270,6 +457,14 @@ def _matching(
         sql += f" AND e.name IN ({','.join('?' * len(names))})"
         args = [*args, *names]
     return sql, args
+
+
+def _matching(
+    filter: str | None, experiment: str | list[str] | None, view: View = "active"
+) -> tuple[str, list[Any]]:
+    """``FROM ... WHERE ...`` of the runs a filter selects (see ``_where``), and its args."""
+    where, args = _where(filter, experiment, view)
+    return f"FROM runs r{_JOIN_EXPERIMENT} WHERE {where}", args
 
 
 def count_runs(store: Store, filter: str | None = None, experiment: str | None = None) -> int:
