@@ -17,7 +17,7 @@ import { deleteRun, exportRun, restoreRun, setTag } from './actions';
 import { CompareView } from './compare';
 import { requestAPI } from './handler';
 import { actionEnabled, COMPARE_MAX, COMPARE_MIN, RUN_ACTIONS, RunAction } from './menu';
-import { ExperimentsPanel } from './panel';
+import { experimentsIcon, ExperimentsPanel } from './panel';
 import { RunView, serverRelative } from './runview';
 import { IRunDetail } from './tokens';
 
@@ -72,7 +72,11 @@ async function goToCell(app: JupyterFrontEnd, run: IRunDetail): Promise<string |
   return null;
 }
 
-/** `%%track_run` at the top of the active cell, and `%load_ext` above the first cell if needed. */
+/**
+ * `%%track_run` at the top of the active cell; `%load_ext jupyter_tracker` above the first
+ * cell if no cell has it, and run quietly in the kernel (if one is running) so the cell can
+ * be run at once.
+ */
 function trackActiveCell(tracker: INotebookTracker): void {
   const panel = tracker.currentWidget;
   const cell = panel?.content.activeCell;
@@ -89,6 +93,11 @@ function trackActiveCell(tracker: INotebookTracker): void {
   if (!loaded) {
     panel.content.model?.sharedModel.insertCell(0, { cell_type: 'code', source: LOAD_EXT });
   }
+  panel.sessionContext.session?.kernel?.requestExecute({
+    code: LOAD_EXT,
+    silent: true,
+    store_history: false
+  });
 }
 
 export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
@@ -235,6 +244,7 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
     });
     app.commands.addCommand(CommandIDs.trackCell, {
       label: 'Track This Cell',
+      icon: args => (args.toolbar ? experimentsIcon : undefined),
       caption: 'Put %%track_run at the top of the active cell (and load jupyter_tracker)',
       isEnabled: () => tracker.currentWidget?.content.activeCell?.model.type === 'code',
       execute: () => trackActiveCell(tracker)

@@ -98,3 +98,38 @@ def test_context_menu_delete_restore_set_tag(ui, make_runs, notebook_file):
     dialog.locator("button").last.click()
     expect(runs.filter(has_text="still going")).to_have_count(1)
     assert ui.page.dialogs == []
+
+
+def test_track_this_cell_from_the_cell_toolbar(ui, notebook_file):
+    notebook_file("fresh.ipynb", ["total = sum(range(10))\nprint(total)"])
+    ui.open_notebook("fresh.ipynb")
+    panel = ui.open_sidebar("Experiments")
+    cell = ui.code_cell("total = sum")
+    cell.locator(".jp-InputArea-editor .cm-content").click()
+    button = cell.locator('.jp-cell-toolbar [data-command="jupyter-tracker:track-cell"]')
+    expect(button).to_be_visible()
+    ui.screenshot("cell_toolbar_track_button_light", cell)
+    button.click()
+
+    # `%%track_run` on top of the cell; `%load_ext` in a new first cell, already run quietly.
+    expect(cell.locator(".cm-content")).to_contain_text("%%track_run")
+    expect(ui.cells.first.locator(".cm-content")).to_have_text("%load_ext jupyter_tracker")
+    expect(ui.cells.first.locator(".jp-InputArea-prompt")).to_have_text("[ ]:")
+    ui.execute(cell)
+    expect(cell.locator(".jp-OutputArea-output").last).to_contain_text("45")
+    # Listed twice: under "This notebook" and under its experiment.
+    tracked = panel.locator(".jp-TrackerRun")
+    expect(panel.locator(".jp-TrackerGroup-title")).to_have_text(
+        ["This notebook: fresh.ipynb", "Default"], timeout=10_000
+    )
+    expect(tracked.locator(".jp-TrackerRun-status")).to_have_text(
+        ["FINISHED", "FINISHED"], timeout=10_000
+    )
+
+    # A second click does not stack magics or load cells.
+    cell.locator(".jp-InputArea-editor .cm-content").click()
+    button.click()
+    assert ui.cells.count() == 2
+    source = cell.locator(".cm-content").inner_text()
+    assert source.count("%%track_run") == 1, source
+    assert ui.page.dialogs == []
