@@ -10,6 +10,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 import jupyter_tracker as jt
+from jupyter_tracker.session import session
 
 
 def cell(ip, source: str):
@@ -392,3 +393,23 @@ def test_importing_in_ipython_is_enough_for_a_bare_log_call_to_end_with_its_cell
         "ip.run_cell('print(jt.search_runs().status.tolist())')\n"
     )
     assert "['FINISHED']" in result.stdout
+
+
+def test_a_run_started_by_code_in_a_notebook_records_its_notebook_and_cell_at_once(
+    ip, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JPY_SESSION_NAME", "study.ipynb")
+    (tmp_path / "study.ipynb").write_text("{}")
+    code = "import jupyter_tracker as jt\nrun = jt.start_run(name='by code')\n"
+    assert ip.run_cell(code, store_history=True, cell_id="starter").success
+    live = ip.user_ns["run"]
+    assert (live.notebook, live.cell_id) == (str(tmp_path / "study.ipynb"), "starter")
+    session().flush()
+    stored = jt.get_run(live.id)  # in the store while RUNNING, as the sidebar reads it
+    assert stored.status == "RUNNING"
+    assert (stored.notebook, stored.cell_id) == (str(tmp_path / "study.ipynb"), "starter")
+    cell(ip, "jt.end_run()")
+    cell(ip, "jt.log_metric('x', 1.0)")  # a bare log call's run: from the notebook too
+    implicit = [r for r in jt.search_runs()["run_id"] if r != live.id]
+    assert jt.get_run(implicit[0]).notebook == str(tmp_path / "study.ipynb")

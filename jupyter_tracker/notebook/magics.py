@@ -125,8 +125,16 @@ class TrackerMagics(Magics):
         self.open_cell = (run, card, git, capture)
 
     def watch(self, run, event: str) -> None:
-        """A run started by code in a cell (``with jt.start_run():``) gets a card too."""
-        if self._magic_starting or run._implicit:
+        """A run started by code in a cell (``with jt.start_run():``) records the notebook
+        and cell it came from as it starts (the sidebar lists it under its notebook while it
+        runs), and gets a card too."""
+        if self._magic_starting:
+            return
+        if event == "started" and run.notebook is None:
+            where = notebook_location(self.ip)
+            if where["notebook"] is not None:
+                run.set_origin(where["notebook"], self.cell.cell_id or where["cell_id"], None)
+        if run._implicit:
             return
         if event == "started" and _has_frontend(self.ip):
             card = self.code_cards[run.id] = RunCard(run, html=True)
