@@ -3,8 +3,10 @@
     .venv/bin/python benchmarks/run.py [--quick] [--only NAME[,NAME]] [--json FILE]
                                        [--mlflow-python PATH] [--strict]
 
-Prints one table: each workload's figure for every contender, the ratio and the target of
-issue 2 with PASS/MISS. Every workload runs in a fresh interpreter per contender (see
+Prints one table: each workload's figure for every contender, the ratio and the target
+(issues 2 and 13) with PASS/MISS. Only the work is timed: inputs (rows, dicts) are built
+before the clock, for every contender; jupyter-tracker's figures include the final flush.
+Every workload runs in a fresh interpreter per contender (see
 ``_workloads.py``) with fresh temporary stores; the figure is the median of several
 repetitions. The machine may be shared: the load average is printed with the table.
 """
@@ -214,9 +216,9 @@ def build_rows(results: dict, cfg: dict, who: Contenders) -> list[list[str]]:
     rows = []
     ml = None if not who.mlflow else "mlflow"
 
-    for name, label, size in (
-        ("log_metric", "log_metric per call", f"{cfg['calls']:,} pts, 5 keys"),
-        ("log_metrics", "log_metrics batched", f"{cfg['batches']:,} x 5 keys"),
+    for name, label, size, target in (
+        ("log_metric", "log_metric per call", f"{cfg['calls']:,} pts, 5 keys", 0.6),
+        ("log_metrics", "log_metrics batched", f"{cfg['batches']:,} x 5 keys", 0.4),
     ):
         if name not in results:
             continue
@@ -231,8 +233,8 @@ def build_rows(results: dict, cfg: dict, who: Contenders) -> list[list[str]]:
                 fmt_rate(r["raw"], " pts/s"),
                 mtext,
                 "-" if ratio is None else f"jt/raw {ratio:.2f}x",
-                ">= 0.4x raw",
-                verdict(None if ratio is None else ratio >= 0.4),
+                f">= {target}x raw",
+                verdict(None if ratio is None else ratio >= target),
             ]
         )
 
@@ -253,8 +255,8 @@ def build_rows(results: dict, cfg: dict, who: Contenders) -> list[list[str]]:
                 cell(r["raw"]),
                 cell(m) + (f" ({m['runs']} runs)" if ok(m) else ""),
                 "-" if ratio is None else f"cost jt/raw {ratio:.2f}x",
-                "<= 4x raw cost",
-                verdict(None if ratio is None else ratio <= 4),
+                "<= 3x raw cost",
+                verdict(None if ratio is None else ratio <= 3),
             ]
         )
 

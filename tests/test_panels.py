@@ -211,6 +211,16 @@ def test_ten_thousand_runs_open_one_page_under_a_megabyte(big_store, frontend):
     table.close()
 
 
+def test_pages_forward_back_and_jumps_show_the_sorted_runs_in_order(big_store):
+    table = table_module.RunTable(store=big_store, page_size=7)
+    table.sort_by, table.descending = "metrics.metric_02", False
+    order = [r["run_id"] for r in queries.records(big_store, order_by="metrics.metric_02 ASC")]
+    for page in (0, 1, 2, 1, 40, 41, 3):  # next, next, back, a jump, next, back
+        table.page = page
+        assert [r["id"] for r in table.rows] == order[page * 7 : page * 7 + 7], page
+    table.close()
+
+
 def test_a_row_opens_the_run_detail_below_the_table(store):
     with start("detailed", {"lr": 0.1}, "x = 1\nprint(x)\n") as run:
         for step in range(20):

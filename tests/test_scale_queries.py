@@ -203,3 +203,77 @@ def test_a_filtered_page_is_read_in_order_too(big_store):
         lambda: queries.run_page(big_store, "params.alpha > 10", "metrics.loss", limit=50),
     )
     assert "INDEX series_by_value" in plans[0], plans
+
+
+# -- counts, keys and the table's fingerprint without reading every run -------------------------
+
+
+def _slow_count(store, experiment=None) -> int:
+    """The count as a filter that matches every run computes it (reading each run)."""
+    return queries.count_runs(store, "run_id LIKE '%'", experiment)
+
+
+def test_counts_follow_inserts_deletes_restores_purges_and_moves(store):
+    import jupyter_tracker as jt
+    from jupyter_tracker.store import _maintenance
+
+    runs = []
+    for i in range(4):
+        with jt.start_run(experiment="a" if i % 2 else "b", params={"p": i}) as run:
+            runs.append(run.id)
+
+    def counts():
+        by_name = {e["name"]: e["runs"] for e in queries.experiments(store)}
+        for name in ("a", "b"):
+            assert queries.count_runs(store, experiment=name) == _slow_count(store, name)
+            assert by_name.get(name, 0) == _slow_count(store, name)
+        assert queries.count_runs(store) == _slow_count(store)
+        return by_name["a"], by_name["b"]
+
+    assert counts() == (2, 2)
+    _maintenance.delete_runs(store, [runs[0], runs[1]])
+    assert counts() == (1, 1)
+    _maintenance.restore_runs(store, [runs[0]])
+    assert counts() == (1, 2)
+    with store.write() as conn:
+        conn.execute(
+            "UPDATE runs SET experiment_id = (SELECT id FROM experiments WHERE name = 'a') "
+            "WHERE id = ?",
+            (runs[0],),
+        )
+    assert counts() == (2, 1)
+    with store.write() as conn:
+        conn.execute("DELETE FROM runs WHERE id IN (?, ?)", (runs[1], runs[2]))
+    assert counts() == (2, 0)
+
+
+def test_keys_without_a_filter_leave_out_deleted_runs_and_system_tags(store):
+    import jupyter_tracker as jt
+    from jupyter_tracker.store import _maintenance
+
+    with jt.start_run(experiment="x", params={"kept": 1}, tags={"t": "1"}) as run:
+        jt.log_metric("loss", 0.5)
+    with jt.start_run(experiment="y", params={"gone": 1}) as gone:
+        jt.log_metric("only_gone", 1.0)
+    _maintenance.delete_runs(store, [gone.id])
+    keys = queries.run_keys(store)
+    assert keys == queries.run_keys(store, "run_id LIKE '%'")  # the filtered path agrees
+    assert keys["params"] == ["kept"] and keys["metrics"] == ["loss"] and keys["tags"] == ["t"]
+    assert queries.run_keys(store, experiment="y") == {"params": [], "metrics": [], "tags": []}
+    assert run.id
+
+
+def test_the_fingerprint_changes_when_a_run_is_added_deleted_or_ends(store):
+    import jupyter_tracker as jt
+    from jupyter_tracker.store import _maintenance
+
+    before = queries.runs_signature(store)
+    run = jt.start_run()
+    started = queries.runs_signature(store)
+    assert started != before
+    jt.end_run()
+    ended = queries.runs_signature(store)
+    assert ended != started
+    _maintenance.delete_runs(store, [run.id])
+    assert queries.runs_signature(store) != ended
+    assert not queries.any_runs(store) and queries.count_runs(store) == 0

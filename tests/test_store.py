@@ -64,6 +64,37 @@ def test_an_older_store_is_upgraded_in_place_without_loss(tmp_path):
     assert _integrity(old / "store.db") == "ok"
 
 
+def test_a_version_5_store_gets_the_sorting_indexes_and_pages_the_same(tmp_path):
+    from jupyter_tracker.store import queries
+
+    old = tmp_path / "v5"
+    old.mkdir()
+    conn = sqlite3.connect(old / "store.db", isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    _schema.migrate(conn, upto=5)
+    conn.execute("INSERT INTO experiments (id, name, created_at) VALUES (0, 'Default', 1)")
+    conn.executemany(
+        "INSERT INTO runs (id, experiment_id, name, status, start_time) "
+        "VALUES (?, 0, ?, 'FINISHED', ?)",
+        [(f"{i:032x}", f"run {i}", 1000 + i) for i in range(20)],
+    )
+    conn.executemany(
+        "INSERT INTO series (run_id, key, count, last_value) VALUES (?, 'loss', 1, ?)",
+        [(f"{i:032x}", (i * 7) % 20 / 20) for i in range(20)],
+    )
+    conn.execute("COMMIT")
+    before = [r[0] for r in conn.execute("SELECT id FROM runs ORDER BY start_time DESC")]
+    conn.close()
+
+    store = Store.open(old)
+    indexes = {n for (n,) in store.read("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"runs_by_time", "series_by_value", "params_by_value", "tags_by_value"} <= indexes
+    assert [r["run_id"] for r in queries.records(store)] == before
+    page, after = queries.run_page(store, order_by="metrics.loss DESC", limit=3)
+    assert [r["metrics"]["loss"] for r in page] == [0.95, 0.9, 0.85] and after
+    assert _integrity(old / "store.db") == "ok"
+
+
 def test_a_newer_store_is_refused_with_a_clear_message(tmp_path):
     newer = tmp_path / "newer"
     Store.open(newer)

@@ -221,20 +221,43 @@ def _v5_browsing_views(db: sqlite3.Connection) -> None:
 
 
 def _v6_sorted_pages(db: sqlite3.Connection) -> None:
-    """Indexes that hand out runs already sorted, so a page sorted by an attribute, a metric's
-    latest value, a param (numbers first, then text, as ``order_by`` sorts) or a tag reads
-    that page, not every run (each index ends with the run: ties stay in creation order)."""
+    """Listings that cost a page, not the store: indexes that hand out runs already sorted
+    (by an attribute, a metric's latest value, a param, numbers first then text as
+    ``order_by`` sorts, or a tag), and each experiment's count of runs (not deleted) kept by
+    triggers, so counting every run reads one row per experiment."""
     _statements(
         db,
         """
         CREATE INDEX runs_by_time ON runs(start_time);
         CREATE INDEX runs_by_end ON runs(end_time);
         CREATE INDEX runs_by_name ON runs(name);
+        CREATE INDEX runs_by_notebook ON runs(notebook);
         CREATE INDEX series_by_value ON series(key, last_value);
         CREATE INDEX params_by_value ON params(key, COALESCE(num, value));
-        CREATE INDEX tags_by_value ON tags(key, value)
+        CREATE INDEX tags_by_value ON tags(key, value);
+        CREATE TABLE run_counts (
+            experiment_id INTEGER PRIMARY KEY,
+            runs INTEGER NOT NULL
+        );
+        INSERT INTO run_counts (experiment_id, runs)
+            SELECT experiment_id, COUNT(*) FROM runs WHERE deleted = 0 GROUP BY experiment_id
         """,
     )
+    add = (  # one more run (not deleted) in NEW's experiment
+        "INSERT INTO run_counts (experiment_id, runs) SELECT NEW.experiment_id, 1 "
+        "WHERE NEW.deleted = 0 ON CONFLICT (experiment_id) DO UPDATE SET runs = runs + 1;"
+    )
+    remove = (
+        "UPDATE run_counts SET runs = runs - 1 "
+        "WHERE experiment_id = OLD.experiment_id AND OLD.deleted = 0;"
+    )
+    for trigger in (  # a trigger's body holds ';': one statement each
+        f"CREATE TRIGGER run_counts_insert AFTER INSERT ON runs BEGIN {add} END",
+        f"CREATE TRIGGER run_counts_delete AFTER DELETE ON runs BEGIN {remove} END",
+        "CREATE TRIGGER run_counts_update AFTER UPDATE OF deleted, experiment_id ON runs "
+        f"BEGIN {remove} {add} END",
+    ):
+        db.execute(trigger)
 
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [

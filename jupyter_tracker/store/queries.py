@@ -69,15 +69,17 @@ def run_page(
     limit: int = 50,
     after: str | None = None,
     *,
+    skip: int = 0,
     view: View = "active",
     system_tags: bool = False,
 ) -> tuple[list[RunRecord], str | None]:
     """One page of ``records`` (keyset paging): the ``limit`` runs that follow the cursor
     ``after`` (None: the first page) in ``order_by``'s order, and the cursor of the next page
     (None after the last). A page costs the same wherever it is in the listing; a cursor is
-    opaque text, valid for the same filter and order (else an ``InvalidInputError``)."""
+    opaque text, valid for the same filter and order (else an ``InvalidInputError``).
+    ``skip`` passes over that many runs after the cursor first (a jump, at its cost)."""
     query = _SortedRuns(filter, order_by, experiment, view)
-    rows = query.rows(store, int(limit) + 1, after=query.decode(store, after))
+    rows = query.rows(store, int(limit) + 1, int(skip), query.decode(store, after))
     more = len(rows) > limit
     rows = rows[:limit]
     cursor = query.encode(rows[-1]) if more and rows else None
@@ -425,13 +427,12 @@ def previous_cell_run(store: Store, cell_id: str, run_id: str) -> str | None:
 
 
 def experiments(store: Store) -> list[Experiment]:
-    """Every experiment with its run count."""
+    """Every experiment with its run count (kept by the store: no run is read)."""
     return [
         cast(Experiment, dict(zip(("id", "name", "created_at", "runs"), r, strict=True)))
         for r in store.read(
-            "SELECT e.id, e.name, e.created_at, COUNT(r.id) FROM experiments e "
-            "LEFT JOIN runs r ON r.experiment_id = e.id AND r.deleted = 0 "
-            "GROUP BY e.id ORDER BY e.id"
+            "SELECT e.id, e.name, e.created_at, COALESCE(c.runs, 0) FROM experiments e "
+            "LEFT JOIN run_counts c ON c.experiment_id = e.id ORDER BY e.id"
         )
     ]
 
@@ -467,26 +468,61 @@ def _matching(
     return f"FROM runs r{_JOIN_EXPERIMENT} WHERE {where}", args
 
 
+def _unfiltered(filter: str | None) -> bool:
+    return filter is None or not filter.strip()
+
+
 def count_runs(store: Store, filter: str | None = None, experiment: str | None = None) -> int:
-    """How many runs ``records`` would return with no limit."""
+    """How many runs ``records`` would return with no limit (without a filter, the store's
+    count per experiment: no run is read)."""
+    if _unfiltered(filter):
+        sql = "SELECT COALESCE(SUM(c.runs), 0) FROM run_counts c"
+        if experiment is None:
+            return int(store.read(sql)[0][0])
+        sql += " JOIN experiments e ON e.id = c.experiment_id WHERE e.name = ?"
+        return int(store.read(sql, (experiment,))[0][0])
     sql, args = _matching(filter, experiment)
     count: int = store.read(f"SELECT COUNT(*) {sql}", args)[0][0]  # noqa: S608
     return count
+
+
+def any_runs(store: Store, filter: str | None = None, experiment: str | None = None) -> bool:
+    """Whether ``records`` would return any run (it stops at the first)."""
+    sql, args = _matching(filter, experiment)
+    return bool(store.read(f"SELECT EXISTS (SELECT 1 {sql})", args)[0][0])  # noqa: S608
+
+
+_KEY_TABLES = (("params", "params"), ("metrics", "series"), ("tags", "tags"))
 
 
 def run_keys(
     store: Store, filter: str | None = None, experiment: str | None = None
 ) -> dict[str, list[str]]:
     """The param, metric and tag keys of the matching runs, sorted (the table's columns;
-    MLflow's system tags left out, as in ``records``)."""
-    sql, args = _matching(filter, experiment)
+    MLflow's system tags left out, as in ``records``). Without a filter, each key is found
+    by a skip through its index and kept if one run (not deleted) has it: the cost grows
+    with the number of keys, not of runs."""
+    where, args = _where(filter, experiment)
     out = {}
-    for kind, table in (("params", "params"), ("metrics", "series"), ("tags", "tags")):
-        rows = store.read(
-            f"SELECT DISTINCT key FROM {table} WHERE run_id IN (SELECT r.id {sql}) "  # noqa: S608
-            "AND key NOT GLOB ? ORDER BY key",
-            [*args, _hidden_tags(table != "tags")],
-        )
+    for kind, table in _KEY_TABLES:
+        hidden = _hidden_tags(table != "tags")
+        if _unfiltered(filter):
+            rows = store.read(
+                f"WITH RECURSIVE k(key) AS (SELECT MIN(key) FROM {table} UNION ALL "  # noqa: S608
+                f"SELECT (SELECT MIN(key) FROM {table} WHERE key > k.key) FROM k "
+                "WHERE k.key IS NOT NULL) "
+                "SELECT key FROM k WHERE key IS NOT NULL AND key NOT GLOB ? AND EXISTS "
+                f"(SELECT 1 FROM {table} x CROSS JOIN runs r ON r.id = x.run_id"
+                f"{_JOIN_EXPERIMENT} WHERE x.key = k.key AND {where})",
+                [hidden, *args],
+            )
+        else:
+            rows = store.read(
+                f"SELECT DISTINCT key FROM {table} WHERE run_id IN (SELECT r.id "  # noqa: S608
+                f"FROM runs r{_JOIN_EXPERIMENT} WHERE {where}) "
+                "AND key NOT GLOB ? ORDER BY key",
+                [*args, hidden],
+            )
         out[kind] = [key for (key,) in rows]
     return out
 
@@ -494,11 +530,19 @@ def run_keys(
 def runs_signature(
     store: Store, filter: str | None = None, experiment: str | None = None
 ) -> tuple[Any, ...]:
-    """A cheap fingerprint of the matching runs (count, newest row, how many run, latest
-    end): it changes when a run is added, deleted or ends. The run table polls it."""
-    sql, args = _matching(filter, experiment)
-    select = "SELECT COUNT(*), MAX(r.rowid), SUM(r.status = 'RUNNING'), MAX(r.end_time)"
-    return tuple(store.read(f"{select} {sql}", args)[0])
+    """A cheap fingerprint of the matching runs (how many, how many run, and of the whole
+    store the newest row and latest end): it changes when a matching run is added, deleted
+    or ends. The run table polls it."""
+    where, args = _where(filter, experiment)
+    running = store.read(
+        f"SELECT COUNT(*) FROM runs r{_JOIN_EXPERIMENT} "  # noqa: S608
+        f"WHERE r.status = 'RUNNING' AND {where}",
+        args,
+    )[0][0]
+    newest, ended = store.read(  # one MAX a statement: each an index's last entry
+        "SELECT (SELECT MAX(rowid) FROM runs), (SELECT MAX(end_time) FROM runs)"
+    )[0]
+    return count_runs(store, filter, experiment), running, newest, ended
 
 
 def child_counts(store: Store, run_ids: list[str]) -> dict[str, int]:
