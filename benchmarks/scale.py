@@ -90,7 +90,7 @@ def build_runs(path: Path, n: int) -> None:
                 writes.set_param(writer, run_id, key, param_text(value))
             writes.set_tag(writer, run_id, "stage", "prod" if i % 3 == 0 else "dev")
             for key, value in (("loss", rng.random()), ("acc", rng.random()), ("f1", rng.random())):
-                writer.add_series(Series(run_id, key)).append((0, value, t + 500))
+                writer.add_series(Series(run_id, key)).append(0, value, t + 500)
             status = "FAILED" if i % 10 == 7 else "FINISHED"
             writes.record_end(writer, run_id, status, t + 900, None)
         writer.flush_waiting()

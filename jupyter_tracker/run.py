@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from time import time as _time
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._limits import (
@@ -289,7 +290,10 @@ class ActiveRun(Run):
             step = metric_step(step)
             if step >= series.next_step:
                 series.next_step = min(step + 1, INT64_MAX)
-        series.append((step, value, now_ms() if timestamp is None else metric_timestamp(timestamp)))
+        if timestamp is None:  # now_ms, inline: this is the per-point path
+            series.append(step, value, int(_time() * 1000))
+        else:
+            series.append(step, value, metric_timestamp(timestamp))
 
     def _new_series(self, key: str) -> Series:
         check_key(key, "Metric")

@@ -25,48 +25,62 @@ BUSY_WARNING_S = 300.0  # the store busy with other writers this long is worth a
 
 
 Point = tuple[int, float, int]  # (step, value, time in ms)
+Batch = tuple[list[int], list[float], list[int]]  # points as columns: steps, values, times
+
+
+def batch_of(points: list[Point]) -> Batch:
+    """Points as the columns a flush writes."""
+    steps, values, times = zip(*points, strict=True) if points else ((), (), ())
+    return list(steps), list(values), list(times)
 
 
 class Series:
-    """One metric of one run: its pending points and what the live view needs.
+    """One metric of one run: its pending points (as columns) and what the live view needs.
 
     Points go in through ``append`` and out through ``take``, under the writer's lock, so no
     point is lost or written twice whichever threads log and flush (no reliance on the GIL).
     """
 
-    __slots__ = ("run_id", "key", "id", "_pts", "_writer", "next_step", "last")
+    __slots__ = ("run_id", "key", "id", "_steps", "_values", "_times", "_writer", "next_step")
+    __slots__ += ("last",)
 
     def __init__(self, run_id: str, key: str, next_step: int = 0, last: Point | None = None):
         self.run_id, self.key = run_id, key
         self.id: int | None = None
-        self._pts: list[Point] = []
+        self._steps: list[int] = []
+        self._values: list[float] = []
+        self._times: list[int] = []
         self._writer: Writer | None = None  # set by Writer.add_series
         self.next_step = next_step
         self.last = last  # the point at the highest step (the later of equal steps)
 
-    def append(self, point: Point) -> None:
+    def append(self, step: int, value: float, time_ms: int) -> None:
         """Queue one point for the next flush. A full buffer writes itself first
         (back-pressure), so memory stays bounded whatever the logging rate."""
         writer = self._writer
         assert writer is not None, "add the series to a writer first"
         with writer.points_lock:
-            self._pts.append(point)
-            if self.last is None or point[0] >= self.last[0]:
-                self.last = point
+            self._steps.append(step)
+            self._values.append(value)
+            self._times.append(time_ms)
+            last = self.last
+            if last is None or step >= last[0]:
+                self.last = (step, value, time_ms)
             writer.pending += 1
             full = writer.pending >= writer.flush_at
         if full:
             writer.flush_waiting()
 
-    def take(self) -> list[Point]:
+    def take(self) -> Batch:
         """The queued points, leaving none queued (under the writer's lock)."""
-        pts, self._pts = self._pts, []
-        return pts
+        batch = self._steps, self._values, self._times
+        self._steps, self._values, self._times = [], [], []
+        return batch
 
-    def put_back(self, pts: list[Point]) -> None:
-        """Queue ``pts`` again ahead of points appended since they were taken (under the
+    def put_back(self, batch: Batch) -> None:
+        """Queue ``batch`` again ahead of points appended since it was taken (under the
         writer's lock)."""
-        self._pts[:0] = pts
+        self._steps[:0], self._values[:0], self._times[:0] = batch
 
 
 class Writer:
@@ -197,8 +211,8 @@ class Writer:
                 ops, self._ops = self._ops, []
                 series = list(self._series)
             with self.points_lock:
-                taken = [(s, batch) for s in series if (batch := s.take())]
-                self.pending -= sum(len(batch) for _, batch in taken)
+                taken = [(s, batch) for s in series if (batch := s.take())[0]]
+                self.pending -= sum(len(batch[0]) for _, batch in taken)
             heartbeat = (
                 self.running and time.monotonic() - self._last_heartbeat >= HEARTBEAT_INTERVAL_S
             )
@@ -221,7 +235,7 @@ class Writer:
                 with self.points_lock:
                     for s, batch in taken:
                         s.put_back(batch)
-                    self.pending += sum(len(batch) for _, batch in taken)
+                    self.pending += sum(len(batch[0]) for _, batch in taken)
                 raise
             for s, series_id in new_ids.items():  # ids of series created by this commit
                 s.id = series_id
@@ -229,7 +243,7 @@ class Writer:
                 self._last_heartbeat = time.monotonic()
 
 
-def _write_points(conn, taken: list[tuple[Series, list[Point]]]) -> dict[Series, int]:
+def _write_points(conn, taken: list[tuple[Series, Batch]]) -> dict[Series, int]:
     """Append each series' points after its stored ones and update the per-series summary
     (count, min, max, and as the latest value the point at the highest step, the later one
     of equal steps, as MLflow); the ids of the series this (re)created, kept by the caller
@@ -238,7 +252,8 @@ def _write_points(conn, taken: list[tuple[Series, list[Point]]]) -> dict[Series,
     A handful of statements per flush whatever the number of series: the sequence numbers
     and summaries are read inside the write transaction, so two processes appending to the
     same run's metric cannot collide. A known id is trusted only while its row still names
-    the same run and key (``gc`` may have purged it, and SQLite may reuse the id).
+    the same run and key (``gc`` may have purged it, and SQLite may reuse the id). The rows
+    are zipped from the batch's columns in C (SQLite stores a NaN value as NULL).
     """
     summaries = _summaries(conn, [s.id for s, _ in taken if s.id is not None])
     stale = [
@@ -258,26 +273,25 @@ def _write_points(conn, taken: list[tuple[Series, list[Point]]]) -> dict[Series,
                 if s.run_id == run_id:
                     new_ids[s] = ids[s.key]
         summaries.update(_summaries(conn, list(new_ids.values())))
-    rows, updates = [], []
-    for s, batch in taken:
+    updates = []
+    for s, (steps, values, times) in taken:
         sid = new_ids.get(s) or s.id
         assert sid is not None  # every series has an id once created above
         _, _, count, lo, hi, *last = summaries[sid]
-        rows += [
-            (sid, seq, step, value if value == value else None, t)
-            for seq, (step, value, t) in enumerate(batch, count)
-        ]
-        values = [v for _, v, _ in batch if v == v]
-        if values:
-            lo = min(values) if lo is None else min(lo, min(values))
-            hi = max(values) if hi is None else max(hi, max(values))
-        for step, value, t in batch:
-            if last[0] is None or step >= last[0]:
-                last = [step, value if value == value else None, t]
-        updates.append((count + len(batch), *last, lo, hi, sid))
-    conn.executemany(
-        "INSERT INTO points (series_id, seq, step, value, time) VALUES (?, ?, ?, ?, ?)", rows
-    )
+        conn.executemany(
+            "INSERT INTO points (series_id, seq, step, value, time) VALUES (?, ?, ?, ?, ?)",
+            zip(itertools.repeat(sid), itertools.count(count), steps, values, times),
+        )
+        total = sum(values)
+        numbers = values if total == total else [v for v in values if v == v]  # no NaN
+        if numbers:
+            lo = min(numbers) if lo is None else min(lo, min(numbers))
+            hi = max(numbers) if hi is None else max(hi, max(numbers))
+        top = max(steps)
+        if last[0] is None or top >= last[0]:
+            i = len(steps) - 1 - steps[::-1].index(top)  # the later of equal steps
+            last = [top, values[i] if values[i] == values[i] else None, times[i]]
+        updates.append((count + len(steps), *last, lo, hi, sid))
     conn.executemany(
         "UPDATE series SET count = ?, last_step = ?, last_value = ?, last_time = ?, "
         "min = ?, max = ? WHERE id = ?",

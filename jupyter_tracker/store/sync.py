@@ -18,7 +18,7 @@ from typing import Any, TypedDict, cast
 
 from ..model import CaptureReport
 from . import Query, Store, in_chunks, now_ms
-from ._writer import Point, Series, _write_points
+from ._writer import Point, Series, _write_points, batch_of
 from .runs import pack_capture
 
 ValueKey = tuple[str, str]  # (kind: "param" | "tag" | "artifact", key)
@@ -439,7 +439,7 @@ def import_run(store: Store, copy: RunCopy, remote: RemoteSide) -> None:
             "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
             [(run_id, key, value) for key, value in copy["tags"].items()],
         )
-        taken = [(Series(run_id, key), pts) for key, pts in copy["points"].items() if pts]
+        taken = [(Series(run_id, key), batch_of(pts)) for key, pts in copy["points"].items() if pts]
         if taken:
             _write_points(conn, taken)
         created = now_ms()
