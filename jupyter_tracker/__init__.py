@@ -155,14 +155,46 @@ def export_run(
     return done.path
 
 
+_FLAVORS = ("sklearn", "lightgbm", "keras")  # jt.sklearn.autolog()...: jupyter_tracker.integrations
+
+
+def autolog(
+    log_input_examples: bool = False,
+    log_model_signatures: bool = True,
+    log_models: bool = True,
+    log_datasets: bool = True,
+    log_traces: bool = True,
+    disable: bool = False,
+    exclusive: bool = False,
+    disable_for_unsupported_versions: bool = False,
+    silent: bool = False,
+    extra_tags: dict[str, str] | None = None,
+    exclude_flavors: list[str] | None = None,
+) -> None:
+    """Record training by scikit-learn, LightGBM and Keras from now on (MLflow's
+    ``mlflow.autolog``): params, metrics and a summary of the model go to the active run
+    (a tracked cell's), else to a run started for the training call and ended with it.
+    Each framework is patched when it is imported, never imported by this call.
+    ``disable=True`` stops; ``exclusive=True`` records nothing into runs the user started;
+    ``extra_tags`` go on the runs autolog starts; ``exclude_flavors`` (``["keras"]``...)
+    are left alone. Models, signatures, input examples, datasets and traces are not
+    recorded (their options are accepted as no-ops). Per framework: ``jt.sklearn.autolog``,
+    ``jt.lightgbm.autolog``, ``jt.keras.autolog``."""
+    from .integrations import autolog as _autolog
+
+    _autolog(disable, exclusive, silent, extra_tags, exclude_flavors)
+
+
 def __getattr__(name: str) -> Any:
-    """``jt.data`` (MLflow's ``mlflow.data``) on first use; any other MLflow name that is not
+    """``jt.data`` (MLflow's ``mlflow.data``) and the autolog flavors (``jt.sklearn``...) on
+    first use; any other MLflow name that is not
     here (``mlflow.sklearn``, ``mlflow.register_model``, ``mlflow.start_span``...) is one
     clear ``OutOfScopeError`` pointing at ``jupyter-tracker push``."""
-    if name == "data":
+    if name in ("data", *_FLAVORS):
         import importlib
 
-        return importlib.import_module(".data", __name__)
+        module = ".data" if name == "data" else f".integrations.{name}"
+        return importlib.import_module(module, __name__)
     if name.startswith("_"):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     raise OutOfScopeError(f"mlflow.{name}")
@@ -223,6 +255,7 @@ __all__ = [
     "ActiveRun",
     "Run",
     "active_run",
+    "autolog",
     "compare",
     "end_run",
     "export_run",

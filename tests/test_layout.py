@@ -30,6 +30,7 @@ LIBRARY = {
     "entities",
     "data",
     "papermill",
+    "integrations",
 }
 STORE = {"store"}
 LEAVES = {"capture", "render"}

@@ -1,0 +1,279 @@
+"""Autologging: what ``jt.autolog()`` patches and where what it records goes.
+
+Each framework has a module here (``sklearn``, ``lightgbm``, ``keras``) with MLflow's
+``autolog(...)`` for that flavor and a ``patch(module)`` that wraps the framework's training
+calls. Nothing imports a framework: a flavor is patched when its framework is imported (an
+import hook on ``sys.meta_path``), or at once if it already was. Only the outermost training
+call is recorded (a pipeline's steps, a search's candidates and a cross-validation's folds
+are part of it), into the active run, else into a run started for the call and ended with
+it. Recording never breaks training: a failure to record is one line on stderr.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._limits import MAX_PARAM_VALUE_LENGTH
+from ..errors import OutOfScopeError
+from ..run import ActiveRun, error_text, outcome
+from ..session import session
+from ..values import param_text
+
+# flavor -> the module whose import patches it (MLflow's flavor names)
+FLAVORS = {"sklearn": "sklearn", "lightgbm": "lightgbm", "keras": "keras"}
+
+
+@dataclass
+class Settings:
+    """How a flavor records (MLflow's ``autolog`` arguments that apply here)."""
+
+    disable: bool = False
+    exclusive: bool = False
+    silent: bool = False
+    extra_tags: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)  # flavor-specific (max_tuning_runs...)
+
+
+class _State:
+    """Which flavors record and how, what was patched (to undo it), and how deep in a
+    recorded call this process is (nested training calls are part of the outer one)."""
+
+    def __init__(self) -> None:
+        self.settings: dict[str, Settings] = {}
+        self.patched: dict[str, list[tuple[Any, str, Any]]] = {}
+        self.depth = 0
+        self.lock = threading.Lock()
+        self.warned: set[str] = set()
+
+
+_STATE = _State()
+
+
+def settings(flavor: str) -> Settings | None:
+    """The flavor's settings while it records, else None."""
+    found = _STATE.settings.get(flavor)
+    return None if found is None or found.disable else found
+
+
+def configure(flavor: str, chosen: Settings, patch: Callable[[Any], None]) -> None:
+    """Record ``flavor`` with ``chosen`` settings (or stop, with ``disable``): ``patch`` is
+    called with the framework's module once it is imported."""
+    _check_out_of_scope(chosen.options)
+    _STATE.settings[flavor] = chosen
+    if chosen.disable:
+        unpatch(flavor)
+        return
+    if flavor not in _STATE.patched:
+        _when_imported(FLAVORS[flavor], lambda module: _patched(flavor, patch, module))
+
+
+def _check_out_of_scope(options: dict[str, Any]) -> None:
+    if options.get("registered_model_name") is not None:
+        raise OutOfScopeError("autolog(registered_model_name=...) (the model registry)")
+
+
+def _patched(flavor: str, patch: Callable[[Any], None], module: Any) -> None:
+    if flavor in _STATE.patched:
+        return
+    _STATE.patched[flavor] = []
+    try:
+        patch(module)
+    except Exception as exc:
+        unpatch(flavor)
+        say(f"autolog could not patch {FLAVORS[flavor]}: {exc}", flavor)
+
+
+def replace(flavor: str, owner: Any, name: str, wrap: Callable[[Any], Any]) -> None:
+    """Replace ``owner.name`` (a function, or the function of a descriptor with ``fn``
+    such as scikit-learn's ``available_if``) by ``wrap(original)``; ``unpatch`` undoes it."""
+    own = not isinstance(owner, type) or name in owner.__dict__  # else inherited
+    current = owner.__dict__[name] if isinstance(owner, type) and own else getattr(owner, name)
+    if hasattr(current, "fn") and callable(current.fn):  # available_if and the like
+        original = current.fn
+        current.fn = wrap(original)
+        _STATE.patched[flavor].append((current, "fn", original))
+        return
+    setattr(owner, name, wrap(current))
+    _STATE.patched[flavor].append((owner, name, current if own else None))
+
+
+def unpatch(flavor: str) -> None:
+    """Put back what ``flavor``'s patch replaced (an inherited method: inherited again)."""
+    for owner, name, original in reversed(_STATE.patched.pop(flavor, [])):
+        if original is None:
+            delattr(owner, name)
+        else:
+            setattr(owner, name, original)
+
+
+@contextmanager
+def outermost() -> Iterator[bool]:
+    """True for the outermost recorded training call of the process (in any thread: a
+    cross-validation's folds fitted by worker threads are part of it), False inside one."""
+    with _STATE.lock:
+        first = _STATE.depth == 0
+        _STATE.depth += 1
+    try:
+        yield first
+    finally:
+        with _STATE.lock:
+            _STATE.depth -= 1
+
+
+@contextmanager
+def training_run(chosen: Settings, params: dict[str, Any]) -> Iterator[ActiveRun | None]:
+    """The run a training call records into: the active run (None with ``exclusive``), a
+    child of it when ``params`` differ from what it already has (a second model fitted in
+    the same cell), else a run started for the call, which ends with it (FAILED if it
+    raises)."""
+    own = session()
+    active = own.active_run()
+    if active is not None and chosen.exclusive:
+        yield None
+        return
+    if active is not None and not _conflicts(active, params):
+        yield active
+        return
+    run = own.start(nested=active is not None)
+    for key, value in chosen.extra_tags.items():
+        run.set_tag(key, value)
+    try:
+        yield run
+    except BaseException as exc:
+        run.end(outcome(exc), error=error_text(exc))
+        raise
+    run.end("FINISHED")
+
+
+def _conflicts(run: ActiveRun, params: dict[str, Any]) -> bool:
+    return any(
+        key in run.params and param_text(run.params[key])[0] != param_text(value)[0]
+        for key, value in params.items()
+    )
+
+
+def param_value(value: Any) -> Any:
+    """A param as autolog logs it: the value, or its text cut to MLflow's 6000 characters
+    (as MLflow's autolog does) when longer."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        text = value if isinstance(value, str) else None
+    else:
+        text = str(value)
+    if text is not None and len(text) > MAX_PARAM_VALUE_LENGTH:
+        return text[: MAX_PARAM_VALUE_LENGTH - 3] + "..."
+    return value if text is None or isinstance(value, str) else text
+
+
+def log_params(run: ActiveRun, params: dict[str, Any]) -> None:
+    """Log ``params`` (as ``param_value`` gives them) that the run lacks."""
+    for key, value in params.items():
+        if key not in run.params:
+            run.log_param(key, param_value(value))
+
+
+def say(text: str, flavor: str) -> None:
+    """One line on stderr about autologging ``flavor`` (once per text; not when silent)."""
+    chosen = _STATE.settings.get(flavor)
+    if (chosen is not None and chosen.silent) or text in _STATE.warned:
+        return
+    _STATE.warned.add(text)
+    print(f"jupyter-tracker: {text}", file=sys.stderr)
+
+
+@contextmanager
+def recording(flavor: str) -> Iterator[None]:
+    """Around the recording of a training call: a failure is said once, never raised."""
+    try:
+        yield
+    except Exception as exc:
+        say(f"{flavor} autologging skipped part of a run: {type(exc).__name__}: {exc}", flavor)
+
+
+# -- the import hook ---------------------------------------------------------------------
+
+
+class _ThenCall(importlib.abc.Loader):
+    """A loader that runs the real one, then ``hook`` on the module it made."""
+
+    def __init__(self, loader: Any, hook: Callable[[Any], None]) -> None:
+        self._loader, self._hook = loader, hook
+
+    def create_module(self, spec: Any) -> Any:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        self._loader.exec_module(module)
+        module.__spec__.loader = module.__loader__ = self._loader
+        self._hook(module)
+
+    def __getattr__(self, name: str) -> Any:  # get_resource_reader, is_package...
+        return getattr(self._loader, name)
+
+
+class _ImportWatcher(importlib.abc.MetaPathFinder):
+    """Calls a hook once a watched top-level module has been imported."""
+
+    def __init__(self) -> None:
+        self.hooks: dict[str, list[Callable[[Any], None]]] = {}
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname not in self.hooks:
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec = find(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        if spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        hooks = self.hooks.pop(fullname)
+
+        def call_hooks(module: Any) -> None:
+            for hook in hooks:
+                hook(module)
+
+        spec.loader = _ThenCall(spec.loader, call_hooks)
+        return spec
+
+
+_WATCHER = _ImportWatcher()
+
+
+def _when_imported(name: str, hook: Callable[[Any], None]) -> None:
+    """Call ``hook(module)`` now if ``name`` is imported, else right after its import."""
+    module = sys.modules.get(name)
+    if module is not None:
+        hook(module)
+        return
+    _WATCHER.hooks.setdefault(name, []).append(hook)
+    if _WATCHER not in sys.meta_path:
+        sys.meta_path.insert(0, _WATCHER)
+
+
+def autolog(
+    disable: bool = False,
+    exclusive: bool = False,
+    silent: bool = False,
+    extra_tags: dict[str, str] | None = None,
+    exclude_flavors: list[str] | None = None,
+) -> None:
+    """Every flavor but ``exclude_flavors`` records with these settings (``jt.autolog``)."""
+    unknown = sorted(set(exclude_flavors or ()) - set(FLAVORS))
+    if unknown:
+        say(f"autolog has no flavor {', '.join(unknown)}; it has {', '.join(FLAVORS)}", "")
+    for flavor in FLAVORS:
+        if flavor in (exclude_flavors or ()):
+            continue
+        module = importlib.import_module(f".{flavor}", __name__)
+        module.autolog(disable=disable, exclusive=exclusive, silent=silent, extra_tags=extra_tags)

@@ -1,0 +1,316 @@
+"""scikit-learn autologging (``jt.sklearn.autolog()``), recording what MLflow's does by
+MLflow's names.
+
+For the outermost ``fit``, ``fit_transform`` or ``fit_predict`` of an estimator:
+- params: ``get_params(deep=True)`` (a pipeline's ``clf__C``...; a search's own params and
+  ``best_<param>``), values as text cut to 6000 characters as MLflow does;
+- tags ``estimator_name`` and ``estimator_class``;
+- metrics on the training data: ``training_score`` and, for a classifier,
+  ``training_accuracy_score``, ``training_precision_score``, ``training_recall_score``,
+  ``training_f1_score`` (weighted averages), ``training_log_loss`` and ``training_roc_auc``
+  (with ``predict_proba``); for a regressor ``training_mean_squared_error``,
+  ``training_root_mean_squared_error``, ``training_mean_absolute_error``,
+  ``training_r2_score``;
+- artifacts ``estimator.html`` (the fitted estimator's summary) and, for a classifier,
+  ``training_confusion_matrix.json``;
+- ``GridSearchCV``/``RandomizedSearchCV``: ``best_cv_score``, ``cv_results.csv``, and a
+  child run for each of the ``max_tuning_runs`` best candidates with its params and its
+  ``cv_results_`` metrics (``mean_test_score``, ``rank_test_score``...);
+- ``cross_validate`` and ``cross_val_score`` (jupyter-tracker's own; MLflow records only
+  the first fold's fit): the estimator's params, each score per fold as a series (step =
+  fold, e.g. ``test_score``) and its ``mean_``/``std_`` across folds.
+Models are not logged (out of scope: ``jupyter-tracker push`` hands runs to MLflow), nor
+MLflow's post-training metrics, datasets or plots.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import warnings
+from typing import Any
+
+from ..session import session
+from . import (
+    Settings,
+    configure,
+    log_params,
+    outermost,
+    recording,
+    replace,
+    settings,
+    training_run,
+)
+
+FLAVOR = "sklearn"
+FIT_METHODS = ("fit", "fit_transform", "fit_predict")
+
+
+def autolog(
+    log_input_examples: bool = False,
+    log_model_signatures: bool = True,
+    log_models: bool = True,
+    log_datasets: bool = True,
+    disable: bool = False,
+    exclusive: bool = False,
+    disable_for_unsupported_versions: bool = False,
+    silent: bool = False,
+    max_tuning_runs: int | None = 5,
+    log_post_training_metrics: bool = True,
+    serialization_format: str = "cloudpickle",
+    registered_model_name: str | None = None,
+    pos_label: Any = None,
+    extra_tags: dict[str, str] | None = None,
+) -> None:
+    """Record scikit-learn training (MLflow's ``mlflow.sklearn.autolog``): see the module's
+    documentation for what is recorded. Patches scikit-learn when it is imported (now, if
+    it already is); ``disable=True`` undoes it. ``max_tuning_runs``: child runs of a
+    search (its best candidates; None: all); ``pos_label``: the positive class for binary
+    precision, recall and F1. The model, signature, input example, dataset and
+    post-training-metric options concern what is not recorded and are accepted as no-ops;
+    ``registered_model_name`` is out of scope."""
+    configure(
+        FLAVOR,
+        Settings(
+            disable,
+            exclusive,
+            silent,
+            dict(extra_tags or {}),
+            {
+                "max_tuning_runs": max_tuning_runs,
+                "pos_label": pos_label,
+                "registered_model_name": registered_model_name,
+            },
+        ),
+        patch,
+    )
+
+
+def patch(module: Any) -> None:
+    """Wrap the fit methods of every scikit-learn estimator (``module`` is scikit-learn),
+    and ``cross_validate`` where ``cross_val_score`` and users call it from."""
+    import sklearn.model_selection
+    from sklearn.model_selection import _validation
+    from sklearn.utils import all_estimators
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # importing every estimator's module
+        estimators = [cls for _, cls in all_estimators()]
+    owners = {
+        (klass, name)
+        for cls in estimators
+        for klass in cls.__mro__
+        for name in FIT_METHODS
+        if name in klass.__dict__ and klass.__module__.startswith("sklearn.")
+    }
+    for klass, name in owners:
+        replace(FLAVOR, klass, name, _fit_wrapper)
+    for owner in (_validation, sklearn.model_selection):
+        replace(FLAVOR, owner, "cross_validate", _cross_validate_wrapper)
+
+
+def _fit_wrapper(original: Any) -> Any:
+    @functools.wraps(original)
+    def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        chosen = settings(FLAVOR)
+        if chosen is None:
+            return original(self, *args, **kwargs)
+        with outermost() as first:
+            if not first:
+                return original(self, *args, **kwargs)
+            return _recorded_fit(chosen, original, self, args, kwargs)
+
+    return fit
+
+
+def _arguments(original: Any, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The call's arguments by name (``X``, ``y``, ``sample_weight``...)."""
+    try:
+        bound = inspect.signature(original).bind_partial(None, *args, **kwargs)
+    except TypeError:
+        return {}
+    named = dict(bound.arguments)
+    named.update(named.pop("kwargs", None) or named.pop("fit_params", None) or {})
+    return named
+
+
+def _recorded_fit(
+    chosen: Settings, original: Any, estimator: Any, args: tuple, kwargs: dict
+) -> Any:
+    params = _params(estimator)
+    with training_run(chosen, params) as run:
+        if run is None:
+            return original(estimator, *args, **kwargs)
+        with recording(FLAVOR):
+            log_params(run, params)
+            name = type(estimator).__name__
+            run.set_tag("estimator_name", name)
+            run.set_tag("estimator_class", f"{type(estimator).__module__}.{name}")
+        result = original(estimator, *args, **kwargs)
+        named = _arguments(original, args, kwargs)
+        with recording(FLAVOR):
+            _log_fitted(run, chosen, estimator, named)
+        return result
+
+
+def _params(estimator: Any) -> dict[str, Any]:
+    """MLflow's params of an estimator: deep, but a search's own only."""
+    from sklearn.model_selection._search import BaseSearchCV
+
+    return estimator.get_params(deep=not isinstance(estimator, BaseSearchCV))
+
+
+def _log_fitted(run: Any, chosen: Settings, estimator: Any, named: dict[str, Any]) -> None:
+    from sklearn.model_selection._search import BaseSearchCV
+    from sklearn.utils import estimator_html_repr
+
+    if isinstance(estimator, BaseSearchCV):
+        _log_search(run, chosen, estimator)
+    X, y = named.get("X"), named.get("y")
+    if X is not None and y is not None:
+        metrics, matrix = training_metrics(
+            estimator, X, y, named.get("sample_weight"), chosen.options.get("pos_label")
+        )
+        for key, value in metrics.items():
+            run.log_metric(key, value)
+        if matrix is not None:
+            run.log_dict(matrix, "training_confusion_matrix.json")
+    run.log_text(estimator_html_repr(estimator), "estimator.html")
+
+
+def training_metrics(
+    estimator: Any, X: Any, y: Any, sample_weight: Any = None, pos_label: Any = None
+) -> tuple[dict[str, float], dict[str, Any] | None]:
+    """MLflow's training metrics of a fitted classifier or regressor (others: none), and a
+    classifier's confusion matrix (``labels``, ``matrix``: rows true, columns predicted)."""
+    from sklearn import metrics as m
+    from sklearn.base import ClassifierMixin, RegressorMixin, is_classifier, is_regressor
+
+    weights = {"sample_weight": sample_weight}
+    found: dict[str, float] = {}
+    matrix = None
+    if is_classifier(estimator):
+        predicted = estimator.predict(X)
+        average = "weighted" if pos_label is None else "binary"
+        label = {} if pos_label is None else {"pos_label": pos_label}
+        found["training_precision_score"] = m.precision_score(
+            y, predicted, average=average, zero_division=0, **label, **weights
+        )
+        found["training_recall_score"] = m.recall_score(
+            y, predicted, average=average, zero_division=0, **label, **weights
+        )
+        found["training_f1_score"] = m.f1_score(
+            y, predicted, average=average, zero_division=0, **label, **weights
+        )
+        found["training_accuracy_score"] = m.accuracy_score(y, predicted, **weights)
+        if hasattr(estimator, "predict_proba"):
+            proba = estimator.predict_proba(X)
+            labels = estimator.classes_
+            found["training_log_loss"] = m.log_loss(y, proba, labels=labels, **weights)
+            if len(labels) == 2:
+                found["training_roc_auc"] = m.roc_auc_score(y, proba[:, 1], **weights)
+            else:
+                found["training_roc_auc"] = m.roc_auc_score(
+                    y, proba, average="weighted", multi_class="ovo", labels=labels
+                )
+        if type(estimator).score is ClassifierMixin.score:
+            found["training_score"] = found["training_accuracy_score"]
+        labels = list(getattr(estimator, "classes_", []))
+        if labels:
+            table = m.confusion_matrix(y, predicted, labels=labels, **weights)
+            matrix = {"labels": [_plain(v) for v in labels], "matrix": table.tolist()}
+    elif is_regressor(estimator):
+        predicted = estimator.predict(X)
+        mse = m.mean_squared_error(y, predicted, **weights)
+        found["training_mean_squared_error"] = mse
+        found["training_root_mean_squared_error"] = math.sqrt(mse)
+        found["training_mean_absolute_error"] = m.mean_absolute_error(y, predicted, **weights)
+        found["training_r2_score"] = m.r2_score(y, predicted, **weights)
+        if type(estimator).score is RegressorMixin.score:
+            found["training_score"] = found["training_r2_score"]
+    else:
+        return found, None
+    if "training_score" not in found:
+        extra = {} if sample_weight is None else weights
+        found["training_score"] = estimator.score(X, y, **extra)
+    return {k: float(v) for k, v in found.items()}, matrix
+
+
+def _plain(value: Any) -> Any:
+    """A class label as JSON holds it (numpy scalars as Python's)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _log_search(run: Any, chosen: Settings, search: Any) -> None:
+    """A search's best params and score, its ``cv_results.csv``, and a child run for each
+    of its best candidates."""
+    import pandas as pd
+    from sklearn.base import clone
+
+    best = getattr(search, "best_params_", None) or {}
+    log_params(run, {f"best_{key}": value for key, value in best.items()})
+    if hasattr(search, "best_score_"):
+        run.log_metric("best_cv_score", float(search.best_score_))
+    results = pd.DataFrame(search.cv_results_)
+    run.log_text(results.to_csv(index=False), "cv_results.csv")
+    rank = next((c for c in results.columns if c.startswith("rank_test_")), None)
+    limit = chosen.options.get("max_tuning_runs")
+    order = results.sort_values(rank).index if rank else results.index
+    metrics = [
+        c
+        for c in results.columns
+        if not c.startswith(("param", "split")) and pd.api.types.is_numeric_dtype(results[c])
+    ]
+    base = search.estimator
+    for i in list(order)[: None if limit is None else max(0, limit)]:
+        candidate = clone(base).set_params(**results["params"][i])
+        child = session().create(run._store, run.experiment, parent_id=run.id)
+        try:
+            log_params(child, candidate.get_params(deep=True))
+            child.set_tag("estimator_name", type(base).__name__)
+            child.set_tag("estimator_class", f"{type(base).__module__}.{type(base).__name__}")
+            for column in metrics:
+                child.log_metric(column, float(results[column][i]))
+        finally:
+            child.end("FINISHED")
+
+
+def _cross_validate_wrapper(original: Any) -> Any:
+    @functools.wraps(original)
+    def cross_validate(estimator: Any, *args: Any, **kwargs: Any) -> Any:
+        chosen = settings(FLAVOR)
+        if chosen is None:
+            return original(estimator, *args, **kwargs)
+        with outermost() as first:
+            if not first:
+                return original(estimator, *args, **kwargs)
+            params = _params(estimator)
+            with training_run(chosen, params) as run:
+                if run is None:
+                    return original(estimator, *args, **kwargs)
+                with recording(FLAVOR):
+                    log_params(run, params)
+                    name = type(estimator).__name__
+                    run.set_tag("estimator_name", name)
+                    run.set_tag("estimator_class", f"{type(estimator).__module__}.{name}")
+                results = original(estimator, *args, **kwargs)
+                with recording(FLAVOR):
+                    _log_folds(run, results)
+                return results
+
+    return cross_validate
+
+
+def _log_folds(run: Any, results: dict[str, Any]) -> None:
+    """Each score of a cross-validation per fold (step = fold), and its mean and std."""
+    import numpy as np
+
+    for key, values in results.items():
+        if not (key in ("fit_time", "score_time") or key.startswith(("test_", "train_"))):
+            continue
+        folds = np.asarray(values, dtype=float)
+        for step, value in enumerate(folds):
+            run.log_metric(key, float(value), step)
+        run.log_metric(f"mean_{key}", float(folds.mean()))
+        run.log_metric(f"std_{key}", float(folds.std()))
