@@ -12,6 +12,7 @@ import sqlite3
 import threading
 import time
 import warnings
+from collections.abc import Callable
 
 from .._limits import storable
 from ..errors import StoreDamagedError, StoreGoneError
@@ -97,6 +98,8 @@ class Writer:
         self._new_locks()
         self._thread: threading.Thread | None = None
         self._last_heartbeat = time.monotonic()
+        # Called by the writer's thread before each flush (system metrics sample there).
+        self.tickers: list[Callable[[], None]] = []
         store.add_flusher(self.flush)
 
     def _new_locks(self) -> None:
@@ -167,6 +170,8 @@ class Writer:
         written = time.monotonic()
         while True:
             time.sleep(FLUSH_INTERVAL_S)
+            for tick in list(self.tickers):
+                tick()
             try:
                 self.flush()
                 written = time.monotonic()
