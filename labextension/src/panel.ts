@@ -136,7 +136,7 @@ export class ExperimentsPanel extends Widget {
     this._deletedToggle.addEventListener('click', () =>
       this.setView(this._view === 'deleted' ? 'active' : 'deleted')
     );
-    header.append(this._compareButton, this._deletedToggle, refresh);
+    header.append(this._deletedToggle, refresh);
 
     const controls = el('div', 'jp-TrackerPanel-controls');
     this._search = el('input', 'jp-TrackerPanel-search');
@@ -156,7 +156,9 @@ export class ExperimentsPanel extends Widget {
     this._sort = el('select', 'jp-TrackerPanel-sort');
     this._sort.setAttribute('aria-label', 'Sort runs');
     this._sort.addEventListener('change', () => this._applyQuery());
-    controls.append(this._search, this._sort);
+    const sortRow = el('div', 'jp-TrackerPanel-sortRow');
+    sortRow.append(this._sort, this._compareButton);
+    controls.append(this._search, sortRow);
 
     this._notice = el(
       'div',

@@ -51,7 +51,12 @@ def test_sidebar_lists_runs_live_and_escaped(ui, make_runs, notebook_file):
         jt.log_metric("loss", 0.25)
         """
     )
-    expect(runs).to_have_count(4, timeout=15_000)
+    # It is listed twice, under "This notebook" (it knows its notebook while RUNNING) and
+    # under its experiment.
+    expect(runs).to_have_count(5, timeout=15_000)
+    expect(panel.locator(".jp-TrackerGroup-title")).to_have_text(
+        ["This notebook: analysis.ipynb", "mnist", "Default"]
+    )
     newest = runs.first
     expect(newest.locator(".jp-TrackerRun-name")).to_have_text("live from the notebook")
     expect(newest.locator(".jp-TrackerRun-status")).to_have_text("RUNNING")
@@ -63,6 +68,15 @@ def test_sidebar_lists_runs_live_and_escaped(ui, make_runs, notebook_file):
 
     ui.screenshot("sidebar")
     assert ui.page.dialogs == []
+
+
+SOURCE = """
+%%track_run lr=0.1 --name tracked --experiment mnist
+import time
+for i in range(4):
+    jt.log_metric('loss', 1 / (i + 1))
+time.sleep(2)
+"""
 
 
 def test_tracked_cell_filter_run_view_go_to_cell_compare_export(ui, make_runs, notebook_file):
@@ -78,11 +92,7 @@ def test_tracked_cell_filter_run_view_go_to_cell_compare_export(ui, make_runs, n
     # A tracked cell: its run is listed within 3 s, under "This notebook", and turns FINISHED.
     ui.execute(ui.code_cell("%load_ext"))
     cell = ui.cells.nth(1)
-    ui.set_source(
-        cell,
-        "%%track_run lr=0.1 --name tracked --experiment mnist\nimport time\n"
-        "for i in range(4):\n    jt.log_metric('loss', 1 / (i + 1))\ntime.sleep(2)",
-    )
+    ui.set_source(cell, SOURCE)
     ui.execute(cell, wait=False)
     tracked = runs.filter(has_text="tracked").first
     expect(tracked.locator(".jp-TrackerRun-status")).to_have_text("RUNNING", timeout=3_000)
@@ -100,25 +110,51 @@ def test_tracked_cell_filter_run_view_go_to_cell_compare_export(ui, make_runs, n
     expect(panel.locator(".jp-TrackerPanel-error")).to_be_hidden()
     expect(runs.locator(".jp-TrackerRun-name")).to_contain_text(["tracked", "tracked"])
 
-    # Open the run (keyboard), then Go to cell lands on the cell.
+    # Open the run: its curve, smoothed on request over the faint raw points.
     tracked.click()
     view = ui.page.locator(".jp-TrackerView").filter(has_text="Go to cell")
     expect(view.locator(".jp-TrackerView-title")).to_have_text("tracked")
     expect(view.locator(".jp-TrackerChart path.jp-TrackerChart-line")).to_have_count(1)
+    view.locator(".jp-TrackerChart-smoothing").fill("0.6")
+    expect(view.locator(".jp-TrackerChart-weight")).to_have_text("0.60")
+    expect(view.locator(".jp-TrackerChart path.jp-TrackerChart-raw")).to_have_count(1)
+    expect(view.locator(".jp-TrackerChart path.jp-TrackerChart-line")).to_have_count(1)
     ui.screenshot("sidebar_run_view_light")
+
+    # Go to cell lands on the cell, from another cell.
+    ui.page.locator(".lm-TabBar-tab", has_text="train.ipynb").click()
+    ui.cells.first.click()
+    expect(ui.notebook.locator(".jp-Cell.jp-mod-active")).to_contain_text("%load_ext")
+    view_tab = ui.page.locator(".lm-TabBar-tab", has_text="tracked")
+    view_tab.click()
     view.locator(".jp-TrackerView-goto").click()
     active = ui.notebook.locator(".jp-Cell.jp-mod-active")
     expect(active).to_contain_text("%%track_run lr=0.1")
 
-    # Compare two runs.
+    # The cell edited and run again: a second run; compare the two (their sources differ).
     search.fill("")
     search.press("Enter")
-    for name in ("tracked", "baseline"):
-        runs.filter(has_text=name).first.locator(".jp-TrackerRun-select").check()
+    ui.set_source(cell, SOURCE.replace("lr=0.1", "lr=0.2").replace("range(4)", "range(6)"))
+    ui.execute(cell)
+    expect(runs.filter(has_text="tracked")).to_have_count(4)  # both groups list both
+    expect(runs.filter(has_text="tracked").locator(".jp-TrackerRun-status")).to_have_text(
+        ["FINISHED"] * 4, timeout=10_000
+    )
+    for row in (0, 1):  # the notebook's two runs, newest first: the newest is the baseline
+        runs.nth(row).locator(".jp-TrackerRun-select").check()
     panel.locator(".jp-TrackerPanel-compare").click()
     compare = ui.page.locator(".jp-TrackerCompare")
     expect(compare.locator(".jp-TrackerCompare-params")).to_contain_text("lr")
     expect(compare.locator("td.jp-mod-best")).to_have_count(1)
+    diff = compare.locator(".jp-TrackerDiff-lines")
+    expect(diff.locator(".jp-mod-del")).to_have_text(
+        ["1-%%track_run lr=0.2 --name tracked --experiment mnist", "3-for i in range(6):"]
+    )
+    expect(diff.locator(".jp-mod-add")).to_have_text(
+        ["1+%%track_run lr=0.1 --name tracked --experiment mnist", "3+for i in range(4):"]
+    )
+    compare.locator(".jp-TrackerDiff").scroll_into_view_if_needed()
+    ui.screenshot("sidebar_compare_light")
 
     # Export from the context menu: the README opens.
     runs.filter(has_text="tracked").first.click(button="right")
@@ -126,9 +162,13 @@ def test_tracked_cell_filter_run_view_go_to_cell_compare_export(ui, make_runs, n
     ui.page.locator(".jp-Dialog input").fill("exports/tracked")
     ui.page.locator(".jp-Dialog .jp-mod-accept").click()
     expect(ui.page.locator(".lm-TabBar-tab", has_text="README.md")).to_be_visible(timeout=20_000)
+    assert (ui.lab.root_dir / "exports" / "tracked" / "README.md").is_file()
 
-    ui.screenshot("sidebar_compare_light")
+    # The dark theme: the same views.
     ui.set_theme("JupyterLab Dark")
-    tracked.click()
+    ui.page.locator(".lm-TabBar-tab", has_text="Compare 2 runs").click()
+    compare.locator(".jp-TrackerDiff").scroll_into_view_if_needed()
+    ui.screenshot("sidebar_compare_dark")
+    view_tab.click()
     ui.screenshot("sidebar_run_view_dark")
     assert ui.page.dialogs == []
