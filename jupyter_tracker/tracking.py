@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from . import system_metrics
 from ._limits import MAX_EXPERIMENT_NAME_LENGTH
 from .client import MlflowClient as MlflowClient  # also mlflow.tracking.MlflowClient
 from .client import experiment_entity, run_entity, synchronous_result
@@ -159,14 +160,10 @@ def start_run(
     goes (default: ``set_experiment``'s, ``MLFLOW_EXPERIMENT_NAME``/``_ID``, else Default);
     ``nested=True`` starts a child of the active run, ``parent_run_id`` a child of that run.
     ``params`` are logged now and are what ``jt.param`` returns for the run; ``description``
-    is MLflow's note (the ``mlflow.note.content`` tag). System metrics are not sampled
-    (``log_system_metrics=True`` is refused).
+    is MLflow's note (the ``mlflow.note.content`` tag). ``log_system_metrics=True`` samples
+    CPU, memory, disk, network and GPUs into the run as ``system/...`` metrics (None: as
+    ``enable_system_metrics_logging`` or ``MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING`` say).
     """
-    if log_system_metrics:
-        raise InvalidInputError(
-            "jupyter-tracker does not sample system metrics (yet); start the run without "
-            "log_system_metrics=True."
-        )
     if name is not None and run_name is not None and name != run_name:
         raise InvalidInputError(f"Two names for one run: name={name!r}, run_name={run_name!r}.")
     if experiment is not None and experiment_id is not None:
@@ -177,7 +174,7 @@ def start_run(
         run_id = _SESSION.mlflow_env(MLFLOW_RUN_ID)
         if run_id is not None:
             del os.environ[MLFLOW_RUN_ID]  # used once, as in MLflow
-    return _SESSION.start(
+    run = _SESSION.start(
         name or run_name,
         experiment,
         params,
@@ -187,6 +184,24 @@ def start_run(
         parent_id=parent_run_id,
         description=description,
     )
+    if log_system_metrics is not None:
+        system_metrics.watch(run, log_system_metrics)
+    return run
+
+
+def enable_system_metrics_logging() -> None:
+    """Sample system metrics (``system/...``) into every run started from now on."""
+    system_metrics.enable(True)
+
+
+def disable_system_metrics_logging() -> None:
+    """Stop sampling system metrics into runs started from now on (unless they ask)."""
+    system_metrics.enable(False)
+
+
+def set_system_metrics_sampling_interval(interval: float | None) -> None:
+    """Sample system metrics every ``interval`` seconds (at least 1; None: 10)."""
+    system_metrics.set_interval(interval)
 
 
 def active_run() -> ActiveRun | None:

@@ -31,6 +31,7 @@ LIBRARY = {
     "data",
     "papermill",
     "integrations",
+    "system_metrics",
 }
 STORE = {"store"}
 LEAVES = {"capture", "render"}

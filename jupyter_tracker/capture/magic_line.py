@@ -12,8 +12,8 @@ from typing import Any
 
 from ..errors import InvalidInputError
 
-FLAGS = frozenset({"--nested", "--quiet", "--maximize"})
-RUN_OPTIONS = frozenset({"--name", "--experiment", "--tag", "--nested", "--quiet"})
+FLAGS = frozenset({"--nested", "--quiet", "--maximize", "--system"})
+RUN_OPTIONS = frozenset({"--name", "--experiment", "--tag", "--nested", "--quiet", "--system"})
 SWEEP_OPTIONS = RUN_OPTIONS | {"--metric", "--maximize"}
 
 

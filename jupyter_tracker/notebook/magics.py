@@ -19,7 +19,7 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
-from .. import tracking
+from .. import system_metrics, tracking
 from ..capture.environment import environment
 from ..capture.git import git_state
 from ..capture.inputs import read_inputs, risky_slice
@@ -99,7 +99,8 @@ class TrackerMagics(Magics):
 
         ``k=v`` values are Python literals (else strings); they are logged as params and set
         as variables before the cell runs. Options: ``--name``, ``--experiment``,
-        ``--tag k=v`` (repeatable), ``--nested``, ``--quiet``.
+        ``--tag k=v`` (repeatable), ``--nested``, ``--quiet``, ``--system`` (sample CPU,
+        memory, disk, network and GPUs into the run as ``system/...`` metrics).
         """
         __tracebackhide__ = True
         params, tags, options = _parsed(parse_run_line, line)
@@ -159,6 +160,8 @@ class TrackerMagics(Magics):
             raise UsageError(str(exc)) from None
         finally:
             self._magic_starting = False
+        if options.get("system"):
+            system_metrics.watch(run)
         where = notebook_location(self.ip)
         cell_id = self.cell.cell_id or where.get("cell_id")
         top_level = cell_id and run.parent_id is None  # children of a sweep are not re-runs
