@@ -35,6 +35,11 @@ ENV_VAR = "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING"  # MLflow's
 MB = 1e6  # MLflow's megabytes
 
 
+def shown_order(key: str) -> tuple[bool, str]:
+    """Sort key putting a run's own metrics first and the ``system/...`` ones after them."""
+    return key.startswith(PREFIX), key
+
+
 class _Settings:
     enabled: bool | None = None  # None: as the environment variable says
     interval_s = DEFAULT_INTERVAL_S

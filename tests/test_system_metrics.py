@@ -135,3 +135,15 @@ def test_without_psutil_one_line_says_what_to_install(store, monkeypatch, capsys
         jt.log_metric("loss", 1.0)
     assert "system metrics need psutil: pip install psutil" in capsys.readouterr().err
     assert jt.get_run(run.id).metrics == {"loss": 1.0}
+
+
+def test_the_card_shows_the_runs_own_metrics_before_the_system_ones(store):
+    from jupyter_tracker.notebook.card import RunCard
+
+    with jt.start_run() as run:
+        run.log_metric("system/cpu_utilization_percentage", 5.0)
+        run.log_metric("zeta_loss", 1.0)
+        card = RunCard(run, html=True)
+        html, text = card.render_html(), card.text()
+    for shown in (html, text):
+        assert shown.index("zeta_loss") < shown.index("system/cpu_utilization_percentage")

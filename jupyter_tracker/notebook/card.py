@@ -23,6 +23,7 @@ from ..render.formats import capture_health, fmt_duration, fmt_number, fmt_size
 from ..render.html import esc, status_badge
 from ..run import Run
 from ..store import Store, queries
+from ..system_metrics import shown_order
 
 UPDATE_INTERVAL_S = 0.5
 MAX_SAMPLES = 120
@@ -122,7 +123,7 @@ class RunCard:
         """The card as HTML; every user string escaped."""
         run = self.run
         rows = []
-        for key, value in sorted(run.metrics.items())[:MAX_SHOWN_METRICS]:
+        for key, value in sorted(run.metrics.items(), key=_shown_first)[:MAX_SHOWN_METRICS]:
             rows.append(
                 f'<tr style="background:transparent">'
                 f'<td style="{_CELL};text-align:left">{esc(key)}</td>'
@@ -200,7 +201,7 @@ class RunCard:
                 "  params: "
                 + ", ".join(f"{k}={fmt_number(v)}" for k, v in sorted(run.params.items()))
             )
-        for key, value in sorted(run.metrics.items()):
+        for key, value in sorted(run.metrics.items(), key=_shown_first):
             lines.append(f"  {key}: {fmt_number(value)}")
         if run.status == "FAILED" and run.error:
             lines.append("  error: " + run.error.strip().splitlines()[-1])
@@ -228,3 +229,8 @@ def stored_card(store: Store, run_id: str) -> RunCard:
     if run.parent_id is None and run.capture:
         card.warnings = list(run.capture.get("warnings") or [])
     return card
+
+
+def _shown_first(item: tuple[str, float]) -> tuple[bool, str]:
+    """The run's own metrics first, its system metrics after them."""
+    return shown_order(item[0])
