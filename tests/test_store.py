@@ -88,7 +88,7 @@ def test_a_version_5_store_gets_the_sorting_indexes_and_pages_the_same(tmp_path)
 
     store = Store.open(old)
     indexes = {n for (n,) in store.read("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert {"runs_by_time", "series_by_value", "params_by_value", "tags_by_value"} <= indexes
+    assert {"runs_by_time", "runs_by_notebook", "series_by_value"} <= indexes
     assert [r["run_id"] for r in queries.records(store)] == before
     page, after = queries.run_page(store, order_by="metrics.loss DESC", limit=3)
     assert [r["metrics"]["loss"] for r in page] == [0.95, 0.9, 0.85] and after

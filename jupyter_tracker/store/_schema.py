@@ -222,19 +222,16 @@ def _v5_browsing_views(db: sqlite3.Connection) -> None:
 
 def _v6_sorted_pages(db: sqlite3.Connection) -> None:
     """Listings that cost a page, not the store: indexes that hand out runs already sorted
-    (by an attribute, a metric's latest value, a param, numbers first then text as
-    ``order_by`` sorts, or a tag), and each experiment's count of runs (not deleted) kept by
-    triggers, so counting every run reads one row per experiment."""
+    by start time (the default order) and by a metric's latest value, notebook runs apart,
+    and each experiment's count of runs (not deleted) kept by triggers, so counting every
+    run reads one row per experiment. (An index led by the key, for params or tags, would
+    dirty one page per key of every run logged: their sorts read every run instead.)"""
     _statements(
         db,
         """
         CREATE INDEX runs_by_time ON runs(start_time);
-        CREATE INDEX runs_by_end ON runs(end_time);
-        CREATE INDEX runs_by_name ON runs(name);
-        CREATE INDEX runs_by_notebook ON runs(notebook);
+        CREATE INDEX runs_by_notebook ON runs(notebook) WHERE notebook IS NOT NULL;
         CREATE INDEX series_by_value ON series(key, last_value);
-        CREATE INDEX params_by_value ON params(key, COALESCE(num, value));
-        CREATE INDEX tags_by_value ON tags(key, value);
         CREATE TABLE run_counts (
             experiment_id INTEGER PRIMARY KEY,
             runs INTEGER NOT NULL

@@ -118,16 +118,10 @@ def _records(store: Store, rows: list[Row], system_tags: bool) -> list[RunRecord
     return out
 
 
-# The table whose index hands out runs in the order of their value of a metric, param or
-# tag: (FROM clause driving the query from that index, the value, the condition on the key).
+# The field kinds whose index hands out runs in the order of their value: (FROM clause
+# driving the query from that index, the value, the condition on the key).
 _DRIVERS = {
     "metric": ("series k0 CROSS JOIN runs r ON r.id = k0.run_id", "k0.last_value", "k0.key = ?"),
-    "param": (
-        "params k0 CROSS JOIN runs r ON r.id = k0.run_id",
-        "COALESCE(k0.num, k0.value)",
-        "k0.key = ?",
-    ),
-    "tag": ("tags k0 CROSS JOIN runs r ON r.id = k0.run_id", "k0.value", "k0.key = ?"),
 }
 _JOIN_EXPERIMENT = " JOIN experiments e ON e.id = r.experiment_id"
 
@@ -135,7 +129,8 @@ _JOIN_EXPERIMENT = " JOIN experiments e ON e.id = r.experiment_id"
 class _SortedRuns:
     """The matching runs in ``order_by``'s order, read a page at a time in two parts: the
     runs that have a value for the first field, in that value's order (read from an index
-    in that order, so a page costs about the page), then those without, in creation order.
+    in that order when there is one: start time, status, run id, a metric; so a page costs
+    about the page), then those without, in creation order.
     The order is ``compile_order_by``'s (missing values last, creation order breaks ties)."""
 
     def __init__(
@@ -152,23 +147,25 @@ class _SortedRuns:
         self.op = "<" if self.keys[0].descending else ">"
         self.direction = "DESC" if self.keys[0].descending else "ASC"
 
-    def _value(self) -> str:
-        """The first field's value in the first part (attributes bind no args)."""
+    def _value(self) -> tuple[str, list[Any]]:
+        """The first field's value in the first part, and its args."""
         primary = self.keys[0]
-        return _DRIVERS[primary.kind][1] if primary.kind in _DRIVERS else primary.sql
+        if primary.kind in _DRIVERS:
+            return _DRIVERS[primary.kind][1], []
+        return primary.sql, list(primary.args)
 
     def _part(self, first: int, after: Position | None) -> tuple[str, list[Any]]:
         """``FROM ... WHERE ...`` and its args of part ``first`` (0: runs with a value for
         the first field, 1: without), after the cursor's position when given."""
         primary = self.keys[0]
-        value = self._value()
+        value, value_args = self._value()
         if first == 0 and primary.kind in _DRIVERS:
             source, _, on_key = _DRIVERS[primary.kind]
             sql = f"FROM {source}{_JOIN_EXPERIMENT} WHERE {on_key} AND {value} IS NOT NULL"
             args: list[Any] = [primary.key]
         elif first == 0:
             sql = f"FROM runs r{_JOIN_EXPERIMENT} WHERE {value} IS NOT NULL"
-            args = []
+            args = list(value_args)
         else:
             sql = f"FROM runs r{_JOIN_EXPERIMENT} WHERE {primary.sql} IS NULL"
             args = list(primary.args)
@@ -180,7 +177,7 @@ class _SortedRuns:
             if first == 0:  # a range of the index, then the ties
                 o = self.op
                 tail = f"{value} {o}= ? AND ({value} {o} ? OR ({value} = ? AND {tail}))"
-                tail_args = [values[0]] * 3 + tail_args
+                tail_args = [*value_args, values[0]] * 3 + tail_args
             sql += f" AND {tail}"
             args += tail_args
         return sql, args
@@ -200,11 +197,13 @@ class _SortedRuns:
     def _columns(self, first: int) -> tuple[str, list[Any], str, list[Any]]:
         """The SELECT list (run columns, each key's value, the rowid) and the ORDER BY of
         part ``first``, each with its args."""
-        columns, order = [self._value() if first == 0 else "NULL"], []
-        if first == 0:
-            order.append(f"{self._value()} {self.direction}")
-        column_args: list[Any] = []
+        value, value_args = self._value() if first == 0 else ("NULL", [])
+        columns, column_args = [value], list(value_args)
+        order: list[str] = []
         order_args: list[Any] = []
+        if first == 0:
+            order.append(f"{value} {self.direction}")
+            order_args += value_args
         for k in self.keys[1:]:
             columns.append(k.sql)
             column_args += k.args
