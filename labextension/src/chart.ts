@@ -19,6 +19,8 @@ export interface ISeries {
 export interface IChartLayout {
   /** One SVG path `d` per series ('' when it has no drawable point). */
   paths: string[];
+  /** Per series, its points with no drawable neighbour (a line cannot show them). */
+  dots: { x: number; y: number }[][];
   xTicks: { pos: number; text: string }[];
   yTicks: { pos: number; text: string }[];
 }
@@ -96,7 +98,7 @@ export function layoutChart(series: ISeries[], log: boolean, width = WIDTH, heig
     });
   }
   if (x0 > x1) {
-    return { paths: series.map(() => ''), xTicks: [], yTicks: [] };
+    return { paths: series.map(() => ''), dots: series.map(() => []), xTicks: [], yTicks: [] };
   }
   if (x0 === x1) {
     x1 = x0 + 1;
@@ -107,24 +109,35 @@ export function layoutChart(series: ISeries[], log: boolean, width = WIDTH, heig
   }
   const sx = (x: number) => PAD.left + ((x - x0) / (x1 - x0)) * (width - PAD.left - PAD.right);
   const sy = (y: number) => height - PAD.bottom - ((y - y0) / (y1 - y0)) * (height - PAD.top - PAD.bottom);
+  const dots: { x: number; y: number }[][] = [];
   const paths = series.map(s => {
     let d = '';
     let pen = 'M';
+    const drawable = s.values.map(raw => usable(toNumber(raw)));
+    const mine: { x: number; y: number }[] = [];
     s.values.forEach((raw, i) => {
-      const v = toNumber(raw);
-      if (!usable(v)) {
+      if (!drawable[i]) {
         pen = 'M';
         return;
       }
-      d += `${pen}${sx(s.steps[i]).toFixed(1)},${sy(ty(v)).toFixed(1)}`;
+      const x = Number(sx(s.steps[i]).toFixed(1));
+      const y = Number(sy(ty(toNumber(raw))).toFixed(1));
+      d += `${pen}${x},${y}`;
       pen = 'L';
+      if (!drawable[i - 1] && !drawable[i + 1]) {
+        mine.push({ x, y });
+      }
     });
+    dots.push(mine);
     return d;
   });
   const ticks = (lo: number, hi: number) => [0, 0.5, 1].map(f => lo + f * (hi - lo));
+  const xTicks = [...new Set(ticks(x0, x1).map(Math.round))] // whole steps, each once, in place
+    .map(x => ({ pos: sx(x), text: formatValue(x) }));
   return {
     paths,
-    xTicks: ticks(x0, x1).map(x => ({ pos: sx(x), text: formatValue(Math.round(x)) })),
+    dots,
+    xTicks,
     yTicks: ticks(y0, y1).map(y => ({ pos: sy(y), text: formatValue(log ? 10 ** y : y) }))
   };
 }
@@ -171,6 +184,15 @@ export function drawChart(series: ISeries[], log: boolean, smoothing = 0): HTMLE
       title.textContent = faint ? `${lines[i].series.label} (raw)` : lines[i].series.label;
       path.append(title);
       root.append(path);
+    }
+    if (!lines[i].faint) {
+      layout.dots[i].forEach(({ x, y }) => {
+        const dot = svg('circle', { class: `jp-TrackerChart-dot jp-TrackerChart-c${lines[i].colour}`, cx: x, cy: y, r: 3 });
+        const title = svg('title', {});
+        title.textContent = lines[i].series.label;
+        dot.append(title);
+        root.append(dot);
+      });
     }
   });
   box.append(root);

@@ -233,7 +233,8 @@ export class RunView extends Widget {
   private _tags(run: IRunDetail): HTMLElement {
     const s = section('Tags');
     const t = el('table', 'jp-TrackerView-table jp-TrackerView-tags');
-    const status = el('div', 'jp-TrackerView-tagStatus');
+    const status = el('div', 'jp-TrackerView-tagStatus', this._tagMessage);
+    this._tagMessage = ''; // said once, after the reload that shows the tag
     const row = (key: string, value: string, fresh: boolean) => {
       const tr = el('tr', '');
       const keyCell = el('th', '');
@@ -256,7 +257,7 @@ export class RunView extends Widget {
             method: 'PUT',
             body: JSON.stringify({ value: valueInput.value })
           });
-          status.textContent = `Tag ${k} set.`;
+          this._tagMessage = `Tag ${k} set.`;
           void this.load();
         } catch (error) {
           status.textContent = (error as Error).message;
@@ -295,6 +296,7 @@ export class RunView extends Widget {
   private _run: IRunDetail | null = null;
   private _points = new Map<string, IMetricPoints>();
   private _cellMessage: HTMLDivElement = el('div', '');
+  private _tagMessage = '';
 }
 
 /** The server root, to turn an absolute notebook path into one the file browser opens. */

@@ -82,3 +82,19 @@ test('chartLines: raw faint under the smoothed curve, one colour per series', ()
   assert.deepEqual(lines[0].series.values, [1, 3]);
   assert.deepEqual(lines[2].series.values, c.smooth([1, 3], 0.5));
 });
+
+test('chart layout: a point with no drawable neighbour is a dot; whole-step ticks once', () => {
+  const layout = c.layoutChart([{ label: 'loss', steps: [0, 1, 2, 3], values: [1, 'NaN', 0.5, 0.25] }], false);
+  assert.equal(layout.dots[0].length, 1); // step 0, cut off by the NaN
+  const one = c.layoutChart([{ label: 'acc', steps: [0], values: [0.5] }], false);
+  assert.equal(one.dots[0].length, 1);
+  assert.deepEqual(one.xTicks.map(t => t.text), ['0', '1']);
+  const two = c.layoutChart([{ label: 'acc', steps: [0, 1], values: [0.5, 0.6] }], false);
+  assert.deepEqual(two.dots, [[]]);
+});
+
+test('chart layout: an x tick sits at the step it names', () => {
+  const layout = c.layoutChart([{ label: 'loss', steps: [0, 1, 2, 3], values: [4, 3, 2, 1] }], false, 480, 220);
+  const at = step => 56 + (step / 3) * (480 - 56 - 10);
+  assert.deepEqual(layout.xTicks.map(t => [t.text, Math.round(t.pos)]), [['0', at(0)], ['2', Math.round(at(2))], ['3', at(3)]]);
+});

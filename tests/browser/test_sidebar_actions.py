@@ -81,10 +81,7 @@ def test_context_menu_delete_restore_set_tag(ui, make_runs, notebook_file):
     dialog.locator(".jp-TrackerTagDialog-value").fill("<b>prod</b>")
     dialog.locator("button", has_text="Set tag").click()
     expect(dialog).to_have_count(0)
-    keeper = next(
-        r for r in ui.lab.api("jupyter-tracker/api/runs")[1]["runs"] if r["name"] == "keeper"
-    )
-    assert keeper["tags"]["stage"] == "<b>prod</b>"
+    assert _tags(ui, "keeper") == {"stage": "<b>prod</b>"}
 
     # A RUNNING run: deleting it is refused, and the dialog says why.
     ui.run_cell('import jupyter_tracker as jt\nrun = jt.start_run(name="still going")')
@@ -97,7 +94,28 @@ def test_context_menu_delete_restore_set_tag(ui, make_runs, notebook_file):
     ui.screenshot("sidebar_delete_running_light")
     dialog.locator("button").last.click()
     expect(runs.filter(has_text="still going")).to_have_count(1)
+
+    # The dark theme: the menu, and the tag in the run view (as text), editable there.
+    ui.set_theme("JupyterLab Dark")
+    right_click(ui, runs.filter(has_text="keeper"))
+    ui.screenshot("sidebar_context_menu_dark")
+    menu_item(ui, "Open Run").click()
+    view = ui.page.locator(".jp-TrackerView").filter(has_text="Go to cell")
+    tag_row = view.locator(".jp-TrackerView-tags tr").first
+    expect(tag_row.locator(".jp-TrackerView-tagKey")).to_have_value("stage")
+    expect(tag_row.locator(".jp-TrackerView-tagValue")).to_have_value("<b>prod</b>")
+    tag_row.locator(".jp-TrackerView-tagValue").fill("staging")
+    tag_row.locator(".jp-TrackerView-tagSave").click()
+    expect(view.locator(".jp-TrackerView-tagStatus")).to_have_text("Tag stage set.")
+    view.locator(".jp-TrackerView-tags").scroll_into_view_if_needed()
+    ui.screenshot("run_view_tags_dark")
+    assert _tags(ui, "keeper") == {"stage": "staging"}
     assert ui.page.dialogs == []
+
+
+def _tags(ui, name: str) -> dict:
+    _, page = ui.lab.api("jupyter-tracker/api/runs")
+    return next(run["tags"] for run in page["runs"] if run["name"] == name)
 
 
 def test_track_this_cell_from_the_cell_toolbar(ui, notebook_file):
