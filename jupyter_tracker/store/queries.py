@@ -26,6 +26,7 @@ View = Literal["active", "deleted", "all"]
 _VIEW_SQL = {"active": "r.deleted = 0", "deleted": "r.deleted = 1", "all": "1"}
 Points = tuple[list[int], list[float], list[int]]  # steps, values, times (ms)
 Position = tuple[list[Any], int]  # a cursor's values of the order keys, and the run's rowid
+RunColumns = dict[str, dict[str, list[Any]]]  # "runs", "params", "metrics", "tags" -> columns
 MAX_CURSOR_LENGTH = 20_000
 _RUN_SELECT = (
     "SELECT r.id, r.name, r.status, e.name, r.start_time, r.end_time, r.parent_id, "
@@ -84,6 +85,51 @@ def run_page(
     rows = rows[:limit]
     cursor = query.encode(rows[-1]) if more and rows else None
     return _records(store, rows, system_tags), cursor
+
+
+def run_columns(
+    store: Store,
+    filter: str | None = None,
+    order_by: str | list[str] | None = None,
+    experiment: str | list[str] | None = None,
+    limit: int | None = None,
+    *,
+    view: View = "active",
+    system_tags: bool = False,
+) -> RunColumns:
+    """What ``records`` returns, as columns: ``{"runs": {column: values}, "params": {key:
+    values}, "metrics": {...}, "tags": {...}}``, each list one value per run in order (None
+    where a run has no such key; a NaN metric is None too). A DataFrame is built from it
+    without a dict per run."""
+    rows = _SortedRuns(filter, order_by, experiment, view).rows(store, limit)
+    n = len(rows)
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(RUN_COLUMNS)
+    out: RunColumns = {
+        "runs": {c: list(values) for c, values in zip(RUN_COLUMNS, columns, strict=False)}
+    }
+    index = {run_id: i for i, run_id in enumerate(out["runs"]["run_id"])}
+    for kind, rows_of in (
+        ("params", _for_runs(store, "SELECT run_id, key, value FROM params", index)),
+        ("metrics", _for_runs(store, "SELECT run_id, key, last_value FROM series", index)),
+        (
+            "tags",
+            _for_runs(
+                store,
+                "SELECT run_id, key, value FROM tags",
+                index,
+                "key NOT GLOB ?",
+                _hidden_tags(system_tags),
+            ),
+        ),
+    ):
+        by_key: dict[str, list[Any]] = {}
+        for run_id, key, value in rows_of:
+            column = by_key.get(key)
+            if column is None:
+                column = by_key[key] = [None] * n
+            column[index[run_id]] = value
+        out[kind] = by_key
+    return out
 
 
 def _records(store: Store, rows: list[Row], system_tags: bool) -> list[RunRecord]:
@@ -256,18 +302,32 @@ class _SortedRuns:
             if (
                 not isinstance(values, list)
                 or len(values) != len(self.keys)
-                or not all(v is None or type(v) in (int, float, str) for v in values)
+                or not all(_sortable(v) for v in values)
                 or type(run_id) is not str
                 or type(rowid) is not int
+                or not _SQL_INTEGERS[0] <= rowid <= _SQL_INTEGERS[1]
             ):
                 raise ValueError
-        except (ValueError, TypeError, UnicodeDecodeError):
+        except (ValueError, TypeError, UnicodeDecodeError, RecursionError):
             raise InvalidInputError(
                 "This page cursor (after) was not given out by this listing with the same "
                 "filter and order; start again from the first page."
             ) from None
         found = store.read("SELECT rowid FROM runs WHERE id = ?", (run_id,))
         return values, found[0][0] if found else rowid
+
+
+_SQL_INTEGERS = (-(2**63), 2**63 - 1)  # what SQLite binds
+
+
+def _sortable(value: object) -> bool:
+    """Whether a cursor's value is one SQLite can compare: text, a finite float, an integer
+    SQLite holds, or NULL."""
+    if value is None or type(value) is str:
+        return True
+    if type(value) is float:
+        return math.isfinite(value)
+    return type(value) is int and _SQL_INTEGERS[0] <= value <= _SQL_INTEGERS[1]
 
 
 def _for_runs(
