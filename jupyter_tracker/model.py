@@ -140,12 +140,12 @@ class Experiment(TypedDict):
 
 
 class RunPage(TypedDict):
-    """One page of runs (``GET runs``), with the statuses a run can have, for the frontends."""
+    """One page of runs (``GET runs``), with the statuses a run can have, for the frontends;
+    ``next`` is the cursor of the page after it (``GET runs?after=``), None on the last."""
 
     runs: list[RunRecord]
-    offset: int
+    next: str | None
     limit: int
-    has_more: bool
     statuses: list[Status]
 
 

@@ -88,14 +88,14 @@ def test_tokens_ts_mirrors_model_py():
 
 def test_a_drift_is_named():
     source = TOKENS.read_text(encoding="utf-8")
-    drifted = source.replace("  has_more: boolean;\n", "").replace(
+    drifted = source.replace("  limit: number;\n", "").replace(
         "rerun_of: string | null;", "rerun_of?: string;"
     )
     drifted = drifted.replace("export interface IExperimentList", "export interface IExperiments")
     assert sorted(drift(python_shapes(), ts_shapes(drifted))) == [
         "IRunDetail.rerun_of should be required (no `?`) as in model.RunDetail",
         "IRunDetail.rerun_of should have `| null` as in model.RunDetail",
-        "IRunPage lacks field 'has_more' of model.RunPage",
+        "IRunPage lacks field 'limit' of model.RunPage",
         "IRunRecord.rerun_of should be required (no `?`) as in model.RunRecord",
         "IRunRecord.rerun_of should have `| null` as in model.RunRecord",
         "model.ExperimentList has no `export interface IExperimentList` in tokens.ts",

@@ -203,7 +203,7 @@ async def test_runs_lists_the_store_newest_first(jp_fetch):
     assert response.code == 200
     data = body(response)
     assert data.keys() == RunPage.__required_keys__
-    assert data["offset"] == 0 and data["limit"] == 50 and data["has_more"] is False
+    assert data["next"] is None and data["limit"] == 50
     assert data["statuses"] == list(STATUSES)  # the sidebar receives them, never copies them
     runs = data["runs"]
     assert all(run.keys() == RunRecord.__required_keys__ for run in runs)
@@ -215,17 +215,26 @@ async def test_runs_lists_the_store_newest_first(jp_fetch):
     assert baseline["metrics"]["acc"] == "NaN"  # JSON has no NaN: sent as JavaScript names it
 
 
-async def test_runs_are_paged_and_capped(jp_fetch):
-    page = body(await get(jp_fetch, "runs", limit="1", offset="1"))
-    assert [r["name"] for r in page["runs"]] == [XSS_NAME] and page["has_more"] is True
-    last = body(await get(jp_fetch, "runs", limit="2", offset="2"))
-    assert [r["name"] for r in last["runs"]] == ["baseline"] and last["has_more"] is False
+async def test_runs_are_paged_by_cursor_and_capped(jp_fetch):
+    first = body(await get(jp_fetch, "runs", limit="1"))
+    assert [r["name"] for r in first["runs"]] == ["sweep lr=0.1"] and first["next"]
+    second = body(await get(jp_fetch, "runs", limit="1", after=first["next"]))
+    assert [r["name"] for r in second["runs"]] == [XSS_NAME] and second["next"]
+    last = body(await get(jp_fetch, "runs", limit="2", after=second["next"]))
+    assert [r["name"] for r in last["runs"]] == ["baseline"] and last["next"] is None
+    by_name = body(await get(jp_fetch, "runs", limit="1", order_by="name ASC"))
+    assert [r["name"] for r in by_name["runs"]] == [XSS_NAME]
+    then = body(await get(jp_fetch, "runs", limit="5", order_by="name ASC", after=by_name["next"]))
+    assert [r["name"] for r in then["runs"]] == ["baseline", "sweep lr=0.1"]
     capped = body(await get(jp_fetch, "runs", limit="100000"))
     assert capped["limit"] == 500 and len(capped["runs"]) == 3
-    for bad in ({"limit": "-1"}, {"limit": "ten"}, {"offset": "-5"}):
+    for bad in ({"limit": "-1"}, {"limit": "ten"}):
         response = await get(jp_fetch, "runs", **bad)
         assert response.code == 400, bad
         assert "must be" in body(response)["error"]
+    # A cursor is only good for the listing that gave it out: another order is a clear 400.
+    other = await get(jp_fetch, "runs", order_by="metrics.loss ASC, name", after=first["next"])
+    assert other.code == 400 and "start again from the first page" in body(other)["error"]
 
 
 async def test_runs_filter_order_and_experiment(jp_fetch):

@@ -34,6 +34,7 @@ from ..model import (
     RunCardOutput,
     RunDetail,
     RunPage,
+    RunRecord,
     RunState,
     RunTags,
     json_ready,
@@ -47,7 +48,7 @@ MAX_LIMIT = 500
 DEFAULT_POINTS = 1000
 MAX_POINTS = 5000
 MIN_POINTS = 3  # the first and last points and one between
-MAX_INTEGER = 2**63 - 1  # what SQLite stores: offsets and versions beyond are refused
+MAX_INTEGER = 2**63 - 1  # what SQLite stores: versions beyond are refused
 MAX_QUERY_TEXT = 10_000  # filter, order_by and experiment arguments
 CHUNK_BYTES = 256 * 1024
 VIEWS = ("active", "deleted", "all")  # which runs `GET runs` lists (MLflow's ViewType)
@@ -155,14 +156,16 @@ class TrackerHandler(APIHandler):
 
 
 def _runs(store: Store | None, query: dict) -> RunPage:
-    """One page of runs, and the statuses a run can have: the sidebar receives them."""
-    limit = query["limit"]
-    rows = [] if store is None else queries.records(store, **{**query, "limit": limit + 1})
+    """One page of runs after the cursor ``after`` (keyset paging: every page costs the same),
+    the next page's cursor, and the statuses a run can have: the sidebar receives them."""
+    runs: list[RunRecord] = []
+    cursor = None
+    if store is not None:
+        runs, cursor = queries.run_page(store, **query)
     return {
-        "runs": rows[:limit],
-        "offset": query["offset"],
-        "limit": limit,
-        "has_more": len(rows) > limit,
+        "runs": runs,
+        "next": cursor,
+        "limit": query["limit"],
         "statuses": list(STATUSES),
     }
 
@@ -254,8 +257,9 @@ def _experiments(store: Store | None) -> ExperimentList:
 
 
 class RunsHandler(TrackerHandler):
-    """`GET runs?filter=&order_by=&experiment=&view=&offset=&limit=`: one page of runs;
-    `view` is `active` (the default), `deleted` (waiting for `gc`, restorable) or `all`."""
+    """`GET runs?filter=&order_by=&experiment=&view=&after=&limit=`: one page of runs, the
+    page after the cursor ``after`` (the ``next`` of the page before); `view` is `active` (the
+    default), `deleted` (waiting for `gc`, restorable) or `all`."""
 
     @tornado.web.authenticated
     async def get(self) -> None:
@@ -265,7 +269,7 @@ class RunsHandler(TrackerHandler):
                 "order_by": self.text_argument("order_by") or None,
                 "experiment": self.text_argument("experiment") or None,
                 "view": self.choice_argument("view", VIEWS),
-                "offset": self.int_argument("offset", 0, low=0),
+                "after": self.text_argument("after") or None,
                 "limit": self.int_argument("limit", DEFAULT_LIMIT, low=0, high=MAX_LIMIT),
             }
         except InvalidInputError as exc:

@@ -94,7 +94,8 @@ export interface IRunsQuery {
   order_by?: string;
   /** `active` (the server's default), `deleted` or `all`. */
   view?: string;
-  offset?: number;
+  /** The cursor of the page to read (a page's `next`); none: the first page. */
+  after?: string | null;
   limit?: number;
 }
 

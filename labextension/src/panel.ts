@@ -275,7 +275,7 @@ export class ExperimentsPanel extends Widget {
     this._filter = this._search.value.trim();
     this._orderBy = this._sort.value;
     this._runs = [];
-    this._hasMore = false;
+    this._next = null;
     this._generation += 1; // pages asked for before are for another query: dropped
     this._pending = null;
     void this.refresh();
@@ -284,12 +284,12 @@ export class ExperimentsPanel extends Widget {
   private async _poll(): Promise<void> {
     const limit = Math.min(Math.max(this._runs.length, PAGE_SIZE), MAX_POLL_ROWS);
     const generation = this._generation;
-    const page = await this._fetch(0, limit);
+    const page = await this._fetch(null, limit);
     if (page && generation === this._generation) {
       const before = JSON.stringify(this._runs.slice(0, limit));
       this._runs = mergeHead(this._runs, page.runs);
       if (this._runs.length <= limit) {
-        this._hasMore = page.has_more;
+        this._next = page.next;
       }
       this._changed = before !== JSON.stringify(page.runs);
       this._render();
@@ -298,18 +298,18 @@ export class ExperimentsPanel extends Widget {
 
   private async _loadMore(): Promise<void> {
     const generation = this._generation;
-    const page = await this._fetch(this._runs.length, PAGE_SIZE);
+    const page = await this._fetch(this._next, PAGE_SIZE);
     if (page && generation === this._generation) {
       this._runs = appendPage(this._runs, page.runs);
-      this._hasMore = page.has_more;
+      this._next = page.next;
       this._render();
     }
   }
 
-  /** A page of runs, or null with the error shown under the search box. */
-  private async _fetch(offset: number, limit: number): Promise<IRunPage | null> {
+  /** The page after cursor `after` (null: the first), or null with the error shown. */
+  private async _fetch(after: string | null, limit: number): Promise<IRunPage | null> {
     const view = this._view === 'active' ? undefined : this._view;
-    const query = { filter: this._filter, order_by: this._orderBy, view, offset, limit };
+    const query = { filter: this._filter, order_by: this._orderBy, view, after, limit };
     try {
       const page = await requestAPI<IRunPage>(runsEndpoint(query));
       this._statuses = page.statuses;
@@ -347,7 +347,7 @@ export class ExperimentsPanel extends Widget {
     });
     this._list.replaceChildren(...items);
     this._empty.hidden = this._runs.length > 0 || !this._error.hidden;
-    this._more.hidden = !this._hasMore;
+    this._more.hidden = this._next === null;
     this._renderSorts();
     this._updateCompare();
     if (focused !== null) {
@@ -534,7 +534,8 @@ export class ExperimentsPanel extends Widget {
   private _runs: IRunRecord[] = [];
   private _rows: Row[] = [];
   private _statuses: RunStatus[] = [];
-  private _hasMore = false;
+  /** The cursor of the page after the loaded runs (null: none). */
+  private _next: string | null = null;
   private _view: RunsView = 'active';
   private _filter = '';
   private _orderBy = '';

@@ -112,12 +112,14 @@ export interface IExperiment {
   runs: number;
 }
 
-/** One page of runs (`GET runs`), with the statuses a run can have. */
+/**
+ * One page of runs (`GET runs`), with the statuses a run can have; `next` is the cursor of
+ * the page after it (`GET runs?after=`), null on the last.
+ */
 export interface IRunPage {
   runs: IRunRecord[];
-  offset: number;
+  next: string | null;
   limit: number;
-  has_more: boolean;
   statuses: RunStatus[];
 }
 

@@ -15,7 +15,8 @@ test('formatValue: significant digits, NaN and infinities by name', () => {
 
 test('runsEndpoint leaves out empty arguments and encodes the filter', () => {
   assert.equal(f.runsEndpoint({}), 'runs');
-  assert.equal(f.runsEndpoint({ filter: ' ', order_by: '', offset: 0, limit: 200 }), 'runs?offset=0&limit=200');
+  assert.equal(f.runsEndpoint({ filter: ' ', order_by: '', after: null, limit: 200 }), 'runs?limit=200');
+  assert.equal(f.runsEndpoint({ after: 'eyJ4Ijo-MX0', limit: 50 }), 'runs?after=eyJ4Ijo-MX0&limit=50');
   const url = f.runsEndpoint({ filter: "params.lr = '0.1' and metrics.loss < 1" });
   assert.equal(new URLSearchParams(url.split('?')[1]).get('filter'), "params.lr = '0.1' and metrics.loss < 1");
 });

@@ -3,6 +3,7 @@ answering (issue 8 item 11). Each case states its expected status."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -45,13 +46,35 @@ def jp_server_config(made, monkeypatch):
 
 
 DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def cursor_of(content: object) -> str:
+    """A page cursor as the listing encodes one (URL-safe base64 of JSON), holding ``content``
+    (bytes as they are, anything else as JSON)."""
+    raw = content if isinstance(content, bytes) else json.dumps(content).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 # (case, method, path under the API with {run} for the run id, query, body, expected status)
 CASES = [
-    ("huge offset", "GET", "runs", {"offset": str(10**30)}, None, 400),
-    ("offset past int64", "GET", "runs", {"offset": str(2**63)}, None, 400),
+    ("cursor not base64", "GET", "runs", {"after": "%%%"}, None, 400),
+    ("cursor of 20,000 characters", "GET", "runs", {"after": "A" * 20_000}, None, 400),
+    ("cursor not JSON", "GET", "runs", {"after": cursor_of(b"not json")}, None, 400),
+    ("cursor past int64", "GET", "runs", {"after": cursor_of([[2**70], "r", 1])}, None, 400),
+    ("cursor rowid past int64", "GET", "runs", {"after": cursor_of([[1], "r", 2**70])}, None, 400),
+    ("cursor NaN", "GET", "runs", {"after": cursor_of(b'[[NaN], "r", 1]')}, None, 400),
+    (
+        "cursor nested deep",
+        "GET",
+        "runs",
+        {"after": cursor_of(b"[" * 3000 + b"]" * 3000)},
+        None,
+        400,
+    ),
     ("huge limit is capped", "GET", "runs", {"limit": str(10**30)}, None, 200),
-    ("negative offset", "GET", "runs", {"offset": "-1"}, None, 400),
-    ("offset of 5000 digits", "GET", "runs", {"offset": "9" * 5000}, None, 400),
+    ("limit of 5000 digits", "GET", "runs", {"limit": "9" * 5000}, None, 400),
+    ("negative limit", "GET", "runs", {"limit": "-1"}, None, 400),
+    ("unknown view", "GET", "runs", {"view": "purged"}, None, 400),
     ("huge version", "GET", "runs/{run}/artifacts/a.txt", {"version": str(10**30)}, None, 400),
     ("version 0", "GET", "runs/{run}/artifacts/a.txt", {"version": "0"}, None, 400),
     ("huge points", "GET", "runs/{run}/metrics/loss", {"points": str(10**30)}, None, 200),
