@@ -3,10 +3,9 @@ run table's ``.df``) and metric histories (pandas is imported only when one is b
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
-from .model import RUN_COLUMNS, RunRecord
+from .model import RUN_COLUMNS
 from .run import artifact_uri
 from .store import Store, queries
 
@@ -14,35 +13,31 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def runs_frame(store: Store, rows: list[RunRecord]) -> pd.DataFrame:
-    """Records as MLflow's ``search_runs`` DataFrame: ``run_id, experiment_id, status,
-    artifact_uri, start_time, end_time``, then ``name, experiment, parent_id, notebook,
-    cell_id, rerun_of``, then ``metrics.<k>`` (NaN when missing), ``params.<k>``, ``tags.<k>``."""
+def runs_frame(store: Store, columns: queries.RunColumns) -> pd.DataFrame:
+    """Runs (``queries.run_columns``) as MLflow's ``search_runs`` DataFrame: ``run_id,
+    experiment_id, status, artifact_uri, start_time, end_time``, then ``name, experiment,
+    parent_id, notebook, cell_id, rerun_of``, then ``metrics.<k>`` (NaN when missing),
+    ``params.<k>``, ``tags.<k>``: built a column at a time."""
     import pandas as pd
 
-    plain: list[dict[str, Any]] = [dict(r) for r in rows]
-    ids = {e["name"]: str(e["id"]) for e in queries.experiments(store)} if plain else {}
-    columns: dict[str, Any] = {
-        "run_id": [r["run_id"] for r in plain],
-        "experiment_id": [ids.get(r["experiment"]) for r in plain],
-        "status": [r["status"] for r in plain],
-        "artifact_uri": [artifact_uri(r["run_id"]) for r in plain],
+    runs = columns["runs"]
+    ids = {e["name"]: str(e["id"]) for e in queries.experiments(store)} if runs["run_id"] else {}
+    frame: dict[str, Any] = {
+        "run_id": runs["run_id"],
+        "experiment_id": [ids.get(name) for name in runs["experiment"]],
+        "status": runs["status"],
+        "artifact_uri": [artifact_uri(run_id) for run_id in runs["run_id"]],
     }
     for c in ("start_time", "end_time"):
-        columns[c] = pd.to_datetime(
-            pd.array([r[c] for r in plain], dtype="Int64"), unit="ms", utc=True
-        )
-    columns.update({c: [r[c] for r in plain] for c in RUN_COLUMNS if c not in columns})
+        frame[c] = pd.to_datetime(pd.array(runs[c], dtype="Int64"), unit="ms", utc=True)
+    frame.update({c: runs[c] for c in RUN_COLUMNS if c not in frame})
     for kind in ("metrics", "params", "tags"):
-        keys = sorted({k for r in plain for k in r[kind]})
-        missing = math.nan if kind == "metrics" else None
-        for key in keys:
-            columns[f"{kind}.{key}"] = [r[kind].get(key, missing) for r in plain]
-    frame: pd.DataFrame = pd.DataFrame(columns)
-    for column in frame.columns:
-        if column.startswith("metrics."):
-            frame[column] = frame[column].astype("float64")
-    return frame
+        for key in sorted(columns[kind]):
+            values = columns[kind][key]
+            frame[f"{kind}.{key}"] = (
+                pd.array(values, dtype="float64") if kind == "metrics" else values
+            )
+    return pd.DataFrame(frame)
 
 
 def history_frame(steps: list[int], values: list[float], times: list[int]) -> pd.DataFrame:

@@ -478,21 +478,20 @@ def search_runs(
     experiments = _searched_experiments(
         experiment_ids, experiment_names, experiment, search_all_experiments
     )
-    rows = queries.records(
+    query = (
         store,
         filter if filter is not None else filter_string or None,
         order_by,
         experiments,
-        0,
-        max_results,
-        view=ViewType.view(run_view_type),
-        system_tags=True,
     )
+    view = ViewType.view(run_view_type)
     if output_format == "list":
+        rows = queries.records(*query, limit=max_results, view=view, system_tags=True)
         return [run_entity(store, r["run_id"]) for r in rows]
     from .dataframes import runs_frame
 
-    return runs_frame(store, rows)
+    columns = queries.run_columns(*query, limit=max_results, view=view, system_tags=True)
+    return runs_frame(store, columns)
 
 
 def _searched_experiments(

@@ -274,3 +274,54 @@ def test_the_fingerprint_changes_when_a_run_is_added_deleted_or_ends(store):
     _maintenance.delete_runs(store, [run.id])
     assert queries.runs_signature(store) != ended
     assert not queries.any_runs(store) and queries.count_runs(store) == 0
+
+
+# -- long series: downsampled from the blocks' summaries ----------------------------------------
+
+
+def _series_with_spikes(n: int) -> str:
+    import jupyter_tracker as jt
+
+    with jt.start_run() as run:
+        for i in range(n):
+            value = math.sin(i / 5000)
+            if i == 12_345:
+                value = 1000.0
+            elif i == 150_001:
+                value = -50.0
+            elif 100_000 <= i < 100_050:
+                value = math.nan
+            run.log_metric("loss", value, step=i)
+    return run.id
+
+
+def _check_curve(steps, values, budget, n):
+    assert len(values) <= budget and steps == sorted(steps)
+    assert steps[0] == 0 and steps[-1] == n - 1
+    finite = [v for v in values if not math.isnan(v)]
+    assert max(finite) == 1000.0 and min(finite) == -50.0
+    assert steps[values.index(1000.0)] == 12_345 and steps[values.index(-50.0)] == 150_001
+    gaps = [s for s, v in zip(steps, values, strict=True) if math.isnan(v)]
+    assert gaps == [100_000]
+
+
+def test_a_long_series_is_downsampled_from_block_summaries(store):
+    n = 210_000  # 205 full blocks and a tail
+    run_id = _series_with_spikes(n)
+    blocks = store.read("SELECT COUNT(*) FROM point_blocks")[0][0]
+    assert blocks == n // 1024
+    seen = []
+    read = store.read
+    store.read = lambda sql, args=(): seen.append(sql) or read(sql, args)
+    try:
+        steps, values, _ = queries.downsampled_points(store, run_id, "loss", 302)
+    finally:
+        del store.read
+    assert not any("RECURSIVE" in sql for sql in seen)  # no scan of the points per bucket
+    _check_curve(steps, values, 302, n)
+    with store.write() as conn:  # points written without summaries: the exact path
+        conn.execute("DELETE FROM point_blocks WHERE block = 3")
+    _check_curve(*queries.downsampled_points(store, run_id, "loss", 302)[:2], 302, n)
+    with store.write() as conn:
+        conn.execute("DELETE FROM series")
+    assert store.read("SELECT COUNT(*) FROM point_blocks")[0][0] == 0  # purged along

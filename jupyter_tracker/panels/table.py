@@ -418,14 +418,16 @@ class RunTable(anywidget.AnyWidget):
         """Every run the table's filter matches, in its order, as ``search_runs`` returns."""
         with self._lock:
             if self._df is None:
-                records = queries.records(
+                self._df = runs_frame(
                     self.store,
-                    self._shown_filter,
-                    self.order_by,
-                    self.experiment,
-                    system_tags=True,
+                    queries.run_columns(
+                        self.store,
+                        self._shown_filter,
+                        self.order_by,
+                        self.experiment,
+                        system_tags=True,
+                    ),
                 )
-                self._df = runs_frame(self.store, records)
             return self._df
 
     # -- opening runs, comparing them -------------------------------------------------------

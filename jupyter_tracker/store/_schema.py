@@ -222,10 +222,13 @@ def _v5_browsing_views(db: sqlite3.Connection) -> None:
 
 def _v6_sorted_pages(db: sqlite3.Connection) -> None:
     """Listings that cost a page, not the store: indexes that hand out runs already sorted
-    by start time (the default order) and by a metric's latest value, notebook runs apart,
-    and each experiment's count of runs (not deleted) kept by triggers, so counting every
-    run reads one row per experiment. (An index led by the key, for params or tags, would
-    dirty one page per key of every run logged: their sorts read every run instead.)"""
+    by start time (the default order) and by a metric's latest value, notebook runs apart;
+    each experiment's count of runs (not deleted) kept by triggers, so counting every run
+    reads one row per experiment; and a summary of every full block of ``POINT_BLOCK``
+    points of a series (its lowest and highest point, its first NaN), so a long curve is
+    downsampled from the summaries, not from every point. (An index led by the key, for
+    params or tags, would dirty one page per key of every run logged: their sorts read every
+    run instead.)"""
     _statements(
         db,
         """
@@ -237,8 +240,22 @@ def _v6_sorted_pages(db: sqlite3.Connection) -> None:
             runs INTEGER NOT NULL
         );
         INSERT INTO run_counts (experiment_id, runs)
-            SELECT experiment_id, COUNT(*) FROM runs WHERE deleted = 0 GROUP BY experiment_id
+            SELECT experiment_id, COUNT(*) FROM runs WHERE deleted = 0 GROUP BY experiment_id;
+        CREATE TABLE point_blocks (
+            series_id INTEGER NOT NULL,
+            block INTEGER NOT NULL,
+            lo_seq INTEGER,
+            lo REAL,
+            hi_seq INTEGER,
+            hi REAL,
+            nan_seq INTEGER,
+            PRIMARY KEY (series_id, block)
+        ) WITHOUT ROWID
         """,
+    )
+    db.execute(  # a purged series takes its summaries along (its id may be reused)
+        "CREATE TRIGGER point_blocks_purge AFTER DELETE ON series "
+        "BEGIN DELETE FROM point_blocks WHERE series_id = OLD.id; END"
     )
     add = (  # one more run (not deleted) in NEW's experiment
         "INSERT INTO run_counts (experiment_id, runs) SELECT NEW.experiment_id, 1 "
@@ -256,6 +273,8 @@ def _v6_sorted_pages(db: sqlite3.Connection) -> None:
     ):
         db.execute(trigger)
 
+
+POINT_BLOCK = 1024  # points per summarized block of a series (``point_blocks``)
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v1_initial,

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from .._limits import storable
 from ..errors import StoreDamagedError, StoreGoneError
 from . import HEARTBEAT_INTERVAL_S, Store, _is_busy, in_chunks, now_ms
+from ._schema import POINT_BLOCK
 
 FLUSH_INTERVAL_S = 1.0
 # Points a process may hold unwritten; beyond this the logging call writes them itself
@@ -278,7 +279,7 @@ def _write_points(conn, taken: list[tuple[Series, Batch]]) -> dict[Series, int]:
                 if s.run_id == run_id:
                     new_ids[s] = ids[s.key]
         summaries.update(_summaries(conn, list(new_ids.values())))
-    updates = []
+    updates, blocks = [], []
     for s, (steps, values, times) in taken:
         sid = new_ids.get(s) or s.id
         assert sid is not None  # every series has an id once created above
@@ -297,12 +298,27 @@ def _write_points(conn, taken: list[tuple[Series, Batch]]) -> dict[Series, int]:
             i = len(steps) - 1 - steps[::-1].index(top)  # the later of equal steps
             last = [top, values[i] if values[i] == values[i] else None, times[i]]
         updates.append((count + len(steps), *last, lo, hi, sid))
+        filled = range(count // POINT_BLOCK, (count + len(steps)) // POINT_BLOCK)
+        blocks += [(sid, block) for block in filled]
     conn.executemany(
         "UPDATE series SET count = ?, last_step = ?, last_value = ?, last_time = ?, "
         "min = ?, max = ? WHERE id = ?",
         updates,
     )
+    conn.executemany(_SUMMARIZE_BLOCK, blocks)
     return new_ids
+
+
+_IN_BLOCK = f"series_id = ?1 AND seq >= ?2 * {POINT_BLOCK} AND seq < (?2 + 1) * {POINT_BLOCK}"
+# A block that this flush filled: its lowest point, highest point (the first of equals: a
+# lone MIN or MAX gives its row's seq) and first NaN, read back from the points just written.
+_SUMMARIZE_BLOCK = (
+    "INSERT OR REPLACE INTO point_blocks "  # noqa: S608 (fixed text)
+    "(series_id, block, lo_seq, lo, hi_seq, hi, nan_seq) SELECT ?1, ?2, a.seq, a.v, b.seq, b.v, "
+    f"(SELECT MIN(seq) FROM points WHERE {_IN_BLOCK} AND value IS NULL) "
+    f"FROM (SELECT seq, MIN(value) AS v FROM points WHERE {_IN_BLOCK}) a, "
+    f"(SELECT seq, MAX(value) AS v FROM points WHERE {_IN_BLOCK}) b"
+)
 
 
 def _summaries(conn, ids: list) -> dict[int, tuple]:

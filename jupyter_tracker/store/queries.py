@@ -15,6 +15,7 @@ from .._limits import SYSTEM_TAG_PREFIX
 from ..errors import InvalidInputError, RunNotFoundError
 from ..model import RUN_COLUMNS, Artifact, Experiment, RunDetail, RunRecord
 from . import Store, in_chunks
+from ._schema import POINT_BLOCK
 from .runs import unpack_capture
 
 if TYPE_CHECKING:
@@ -635,7 +636,9 @@ def downsampled_points(store: Store, run_id: str, key: str, max_points: int = 40
     holds NaN points, its first NaN (a gap in the line); points evenly spread over the series
     fill the rest of the budget. Spikes, the global minimum and maximum, the gaps and both
     ends survive; SQLite finds the picks (index range scans per bucket), so a million points
-    are never read into Python.
+    are never read into Python. A series long enough for buckets of whole blocks of
+    ``POINT_BLOCK`` points takes its picks from the blocks' stored summaries instead: ten
+    million points cost ten thousand summaries.
     """
     rows = store.read(
         "SELECT s.id, s.count FROM series s WHERE s.run_id = ? AND s.key = ?", (run_id, key)
@@ -645,8 +648,10 @@ def downsampled_points(store: Store, run_id: str, key: str, max_points: int = 40
     series_id, count = rows[0]
     seqs = {0, count - 1}
     buckets = max(0, (max_points - 2) // 3)
+    width = -(-count // buckets) if buckets else 0
+    if width >= POINT_BLOCK and _from_blocks(store, series_id, count, width, seqs):
+        buckets = 0  # picked from the blocks' summaries
     if buckets:
-        width = -(-count // buckets)
         in_bucket = "series_id = ?1 AND seq >= b * ?2 AND seq < (b + 1) * ?2"
         picks = store.read(
             "WITH RECURSIVE r(b) AS (SELECT 0 UNION ALL SELECT b + 1 FROM r WHERE b + 1 < ?3) "  # noqa: S608
@@ -672,6 +677,46 @@ def downsampled_points(store: Store, run_id: str, key: str, max_points: int = 40
         [_nan(p[2]) for p in points],
         [p[3] for p in points],
     )
+
+
+def _from_blocks(store: Store, series_id: int, count: int, width: int, seqs: set[int]) -> bool:
+    """Add to ``seqs`` the picks of ``downsampled_points`` from the summaries of the series'
+    full blocks (buckets of whole blocks, at least ``width`` points each), and from the
+    points after them; False, adding nothing, if a block has no summary (points written
+    before schema 6 or by another tool): the caller then reads the points."""
+    full = count // POINT_BLOCK
+    blocks = store.read(
+        "SELECT block, lo_seq, lo, hi_seq, hi, nan_seq FROM point_blocks "
+        "WHERE series_id = ? AND block < ? ORDER BY block",
+        (series_id, full),
+    )
+    if len(blocks) != full:
+        return False
+    per_bucket = -(-width // POINT_BLOCK)
+    tail = store.read(
+        "SELECT seq, value FROM points WHERE series_id = ? AND seq >= ?",
+        (series_id, full * POINT_BLOCK),
+    )
+    groups = [blocks[i : i + per_bucket] for i in range(0, full, per_bucket)]
+    groups.append([(full, *_summary(tail))] if tail else [])
+    for group in groups:
+        lows = [(lo, lo_seq) for _, lo_seq, lo, _, _, _ in group if lo is not None]
+        highs = [(-hi, hi_seq) for _, _, _, hi_seq, hi, _ in group if hi is not None]
+        gaps = [nan_seq for *_, nan_seq in group if nan_seq is not None]
+        seqs |= {min(lows)[1], min(highs)[1]} if lows else set()
+        seqs |= {min(gaps)} if gaps else set()
+    return True
+
+
+def _summary(points: list[Row]) -> tuple[Any, ...]:
+    """(lo_seq, lo, hi_seq, hi, nan_seq) of ``(seq, value)`` rows, as ``point_blocks``."""
+    numbers = [(v, seq) for seq, v in points if v is not None]
+    gaps = [seq for seq, v in points if v is None]
+    if not numbers:
+        return None, None, None, None, gaps[0] if gaps else None
+    lo = min(numbers)
+    hi = min(numbers, key=lambda p: (-p[0], p[1]))
+    return lo[1], lo[0], hi[1], hi[0], gaps[0] if gaps else None
 
 
 def _spread(count: int, n: int, taken: set[int]) -> set[int]:
