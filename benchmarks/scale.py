@@ -171,7 +171,14 @@ def views(store) -> dict:
         "rest": lambda: len(
             _runs(
                 store,
-                {"filter": None, "order_by": None, "experiment": None, "offset": 0, "limit": 50},
+                {
+                    "filter": None,
+                    "order_by": None,
+                    "experiment": None,
+                    "view": "active",
+                    "after": None,
+                    "limit": 50,
+                },
             )["runs"]
         ),
         "filter60": lambda: len(
