@@ -325,3 +325,20 @@ def test_a_long_series_is_downsampled_from_block_summaries(store):
     with store.write() as conn:
         conn.execute("DELETE FROM series")
     assert store.read("SELECT COUNT(*) FROM point_blocks")[0][0] == 0  # purged along
+
+
+def test_the_run_tables_questions_without_a_filter_read_no_table_through(big_store):
+    plans = _plans(
+        big_store,
+        lambda: (
+            queries.count_runs(big_store),
+            queries.any_runs(big_store, "notebook IS NOT NULL"),
+            queries.runs_signature(big_store),
+            queries.run_keys(big_store),
+            queries.experiments(big_store),
+        ),
+    )
+    for plan in plans:
+        scans = [step for step in plan.split(" / ") if step.startswith("SCAN")]
+        allowed = ("SCAN CONSTANT ROW", "SCAN k", "SCAN e", "SCAN c")  # experiments, counts
+        assert all(step in allowed for step in scans), plan

@@ -523,9 +523,11 @@ def _where(
 def _matching(
     filter: str | None, experiment: str | list[str] | None, view: View = "active"
 ) -> tuple[str, list[Any]]:
-    """``FROM ... WHERE ...`` of the runs a filter selects (see ``_where``), and its args."""
+    """``FROM ... WHERE ...`` of the runs a filter selects (see ``_where``), and its args;
+    the experiment joined only when named (so SQLite may pick a partial index of runs)."""
     where, args = _where(filter, experiment, view)
-    return f"FROM runs r{_JOIN_EXPERIMENT} WHERE {where}", args
+    join = "" if experiment is None else _JOIN_EXPERIMENT
+    return f"FROM runs r{join} WHERE {where}", args
 
 
 def _unfiltered(filter: str | None) -> bool:
@@ -563,6 +565,7 @@ def run_keys(
     by a skip through its index and kept if one run (not deleted) has it: the cost grows
     with the number of keys, not of runs."""
     where, args = _where(filter, experiment)
+    join = "" if experiment is None else _JOIN_EXPERIMENT
     out = {}
     for kind, table in _KEY_TABLES:
         hidden = _hidden_tags(table != "tags")
@@ -573,13 +576,13 @@ def run_keys(
                 "WHERE k.key IS NOT NULL) "
                 "SELECT key FROM k WHERE key IS NOT NULL AND key NOT GLOB ? AND EXISTS "
                 f"(SELECT 1 FROM {table} x CROSS JOIN runs r ON r.id = x.run_id"
-                f"{_JOIN_EXPERIMENT} WHERE x.key = k.key AND {where})",
+                f"{join} WHERE x.key = k.key AND {where})",
                 [hidden, *args],
             )
         else:
             rows = store.read(
                 f"SELECT DISTINCT key FROM {table} WHERE run_id IN (SELECT r.id "  # noqa: S608
-                f"FROM runs r{_JOIN_EXPERIMENT} WHERE {where}) "
+                f"FROM runs r{join} WHERE {where}) "
                 "AND key NOT GLOB ? ORDER BY key",
                 [*args, hidden],
             )
@@ -593,12 +596,8 @@ def runs_signature(
     """A cheap fingerprint of the matching runs (how many, how many run, and of the whole
     store the newest row and latest end): it changes when a matching run is added, deleted
     or ends. The run table polls it."""
-    where, args = _where(filter, experiment)
-    running = store.read(
-        f"SELECT COUNT(*) FROM runs r{_JOIN_EXPERIMENT} "  # noqa: S608
-        f"WHERE r.status = 'RUNNING' AND {where}",
-        args,
-    )[0][0]
+    sql, args = _matching(filter, experiment)
+    running = store.read(f"SELECT COUNT(*) {sql} AND r.status = 'RUNNING'", args)[0][0]  # noqa: S608
     newest, ended = store.read(  # one MAX a statement: each an index's last entry
         "SELECT (SELECT MAX(rowid) FROM runs), (SELECT MAX(end_time) FROM runs)"
     )[0]
