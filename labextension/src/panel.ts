@@ -61,6 +61,8 @@ export interface IPanelHost {
   notebookPath(): string | null;
   openRun(runId: string): void;
   compare(runIds: string[]): void;
+  /** Delete a run (the Delete key on its row): asks first. */
+  deleteRun(runId: string): void;
 }
 
 /**
@@ -345,6 +347,7 @@ export class ExperimentsPanel extends Widget {
       const run = row.node.run;
       return renderRun(run, this._statuses, row.depth, this._selected.has(run.run_id));
     });
+    items.forEach(item => (item.tabIndex = -1)); // focusable; Tab enters the list itself
     this._list.replaceChildren(...items);
     this._empty.hidden = this._runs.length > 0 || !this._error.hidden;
     this._more.hidden = this._next === null;
@@ -438,6 +441,11 @@ export class ExperimentsPanel extends Widget {
           this._toggleGroup(row.group.key);
         } else if (row?.kind === 'run') {
           this._host.openRun(row.node.run.run_id);
+        }
+        break;
+      case 'Delete':
+        if (row?.kind === 'run' && this._view === 'active') {
+          this._host.deleteRun(row.node.run.run_id);
         }
         break;
       case ' ':

@@ -143,7 +143,8 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
     const panel = new ExperimentsPanel({
       notebookPath: () => tracker.currentWidget?.context.path ?? null,
       openRun,
-      compare
+      compare,
+      deleteRun: runId => void app.commands.execute(CommandIDs.deleteRun, { runId })
     });
     app.shell.add(panel, 'left', { rank: 700 });
     if (restorer) {

@@ -55,6 +55,11 @@ def test_context_menu_delete_restore_set_tag(ui, make_runs, notebook_file):
     expect(dialog).to_contain_text('Delete run "doomed"')
     dialog.locator("button", has_text="Cancel").click()
     expect(runs).to_have_count(2)
+    runs.filter(has_text="doomed").focus()  # the Delete key on a row asks the same
+    ui.page.keyboard.press("Delete")
+    expect(dialog).to_contain_text('Delete run "doomed"')
+    dialog.locator("button", has_text="Cancel").click()
+    expect(runs).to_have_count(2)
     right_click(ui, runs.filter(has_text="doomed"))
     menu_item(ui, "Delete Run…").click()
     dialog.locator("button", has_text="Delete").click()
