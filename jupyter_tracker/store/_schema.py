@@ -272,6 +272,42 @@ def _v6_sorted_pages(db: sqlite3.Connection) -> None:
         f"BEGIN {remove} {add} END",
     ):
         db.execute(trigger)
+    _key_counts(db)
+
+
+def _key_counts(db: sqlite3.Connection) -> None:
+    """``key_counts``: how many runs (not deleted) have each param, metric and tag key, kept
+    by triggers, so the keys of every run are read without reading every run."""
+    db.execute(
+        "CREATE TABLE key_counts (kind TEXT NOT NULL, key TEXT NOT NULL, "
+        "runs INTEGER NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID"
+    )
+    live = "EXISTS (SELECT 1 FROM runs WHERE id = {row}.run_id AND deleted = 0)"
+    for kind, table in (("params", "params"), ("metrics", "series"), ("tags", "tags")):
+        db.execute(
+            f"INSERT INTO key_counts (kind, key, runs) SELECT '{kind}', x.key, COUNT(*) "  # noqa: S608
+            f"FROM {table} x JOIN runs r ON r.id = x.run_id AND r.deleted = 0 GROUP BY x.key"
+        )
+        add = (
+            f"INSERT INTO key_counts (kind, key, runs) SELECT '{kind}', NEW.key, 1 "
+            f"WHERE {live.format(row='NEW')} "
+            "ON CONFLICT (kind, key) DO UPDATE SET runs = runs + 1;"
+        )
+        remove = (
+            f"UPDATE key_counts SET runs = runs - 1 WHERE kind = '{kind}' AND key = OLD.key "  # noqa: S608
+            f"AND {live.format(row='OLD')};"
+        )
+        db.execute(f"CREATE TRIGGER {table}_keys_insert AFTER INSERT ON {table} BEGIN {add} END")
+        db.execute(f"CREATE TRIGGER {table}_keys_delete AFTER DELETE ON {table} BEGIN {remove} END")
+        db.execute(  # a run deleted or restored: its keys counted out or in
+            f"CREATE TRIGGER {table}_keys_lifecycle AFTER UPDATE OF deleted ON runs "  # noqa: S608
+            "WHEN OLD.deleted != NEW.deleted BEGIN "
+            f"INSERT INTO key_counts (kind, key, runs) SELECT '{kind}', key, 1 FROM {table} "
+            "WHERE run_id = NEW.id AND NEW.deleted = 0 "
+            "ON CONFLICT (kind, key) DO UPDATE SET runs = runs + 1; "
+            f"UPDATE key_counts SET runs = runs - 1 WHERE NEW.deleted = 1 AND kind = '{kind}' "
+            f"AND key IN (SELECT key FROM {table} WHERE run_id = NEW.id); END"
+        )
 
 
 POINT_BLOCK = 1024  # points per summarized block of a series (``point_blocks``)

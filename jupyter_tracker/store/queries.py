@@ -561,29 +561,23 @@ def run_keys(
     store: Store, filter: str | None = None, experiment: str | None = None
 ) -> dict[str, list[str]]:
     """The param, metric and tag keys of the matching runs, sorted (the table's columns;
-    MLflow's system tags left out, as in ``records``). Without a filter, each key is found
-    by a skip through its index and kept if one run (not deleted) has it: the cost grows
-    with the number of keys, not of runs."""
+    MLflow's system tags left out, as in ``records``). Of every run (no filter, no
+    experiment): the store's count of runs per key, so no run is read."""
     where, args = _where(filter, experiment)
     join = "" if experiment is None else _JOIN_EXPERIMENT
     out = {}
     for kind, table in _KEY_TABLES:
         hidden = _hidden_tags(table != "tags")
-        if _unfiltered(filter):
+        if _unfiltered(filter) and experiment is None:
             rows = store.read(
-                f"WITH RECURSIVE k(key) AS (SELECT MIN(key) FROM {table} UNION ALL "  # noqa: S608
-                f"SELECT (SELECT MIN(key) FROM {table} WHERE key > k.key) FROM k "
-                "WHERE k.key IS NOT NULL) "
-                "SELECT key FROM k WHERE key IS NOT NULL AND key NOT GLOB ? AND EXISTS "
-                f"(SELECT 1 FROM {table} x CROSS JOIN runs r ON r.id = x.run_id"
-                f"{join} WHERE x.key = k.key AND {where})",
-                [hidden, *args],
+                "SELECT key FROM key_counts WHERE kind = ? AND runs > 0 AND key NOT GLOB ? "
+                "ORDER BY key",
+                (kind, hidden),
             )
         else:
             rows = store.read(
                 f"SELECT DISTINCT key FROM {table} WHERE run_id IN (SELECT r.id "  # noqa: S608
-                f"FROM runs r{join} WHERE {where}) "
-                "AND key NOT GLOB ? ORDER BY key",
+                f"FROM runs r{join} WHERE {where}) AND key NOT GLOB ? ORDER BY key",
                 [*args, hidden],
             )
         out[kind] = [key for (key,) in rows]
