@@ -246,3 +246,16 @@ def test_the_same_as_mlflows_sklearn_autolog(tmp_path):
         if plots:
             expected.add("training_confusion_matrix.json")  # its numbers, not a picture
         assert set(mine["artifacts"]) == expected, name
+
+
+def test_the_example_notebook_records_its_fits(tmp_path, store):
+    from test_notebooks import execute
+
+    execute("autolog_sklearn.ipynb", tmp_path, store.path)
+    runs = {r.name: r for r in jt.search_runs(output_format="list")}
+    assert set(runs) == {"logreg", "grid"}
+    logreg, grid = runs["logreg"], runs["grid"]
+    assert logreg.params["C"] == logreg.params["logisticregression__C"] == 0.5
+    assert {"training_accuracy_score", "training_log_loss", "test_accuracy"} <= set(logreg.metrics)
+    assert grid.params["best_logisticregression__C"] in (0.01, 0.1, 1.0, 10.0)
+    assert {"cv_results.csv", "estimator.html"} <= {a["path"] for a in grid.artifacts}

@@ -191,21 +191,21 @@ def training_metrics(
     found: dict[str, float] = {}
     matrix = None
     if is_classifier(estimator):
-        predicted = estimator.predict(X)
+        proba = estimator.predict_proba(X) if hasattr(estimator, "predict_proba") else None
+        if proba is not None and _predicts_by_most_probable(estimator):
+            predicted = estimator.classes_.take(proba.argmax(axis=1), axis=0)  # its predict
+        else:
+            predicted = estimator.predict(X)
         average = "weighted" if pos_label is None else "binary"
         label = {} if pos_label is None else {"pos_label": pos_label}
-        found["training_precision_score"] = m.precision_score(
+        precision, recall, f1, _ = m.precision_recall_fscore_support(
             y, predicted, average=average, zero_division=0, **label, **weights
         )
-        found["training_recall_score"] = m.recall_score(
-            y, predicted, average=average, zero_division=0, **label, **weights
-        )
-        found["training_f1_score"] = m.f1_score(
-            y, predicted, average=average, zero_division=0, **label, **weights
-        )
+        found["training_precision_score"] = precision
+        found["training_recall_score"] = recall
+        found["training_f1_score"] = f1
         found["training_accuracy_score"] = m.accuracy_score(y, predicted, **weights)
-        if hasattr(estimator, "predict_proba"):
-            proba = estimator.predict_proba(X)
+        if proba is not None:
             labels = estimator.classes_
             found["training_log_loss"] = m.log_loss(y, proba, labels=labels, **weights)
             if len(labels) == 2:
@@ -235,6 +235,18 @@ def training_metrics(
         extra = {} if sample_weight is None else weights
         found["training_score"] = estimator.score(X, y, **extra)
     return {k: float(v) for k, v in found.items()}, matrix
+
+
+def _predicts_by_most_probable(estimator: Any) -> bool:
+    """Whether the estimator's ``predict`` is the class of highest ``predict_proba`` (so
+    the probabilities computed for the log loss give the predictions too): scikit-learn's
+    forests and trees, whose ``predict`` is exactly that (single output)."""
+    from sklearn.ensemble._forest import ForestClassifier
+    from sklearn.tree import DecisionTreeClassifier
+
+    own = type(estimator).predict
+    single = getattr(estimator, "n_outputs_", 1) == 1
+    return single and own in (ForestClassifier.predict, DecisionTreeClassifier.predict)
 
 
 def _plain(value: Any) -> Any:

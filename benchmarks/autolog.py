@@ -1,0 +1,142 @@
+"""What recording itself costs: scikit-learn autologging on a fit of a few seconds, and
+system-metrics sampling in CPU.
+
+    .venv/bin/python benchmarks/autolog.py [--repeat R] [--seconds S] [--json FILE]
+
+- ``autolog``: a ``RandomForestClassifier`` and a ``HistGradientBoostingClassifier`` fit
+  (about 2 s each on one core) plain, then with
+  ``jt.sklearn.autolog()`` (its own run started and ended, params, the seven training
+  metrics computed on the training data, the tags and artifacts), interleaved R times
+  (default 5), in CPU seconds of this process (the writer's thread included; other
+  processes on the machine excluded); the figure is the ratio of the medians. Issue 14's
+  target: at most 1.05.
+- ``system metrics``: this process's CPU time (user + system) over S seconds (default 20)
+  of an idle run, with ``log_system_metrics=True`` sampling every second (ten times
+  MLflow's rate) and without, as a share of one core: the sampling's own cost, measured
+  where it runs (the store's writer thread). Also the cost of one sample. Target: at most
+  1% of a core at the default interval (10 s), and reported at 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+AUTOLOG_TARGET = 1.05
+SYSTEM_TARGET_PERCENT = 1.0
+
+
+MODELS = ("RandomForest", "HistGradientBoosting")
+
+
+def make_model(name: str):
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+
+    if name == "RandomForest":
+        return RandomForestClassifier(n_estimators=60, n_jobs=1, random_state=0)
+    return HistGradientBoostingClassifier(max_iter=60, early_stopping=False, random_state=0)
+
+
+def fit_seconds(name: str, autolog: bool, X, y) -> float:  # noqa: N803 (scikit-learn's names)
+    import jupyter_tracker as jt
+
+    jt.sklearn.autolog(disable=not autolog, silent=True)
+    model = make_model(name)
+    started = time.process_time()  # CPU time: other processes on the machine do not count
+    model.fit(X, y)
+    return time.process_time() - started
+
+
+def autolog_ratio(name: str, repeat: int) -> tuple[float, float]:
+    """Median seconds of the plain fit and of the autologged fit of model ``name``."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=6000, n_features=30, n_informative=10, random_state=0)
+    fit_seconds(name, True, X[:500], y[:500])  # first-call costs (patching, imports), untimed
+    plain, logged = [], []
+    for i in range(repeat):  # interleaved, each going first in turn
+        for autolog in (False, True) if i % 2 == 0 else (True, False):
+            (logged if autolog else plain).append(fit_seconds(name, autolog, X, y))
+    return statistics.median(plain), statistics.median(logged)
+
+
+def cpu_share(seconds: float, system: bool) -> float:
+    """This process's CPU seconds per wall second during an idle run of ``seconds``."""
+    import jupyter_tracker as jt
+
+    with jt.start_run(log_system_metrics=system):
+        cpu, wall = time.process_time(), time.perf_counter()
+        time.sleep(seconds)  # the run idles: only the writer's thread works
+        return (time.process_time() - cpu) / (time.perf_counter() - wall)
+
+
+def sample_cost(samples: int) -> float:
+    """CPU seconds of one sample (read every metric) logged to one run."""
+    import psutil
+
+    import jupyter_tracker as jt
+    from jupyter_tracker.system_metrics import PREFIX, Probe
+    from jupyter_tracker.tracking import current_store
+
+    probe = Probe(psutil, str(current_store().path))
+    with jt.start_run() as run:
+        started = time.process_time()
+        for _ in range(samples):
+            for key, value in probe.sample().items():
+                run.log_metric(PREFIX + key, value)
+        return (time.process_time() - started) / samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+
+    import jupyter_tracker as jt
+
+    jt.set_store(Path(tempfile.mkdtemp(prefix="jt-bench-")) / "store")
+    fits = {name: autolog_ratio(name, args.repeat) for name in MODELS}
+    jt.set_system_metrics_sampling_interval(1)
+    idle = cpu_share(args.seconds, system=False)
+    sampled = cpu_share(args.seconds, system=True)
+    one = sample_cost(200)
+    at_1s = max(0.0, sampled - idle) * 100
+    at_default = one / 10 * 100  # one sample every 10 s
+
+    table = [
+        [f"autolog: {name} fit", f"{plain:.2f} s", f"{logged:.2f} s", f"{logged / plain:.3f}x"]
+        for name, (plain, logged) in fits.items()
+    ]
+    table += [
+        [
+            "system metrics, every 1 s",
+            f"{idle * 100:.2f}% CPU",
+            f"{sampled * 100:.2f}% CPU",
+            f"+{at_1s:.2f}%",
+        ],
+        ["system metrics, every 10 s", "", f"{one * 1000:.2f} ms/sample", f"+{at_default:.3f}%"],
+    ]
+    verdicts = [logged / plain <= AUTOLOG_TARGET for plain, logged in fits.values()]
+    verdicts += [True, at_default <= SYSTEM_TARGET_PERCENT]  # 1 s: reported (10x MLflow's rate)
+    targets = [f"<= {AUTOLOG_TARGET}x"] * len(fits) + ["reported", f"<= {SYSTEM_TARGET_PERCENT}%"]
+    print(f"\n| {'workload':<34} | {'without':>12} | {'with':>17} | {'cost':>8} | target   |")
+    print(f"|{'-' * 36}|{'-' * 14}|{'-' * 19}|{'-' * 10}|----------|")
+    rows = []
+    for (name, without, with_, cost), ok, target in zip(table, verdicts, targets, strict=True):
+        verdict = "n/a" if target == "reported" else ("PASS" if ok else "MISS")
+        rows.append([name, without, with_, cost, target, verdict])
+        print(f"| {name:<34} | {without:>12} | {with_:>17} | {cost:>8} | {verdict:<8} |")
+    if args.json is not None:
+        args.json.write_text(json.dumps({"table": rows}, indent=1))
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
