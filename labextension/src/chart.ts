@@ -210,9 +210,10 @@ export function drawChart(series: ISeries[], log: boolean, smoothing = 0): HTMLE
 
 /** The inputs above a chart: log scale and smoothing; `onChange` redraws. */
 export class CurveControls {
-  constructor(onChange: () => void) {
+  constructor(onChange: () => void, initial = { log: false, smoothing: 0 }) {
     this.node = el('div', 'jp-TrackerChart-controls');
     this._log.type = 'checkbox';
+    this._log.checked = initial.log;
     this._log.addEventListener('change', onChange);
     const logLabel = el('label', 'jp-TrackerView-logLabel');
     logLabel.append(this._log, document.createTextNode(' log scale'));
@@ -220,7 +221,7 @@ export class CurveControls {
     this._smoothing.min = '0';
     this._smoothing.max = String(MAX_SMOOTHING);
     this._smoothing.step = '0.01';
-    this._smoothing.value = '0';
+    this._smoothing.value = String(initial.smoothing);
     this._smoothing.setAttribute('aria-label', 'Smoothing');
     this._smoothing.title = 'Exponential moving average of the points (0: raw)';
     this._smoothing.addEventListener('input', () => {

@@ -20,6 +20,9 @@ export const CURVE_POINTS = 300;
 /** Curves drawn at first (the others are a tick away). */
 const FIRST_CURVES = 3;
 
+/** A RUNNING run's view reads it again this often (while shown and not being edited). */
+export const LIVE_MS = 2000;
+
 /** What the run view asks of its host. */
 export interface IRunViewHost {
   openRun(runId: string): void;
@@ -65,15 +68,51 @@ export class RunView extends Widget {
 
   readonly runId: string;
 
-  /** (Re)read the run and redraw. */
+  /**
+   * (Re)read the run and its drawn curves, then redraw (the ticked curves, log scale and
+   * smoothing kept); while the run is RUNNING, again every `LIVE_MS`.
+   */
   async load(): Promise<void> {
+    window.clearTimeout(this._liveTimer);
+    let run: IRunDetail;
     try {
-      this._run = await requestAPI<IRunDetail>(`runs/${encodeURIComponent(this.runId)}`);
+      run = await requestAPI<IRunDetail>(`runs/${encodeURIComponent(this.runId)}`);
     } catch (error) {
       this.node.replaceChildren(el('div', 'jp-TrackerView-error', `Could not load run ${this.runId}: ${(error as Error).message}`));
       return;
     }
-    this._render(this._run);
+    const keys = Object.keys(run.metric_summary).sort();
+    if (this._chosen === null && keys.length) {
+      this._chosen = new Set(keys.slice(0, FIRST_CURVES));
+    }
+    this._points.clear();
+    await this._fetchPoints(run.run_id, [...(this._chosen ?? [])].filter(k => keys.includes(k)));
+    if (this.isDisposed) {
+      return;
+    }
+    this._render(run);
+    if (run.status === 'RUNNING') {
+      this._liveTimer = window.setTimeout(() => this._live(), LIVE_MS);
+    }
+  }
+
+  dispose(): void {
+    window.clearTimeout(this._liveTimer);
+    super.dispose();
+  }
+
+  /** Read a RUNNING run again, unless hidden or a tag is being edited (then wait). */
+  private _live(): void {
+    const tagInputs = [...this.node.querySelectorAll<HTMLInputElement>('.jp-TrackerView-tags input')];
+    const editing = tagInputs.some(i => i === document.activeElement || i.value !== i.defaultValue);
+    if (this.isDisposed) {
+      return;
+    }
+    if (!this.isVisible || document.hidden || editing) {
+      this._liveTimer = window.setTimeout(() => this._live(), LIVE_MS);
+      return;
+    }
+    void this.load();
   }
 
   private _render(run: IRunDetail): void {
@@ -176,9 +215,12 @@ export class RunView extends Widget {
     const head = el('tr', '');
     ['', 'metric', 'last', 'min', 'max', 'steps'].forEach(h => head.append(el('th', '', h)));
     t.append(head);
-    const chosen = new Set(keys.slice(0, FIRST_CURVES));
+    const chosen = this._chosen ?? new Set<string>();
     const chart = el('div', 'jp-TrackerView-chart');
-    const controls: CurveControls = new CurveControls(() => redraw());
+    const controls: CurveControls = new CurveControls(() => {
+      this._curves = { log: controls.log, smoothing: controls.smoothing };
+      redraw();
+    }, this._curves);
     const redraw = () =>
       void this._drawCurves(run.run_id, [...chosen], controls.log, controls.smoothing, chart);
     for (const key of keys) {
@@ -210,23 +252,30 @@ export class RunView extends Widget {
     smoothing: number,
     into: HTMLElement
   ): Promise<void> {
-    const series: ISeries[] = [];
-    for (const key of keys) {
-      let points = this._points.get(key);
-      if (!points) {
-        try {
-          points = await requestAPI<IMetricPoints>(
-            `runs/${encodeURIComponent(runId)}/metrics/${encodePath(key)}?points=${CURVE_POINTS}`
-          );
-          this._points.set(key, points);
-        } catch {
-          continue;
-        }
-      }
-      series.push({ label: key, steps: points.steps, values: points.values });
-    }
+    await this._fetchPoints(runId, keys);
+    const series: ISeries[] = keys
+      .filter(key => this._points.has(key))
+      .map(key => ({ label: key, steps: this._points.get(key)!.steps, values: this._points.get(key)!.values }));
     into.replaceChildren(
       series.length ? drawChart(series, log, smoothing) : el('p', '', 'Tick a metric to draw its curve.')
+    );
+  }
+
+  /** The points of these metrics not read yet (a metric that fails to load is left out). */
+  private async _fetchPoints(runId: string, keys: string[]): Promise<void> {
+    await Promise.all(
+      keys
+        .filter(key => !this._points.has(key))
+        .map(async key => {
+          try {
+            const points = await requestAPI<IMetricPoints>(
+              `runs/${encodeURIComponent(runId)}/metrics/${encodePath(key)}?points=${CURVE_POINTS}`
+            );
+            this._points.set(key, points);
+          } catch {
+            // drawn without it
+          }
+        })
     );
   }
 
@@ -239,13 +288,13 @@ export class RunView extends Widget {
       const tr = el('tr', '');
       const keyCell = el('th', '');
       const keyInput = el('input', 'jp-TrackerView-tagKey');
-      keyInput.value = key;
+      keyInput.defaultValue = key;
       keyInput.readOnly = !fresh;
       keyInput.placeholder = 'new tag';
       keyCell.append(keyInput);
       const valueCell = el('td', '');
       const valueInput = el('input', 'jp-TrackerView-tagValue');
-      valueInput.value = value;
+      valueInput.defaultValue = value;
       const save = el('button', 'jp-TrackerView-tagSave jp-mod-styled', 'Set');
       save.addEventListener('click', async () => {
         const k = keyInput.value.trim();
@@ -293,10 +342,13 @@ export class RunView extends Widget {
   }
 
   private _host: IRunViewHost;
-  private _run: IRunDetail | null = null;
   private _points = new Map<string, IMetricPoints>();
   private _cellMessage: HTMLDivElement = el('div', '');
   private _tagMessage = '';
+  /** The ticked curves (null until the run has metrics: then the first few). */
+  private _chosen: Set<string> | null = null;
+  private _curves = { log: false, smoothing: 0 };
+  private _liveTimer = 0;
 }
 
 /** The server root, to turn an absolute notebook path into one the file browser opens. */

@@ -67,6 +67,21 @@ def test_sidebar_lists_runs_live_and_escaped(ui, make_runs, notebook_file):
     assert ui.page.dialogs == []
 
     ui.screenshot("sidebar")
+
+    # Its view follows it live: a new point and its end show up without a click.
+    newest.click()
+    view = ui.page.locator(".jp-TrackerView").filter(has_text="Go to cell")
+    badge = view.locator(".jp-TrackerView-header .jp-TrackerRun-status")
+    steps = view.locator(".jp-TrackerView-metrics tr").nth(1).locator("td").nth(5)
+    expect(badge).to_have_text("RUNNING")
+    expect(steps).to_have_text("1")
+    ui.page.locator(".lm-TabBar-tab", has_text="analysis.ipynb").click()
+    ui.run_cell('jt.log_metric("loss", 0.125, step=1)\njt.end_run()')
+    ui.page.locator(".lm-TabBar-tab", has_text="live from the notebook").click()
+    expect(badge).to_have_text("FINISHED", timeout=10_000)
+    expect(steps).to_have_text("2")
+    expect(view.locator(".jp-TrackerChart path.jp-TrackerChart-line")).to_have_count(1)
+    expect(newest.locator(".jp-TrackerRun-status")).to_have_text("FINISHED")
     assert ui.page.dialogs == []
 
 
