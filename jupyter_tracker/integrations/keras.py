@@ -19,6 +19,7 @@ import inspect
 import os
 from typing import Any
 
+from ..errors import OutOfScopeError
 from . import Settings, configure, log_params, outermost, recording, replace, settings
 from . import training_run as _training_run
 
@@ -181,7 +182,10 @@ def _callback_class() -> type:
 
 
 def __getattr__(name: str) -> Any:
-    """``Callback`` (also ``MlflowCallback``, MLflow's name), built on first use."""
+    """``Callback`` (also ``MlflowCallback``, MLflow's name), built on first use; the rest
+    of MLflow's ``mlflow.keras`` (models) is out of scope."""
     if name in ("Callback", "MlflowCallback"):
         return _callback_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name.startswith("_"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    raise OutOfScopeError(f"mlflow.keras.{name}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from ..errors import OutOfScopeError
 from . import Settings, configure, log_params, outermost, recording, replace, settings
 from . import training_run as _training_run
 
@@ -119,3 +120,10 @@ def _log_booster(run: Any, booster: Any) -> None:
         values = booster.feature_importance(importance_type=kind)
         importance = {name: float(v) for name, v in zip(names, values, strict=True)}
         run.log_dict(importance, f"feature_importance_{kind}.json")
+
+
+def __getattr__(name: str) -> Any:
+    """MLflow's ``mlflow.lightgbm`` beyond ``autolog`` (models) is out of scope."""
+    if name.startswith("_"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    raise OutOfScopeError(f"mlflow.lightgbm.{name}")

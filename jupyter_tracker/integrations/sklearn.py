@@ -31,6 +31,7 @@ import math
 import warnings
 from typing import Any
 
+from ..errors import OutOfScopeError
 from ..session import session
 from . import (
     Settings,
@@ -326,3 +327,10 @@ def _log_folds(run: Any, results: dict[str, Any]) -> None:
             run.log_metric(key, float(value), step)
         run.log_metric(f"mean_{key}", float(folds.mean()))
         run.log_metric(f"std_{key}", float(folds.std()))
+
+
+def __getattr__(name: str) -> Any:
+    """MLflow's ``mlflow.sklearn`` beyond ``autolog`` (models) is out of scope."""
+    if name.startswith("_"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    raise OutOfScopeError(f"mlflow.sklearn.{name}")
