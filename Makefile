@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/card_overhead.py
 	$(BIN)/python benchmarks/panels.py
+	$(BIN)/python benchmarks/autolog.py
 
 clean:
 	rm -rf $(VENV) $(MLFLOW_VENV) build dist
