@@ -91,7 +91,7 @@ export class RunView extends Widget {
       return;
     }
     this._render(run);
-    if (run.status === 'RUNNING') {
+    if (run.end_time === null) { // still running
       this._liveTimer = window.setTimeout(() => this._live(), LIVE_MS);
     }
   }
