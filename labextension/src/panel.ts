@@ -220,11 +220,12 @@ export class ExperimentsPanel extends Widget {
     this._notice.hidden = view !== 'deleted';
     this.node.dataset.view = view;
     this._empty.textContent = view === 'deleted' ? 'No deleted runs.' : EMPTY_TEXT;
-    this.reload();
+    this._applyQuery();
   }
 
-  /** Forget the loaded pages and read the first one again (after a delete or restore). */
-  reload(): void {
+  /** A run left this list (deleted or restored): unticked, and the first page read again. */
+  runMoved(id: string): void {
+    this._selected.delete(id);
     this._applyQuery();
   }
 

@@ -229,7 +229,7 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
       execute: async args => {
         const { run } = target(args);
         if (run && (await deleteRun(run))) {
-          panel.reload();
+          panel.runMoved(run.run_id);
         }
       }
     });
@@ -239,7 +239,7 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
       execute: async args => {
         const { run } = target(args);
         if (run && (await restoreRun(run))) {
-          panel.reload();
+          panel.runMoved(run.run_id);
         }
       }
     });

@@ -60,10 +60,13 @@ def test_context_menu_delete_restore_set_tag(ui, make_runs, notebook_file):
     expect(dialog).to_contain_text('Delete run "doomed"')
     dialog.locator("button", has_text="Cancel").click()
     expect(runs).to_have_count(2)
+    runs.filter(has_text="doomed").locator(".jp-TrackerRun-select").check()
+    expect(panel.locator(".jp-TrackerPanel-compare")).to_have_text("Compare (1)")
     right_click(ui, runs.filter(has_text="doomed"))
     menu_item(ui, "Delete Run…").click()
     dialog.locator("button", has_text="Delete").click()
     expect(runs.locator(".jp-TrackerRun-name")).to_have_text(["keeper"])
+    expect(panel.locator(".jp-TrackerPanel-compare")).to_have_text("Compare")  # unticked
 
     # "Show deleted" lists it; restore brings it back to the active list.
     toggle = panel.locator(".jp-TrackerPanel-deleted")
