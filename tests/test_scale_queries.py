@@ -342,3 +342,14 @@ def test_the_run_tables_questions_without_a_filter_read_no_table_through(big_sto
         scans = [step for step in plan.split(" / ") if step.startswith("SCAN")]
         allowed = ("SCAN CONSTANT ROW", "SCAN k", "SCAN e", "SCAN c")  # experiments, counts
         assert all(step in allowed for step in scans), plan
+
+
+def test_the_fingerprint_changes_when_an_ended_run_runs_again(store):
+    import jupyter_tracker as jt
+
+    with jt.start_run() as first:
+        pass
+    ended = queries.runs_signature(store)
+    jt.start_run(run_id=first.id)  # resumed: RUNNING again, no new row
+    assert queries.runs_signature(store) != ended
+    jt.end_run()

@@ -587,15 +587,16 @@ def run_keys(
 def runs_signature(
     store: Store, filter: str | None = None, experiment: str | None = None
 ) -> tuple[Any, ...]:
-    """A cheap fingerprint of the matching runs (how many, how many run, and of the whole
-    store the newest row and latest end): it changes when a matching run is added, deleted
-    or ends. The run table polls it."""
+    """A cheap fingerprint of the matching runs (how many; which run, as a count and a sum of
+    rowids; the store's newest row): it changes when a matching run is added, deleted, ends
+    or runs again. Each part is read from an index or a kept count. The run table polls it."""
     sql, args = _matching(filter, experiment)
-    running = store.read(f"SELECT COUNT(*) {sql} AND r.status = 'RUNNING'", args)[0][0]  # noqa: S608
-    newest, ended = store.read(  # one MAX a statement: each an index's last entry
-        "SELECT (SELECT MAX(rowid) FROM runs), (SELECT MAX(end_time) FROM runs)"
+    running = store.read(
+        f"SELECT COUNT(*), TOTAL(r.rowid) {sql} AND r.status = 'RUNNING'",  # noqa: S608
+        args,
     )[0]
-    return count_runs(store, filter, experiment), running, newest, ended
+    newest = store.read("SELECT MAX(rowid) FROM runs")[0][0]
+    return count_runs(store, filter, experiment), *running, newest
 
 
 def child_counts(store: Store, run_ids: list[str]) -> dict[str, int]:
