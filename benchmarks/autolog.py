@@ -1,7 +1,7 @@
 """What recording itself costs: scikit-learn autologging on a fit of a few seconds, and
 system-metrics sampling in CPU.
 
-    .venv/bin/python benchmarks/autolog.py [--repeat R] [--seconds S] [--json FILE]
+    .venv/bin/python benchmarks/autolog.py [--repeat R] [--seconds S] [--json FILE] [--quick]
 
 - ``autolog``: a ``RandomForestClassifier`` and a ``HistGradientBoostingClassifier`` fit
   (about 2 s each on one core) plain, then with
@@ -52,11 +52,11 @@ def fit_seconds(name: str, autolog: bool, X, y) -> float:  # noqa: N803 (scikit-
     return time.process_time() - started
 
 
-def autolog_ratio(name: str, repeat: int) -> tuple[float, float]:
+def autolog_ratio(name: str, repeat: int, samples: int) -> tuple[float, float]:
     """Median seconds of the plain fit and of the autologged fit of model ``name``."""
     from sklearn.datasets import make_classification
 
-    X, y = make_classification(n_samples=6000, n_features=30, n_informative=10, random_state=0)
+    X, y = make_classification(n_samples=samples, n_features=30, n_informative=10, random_state=0)
     fit_seconds(name, True, X[:500], y[:500])  # first-call costs (patching, imports), untimed
     plain, logged = [], []
     for i in range(repeat):  # interleaved, each going first in turn
@@ -97,16 +97,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--quick", action="store_true", help="a smoke run: small, once")
     args = parser.parse_args()
+    samples = 6000
+    if args.quick:
+        args.repeat, args.seconds, samples = 1, 2.0, 600
 
     import jupyter_tracker as jt
 
     jt.set_store(Path(tempfile.mkdtemp(prefix="jt-bench-")) / "store")
-    fits = {name: autolog_ratio(name, args.repeat) for name in MODELS}
+    fits = {name: autolog_ratio(name, args.repeat, samples) for name in MODELS}
     jt.set_system_metrics_sampling_interval(1)
     idle = cpu_share(args.seconds, system=False)
     sampled = cpu_share(args.seconds, system=True)
-    one = sample_cost(200)
+    one = sample_cost(20 if args.quick else 200)
     at_1s = max(0.0, sampled - idle) * 100
     at_default = one / 10 * 100  # one sample every 10 s
 
