@@ -109,15 +109,16 @@ def run_columns(
         "runs": {c: list(values) for c, values in zip(RUN_COLUMNS, columns, strict=False)}
     }
     index = {run_id: i for i, run_id in enumerate(out["runs"]["run_id"])}
+    ids = sorted(index)  # in key order, each chunk of lookups reads neighbouring pages
     for kind, rows_of in (
-        ("params", _for_runs(store, "SELECT run_id, key, value FROM params", index)),
-        ("metrics", _for_runs(store, "SELECT run_id, key, last_value FROM series", index)),
+        ("params", _for_runs(store, "SELECT run_id, key, value FROM params", ids)),
+        ("metrics", _for_runs(store, "SELECT run_id, key, last_value FROM series", ids)),
         (
             "tags",
             _for_runs(
                 store,
                 "SELECT run_id, key, value FROM tags",
-                index,
+                ids,
                 "key NOT GLOB ?",
                 _hidden_tags(system_tags),
             ),
