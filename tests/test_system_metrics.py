@@ -147,3 +147,14 @@ def test_the_card_shows_the_runs_own_metrics_before_the_system_ones(store):
         html, text = card.render_html(), card.text()
     for shown in (html, text):
         assert shown.index("zeta_loss") < shown.index("system/cpu_utilization_percentage")
+
+
+def test_the_comparison_puts_the_runs_own_metrics_first(store):
+    ids = []
+    for loss in (0.5, 0.4):
+        with jt.start_run() as run:
+            run.log_metric("system/cpu_utilization_percentage", 5.0)
+            run.log_metric("zeta_loss", loss)
+        ids.append(run.id)
+    comparison = jt.compare(ids)
+    assert comparison.metric_keys == ["zeta_loss", "system/cpu_utilization_percentage"]

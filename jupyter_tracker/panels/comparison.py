@@ -49,6 +49,7 @@ from ..render.diff import side_by_side
 from ..render.formats import cut, fmt_number, fmt_size
 from ..render.html import PANEL_TEXT, WIDTH_BOUND, download_links, esc, esc_plotly, status_badge
 from ..store import Store, queries
+from ..system_metrics import shown_order
 from . import has_frontend, with_static_view
 from .curves import build_figure, load_curves, metric_keys, plotly_json, run_records, summary_html
 from .detail import artifact_preview
@@ -125,7 +126,9 @@ class Comparison(widgets.VBox):
         keys = sorted({k for d in self.details for k in d["params"]})
         self.param_keys = keys
         self.differing = [k for k in keys if len({d["params"].get(k) for d in self.details}) > 1]
-        self.metric_keys = sorted({k for d in self.details for k in d["metric_summary"]})
+        self.metric_keys = sorted(
+            {k for d in self.details for k in d["metric_summary"]}, key=shown_order
+        )
         self.best = {
             key: best_run(
                 {d["run_id"]: self._last(d, key) for d in self.details},

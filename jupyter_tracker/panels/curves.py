@@ -34,6 +34,7 @@ from ..render.colors import MUTED, run_color
 from ..render.formats import fmt_number
 from ..render.html import PANEL_TEXT, esc, esc_plotly
 from ..store import queries
+from ..system_metrics import shown_order
 from . import has_frontend
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def metric_keys(records: list[RunRecord], metrics: Any = None) -> tuple[list[str
     if metrics is not None:
         keys = [metrics] if isinstance(metrics, str) else list(dict.fromkeys(metrics))
         return [str(k) for k in keys], ""
-    keys = sorted({k for r in records for k in r["metrics"]})
+    keys = sorted({k for r in records for k in r["metrics"]}, key=shown_order)
     if len(keys) > MAX_DEFAULT_METRICS:
         note = f"{MAX_DEFAULT_METRICS} of {len(keys)} metrics: pass metrics=[...] for others"
         return keys[:MAX_DEFAULT_METRICS], note
