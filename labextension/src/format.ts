@@ -111,6 +111,12 @@ export function runsEndpoint(query: IRunsQuery): string {
   return text ? `runs?${text}` : 'runs';
 }
 
+/** Filters that must all hold, as one filter ('' when none). */
+export function allOf(...filters: string[]): string {
+  const parts = filters.map(f => f.trim()).filter(f => f !== '');
+  return parts.length > 1 ? parts.map(f => `(${f})`).join(' and ') : (parts[0] ?? '');
+}
+
 /** A path segment (run id, metric key, artifact path) for a URL: each part encoded. */
 export function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');

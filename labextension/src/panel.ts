@@ -11,6 +11,7 @@ import { Widget } from '@lumino/widgets';
 
 import { el } from './dom';
 import {
+  allOf,
   FAST_POLL_MS,
   formatTime,
   nextPollDelay,
@@ -19,10 +20,21 @@ import {
 import { requestAPI } from './handler';
 import { COMPARE_MAX, COMPARE_MIN, RunsView } from './menu';
 import { IRunPage, IRunRecord, RunStatus } from './tokens';
-import { appendPage, groupRuns, mergeHead, Row, visibleRows } from './tree';
+import {
+  appendPage,
+  groupRuns,
+  INotebookRuns,
+  mergeHead,
+  notebookClause,
+  Row,
+  visibleRows
+} from './tree';
 
 /** Runs asked for per page ("Load more" asks for the next). */
 export const PAGE_SIZE = 200;
+
+/** The active notebook's runs read for its group (whatever pages of the list are loaded). */
+export const NOTEBOOK_ROWS = 100;
 
 /** The most runs a poll re-reads (the server's cap on `limit`). */
 export const MAX_POLL_ROWS = 500;
@@ -251,6 +263,7 @@ export class ExperimentsPanel extends Widget {
   /** The active notebook changed: its runs come first. */
   notebookChanged(): void {
     this._render();
+    void this.refresh();
   }
 
   dispose(): void {
@@ -278,6 +291,7 @@ export class ExperimentsPanel extends Widget {
     this._filter = this._search.value.trim();
     this._orderBy = this._sort.value;
     this._runs = [];
+    this._notebookRuns = { runs: [], has_more: false };
     this._next = null;
     this._generation += 1; // pages asked for before are for another query: dropped
     this._pending = null;
@@ -287,6 +301,7 @@ export class ExperimentsPanel extends Widget {
   private async _poll(): Promise<void> {
     const limit = Math.min(Math.max(this._runs.length, PAGE_SIZE), MAX_POLL_ROWS);
     const generation = this._generation;
+    const notebook = this._fetchNotebook(); // drawn when it comes, without holding the list
     const page = await this._fetch(null, limit);
     if (page && generation === this._generation) {
       const before = JSON.stringify(this._runs.slice(0, limit));
@@ -295,6 +310,12 @@ export class ExperimentsPanel extends Widget {
         this._next = page.next;
       }
       this._changed = before !== JSON.stringify(page.runs);
+      this._render();
+    }
+    const mine = await notebook;
+    if (generation === this._generation && JSON.stringify(mine) !== JSON.stringify(this._notebookRuns)) {
+      this._notebookRuns = mine;
+      this._changed = true;
       this._render();
     }
   }
@@ -306,6 +327,30 @@ export class ExperimentsPanel extends Widget {
       this._runs = appendPage(this._runs, page.runs);
       this._next = page.next;
       this._render();
+    }
+  }
+
+  /**
+   * The first runs of the notebook in focus that pass the filter, however far down the list
+   * they are (none when no notebook is in focus or the request fails: the list's own request
+   * shows the error).
+   */
+  private async _fetchNotebook(): Promise<INotebookRuns> {
+    const path = this._host.notebookPath();
+    if (!path) {
+      return { runs: [], has_more: false };
+    }
+    const query = {
+      filter: allOf(this._filter, notebookClause(path)),
+      order_by: this._orderBy,
+      view: this._view === 'active' ? undefined : this._view,
+      limit: NOTEBOOK_ROWS
+    };
+    try {
+      const page = await requestAPI<IRunPage>(runsEndpoint(query));
+      return { runs: page.runs, has_more: page.next !== null };
+    } catch {
+      return { runs: [], has_more: false };
     }
   }
 
@@ -330,7 +375,7 @@ export class ExperimentsPanel extends Widget {
   }
 
   private _render(): void {
-    const groups = groupRuns(this._runs, this._host.notebookPath());
+    const groups = groupRuns(this._runs, this._host.notebookPath(), this._notebookRuns);
     this._rows = visibleRows(groups, this._collapsed);
     const focused = this._focusKey();
     const items = this._rows.map(row => {
@@ -341,7 +386,7 @@ export class ExperimentsPanel extends Widget {
         item.setAttribute('aria-expanded', String(!row.collapsed));
         const caret = el('span', 'jp-TrackerGroup-caret', row.collapsed ? '▸' : '▾');
         const title = el('span', 'jp-TrackerGroup-title', row.group.title);
-        const count = el('span', 'jp-TrackerGroup-count', String(row.group.count));
+        const count = el('span', 'jp-TrackerGroup-count', `${row.group.count}${row.group.more ? '+' : ''}`);
         item.append(caret, title, count);
         return item;
       }
@@ -545,6 +590,7 @@ export class ExperimentsPanel extends Widget {
   private _statuses: RunStatus[] = [];
   /** The cursor of the page after the loaded runs (null: none). */
   private _next: string | null = null;
+  private _notebookRuns: INotebookRuns = { runs: [], has_more: false };
   private _view: RunsView = 'active';
   private _filter = '';
   private _orderBy = '';

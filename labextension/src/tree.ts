@@ -20,6 +20,8 @@ export interface IRunGroup {
   nodes: IRunNode[];
   /** Runs in the group, children included. */
   count: number;
+  /** The group has more runs than listed (the server said so). */
+  more?: boolean;
 }
 
 /** One visible line of the list, for drawing and keyboard navigation. */
@@ -52,6 +54,21 @@ export function sameNotebook(recorded: string | null, path: string | null): bool
   return a === b || a.endsWith(`/${b}`);
 }
 
+/** A string literal of the filter language: backslashes and quotes escaped. */
+export function filterString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/**
+ * The filter clause `sameNotebook` stands for, for `GET runs`: the run's notebook is `path`
+ * or ends with `/path` (`%` and `_` in the path matched as themselves).
+ */
+export function notebookClause(path: string): string {
+  const p = normalizePath(path);
+  const pattern = `%/${p.replace(/\\/g, '\\\\').replace(/[%_]/g, '\\$&')}`;
+  return `notebook = ${filterString(p)} or notebook LIKE ${filterString(pattern)}`;
+}
+
 /** Nest each run under its parent when the parent is in `runs`; order kept. */
 export function nest(runs: IRunRecord[]): IRunNode[] {
   const nodes = new Map<string, IRunNode>();
@@ -69,16 +86,36 @@ export function nest(runs: IRunRecord[]): IRunNode[] {
   return roots;
 }
 
+/** The runs of the notebook in focus, as asked of the server: maybe only the first page. */
+export interface INotebookRuns {
+  runs: IRunRecord[];
+  has_more: boolean;
+}
+
 /**
- * The groups: "This notebook" (runs recorded from `notebookPath`) if any, then one per
- * experiment in the order their newest run comes in `runs` (already sorted by the server).
+ * The groups: "This notebook" (runs recorded from `notebookPath`: `notebookRuns`, the ones
+ * the server found, then any other of `runs`) if any, then one per experiment in the order
+ * their newest run comes in `runs` (already sorted by the server).
  */
-export function groupRuns(runs: IRunRecord[], notebookPath: string | null): IRunGroup[] {
+export function groupRuns(
+  runs: IRunRecord[],
+  notebookPath: string | null,
+  notebookRuns: INotebookRuns = { runs: [], has_more: false }
+): IRunGroup[] {
   const groups: IRunGroup[] = [];
-  const mine = runs.filter(run => sameNotebook(run.notebook, notebookPath));
+  const mine = appendPage(
+    notebookRuns.runs.filter(run => sameNotebook(run.notebook, notebookPath)),
+    runs.filter(run => sameNotebook(run.notebook, notebookPath))
+  );
   if (mine.length > 0) {
     const name = normalizePath(notebookPath!).split('/').pop();
-    groups.push({ key: NOTEBOOK_GROUP, title: `This notebook: ${name}`, nodes: nest(mine), count: mine.length });
+    groups.push({
+      key: NOTEBOOK_GROUP,
+      title: `This notebook: ${name}`,
+      nodes: nest(mine),
+      count: mine.length,
+      more: notebookRuns.has_more
+    });
   }
   const byExperiment = new Map<string, IRunRecord[]>();
   for (const run of runs) {

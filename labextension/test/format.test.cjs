@@ -56,3 +56,9 @@ test('differingKeys counts a missing key as a difference', () => {
   assert.deepEqual(f.differingKeys(runs), ['b', 'c']);
   assert.deepEqual(f.allKeys(runs), ['a', 'b', 'c']);
 });
+
+test('allOf: filters and-ed, each in parentheses; empty ones left out', () => {
+  assert.equal(f.allOf('', ' '), '');
+  assert.equal(f.allOf('a = 1', ''), 'a = 1');
+  assert.equal(f.allOf('a = 1 or b = 2', 'c = 3'), '(a = 1 or b = 2) and (c = 3)');
+});

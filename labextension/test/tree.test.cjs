@@ -98,3 +98,24 @@ test('chart layout: an x tick sits at the step it names', () => {
   const at = step => 56 + (step / 3) * (480 - 56 - 10);
   assert.deepEqual(layout.xTicks.map(t => [t.text, Math.round(t.pos)]), [['0', at(0)], ['2', Math.round(at(2))], ['3', at(3)]]);
 });
+
+test('notebookClause: the filter twin of sameNotebook, quotes and wildcards escaped', () => {
+  // Checked against the Python filter language (jupyter_tracker/store/_filter.py): these
+  // clauses find '/root/dir/my_nb.ipynb' and 'dir/my_nb.ipynb' but not '/root/dir/myXnb.ipynb'.
+  assert.equal(t.notebookClause('./dir//my_nb.ipynb'),
+    "notebook = 'dir/my_nb.ipynb' or notebook LIKE '%/dir/my\\\\_nb.ipynb'");
+  assert.equal(t.notebookClause("it's%.ipynb"),
+    "notebook = 'it\\'s%.ipynb' or notebook LIKE '%/it\\'s\\\\%.ipynb'");
+  assert.equal(t.filterString('a\\b'), "'a\\\\b'");
+});
+
+test("groups: the notebook's runs from the server first, then loaded ones; '+' when more", () => {
+  const runs = [run('loaded', { notebook: '/r/nb.ipynb' }), run('other')];
+  const server = { runs: [run('far', { notebook: 'nb.ipynb' }), run('loaded', { notebook: '/r/nb.ipynb' })], has_more: true };
+  const [mine] = t.groupRuns(runs, 'nb.ipynb', server);
+  assert.deepEqual(mine.nodes.map(n => n.run.run_id), ['far', 'loaded']);
+  assert.equal(mine.count, 2);
+  assert.equal(mine.more, true);
+  const stale = { runs: [run('elsewhere', { notebook: 'other.ipynb' })], has_more: false };
+  assert.deepEqual(t.groupRuns(runs, 'nb.ipynb', stale)[0].nodes.map(n => n.run.run_id), ['loaded']);
+});
