@@ -159,3 +159,17 @@ def test_the_comparison_puts_the_runs_own_metrics_first(store):
         ids.append(run.id)
     comparison = jt.compare(ids)
     assert comparison.metric_keys == ["zeta_loss", "system/cpu_utilization_percentage"]
+
+
+def test_autolog_and_system_metrics_import_no_framework(run_script):
+    out = run_script(
+        """
+        import sys
+        import jupyter_tracker as jt
+        jt.autolog()
+        jt.enable_system_metrics_logging()
+        frameworks = ("sklearn", "lightgbm", "keras", "jax", "psutil", "pynvml", "papermill")
+        print(sorted(name for name in frameworks if name in sys.modules))
+        """
+    )
+    assert out.stdout.strip() == "[]"
