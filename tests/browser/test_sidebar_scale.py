@@ -2,13 +2,16 @@
 filter's answer, to a new sort and to the next page, measured in a real browser.
 
 The store is built by `benchmarks/scale.py`'s bulk builder (the store's own write API, a
-chunk of runs per transaction) in a fresh interpreter, once per schema version: it is kept
-in `tests/artifacts/` (gitignored) and copied into each test's store. The bounds asserted
+chunk of runs per transaction) in a fresh interpreter, once per schema version and version
+of the builder: it is kept in `tests/artifacts/` (gitignored) and copied into each test's
+store. The bounds asserted
 are generous (a shared machine); the measured seconds are printed (`pytest -s`).
 """
 
 from __future__ import annotations
 
+import ast
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -26,7 +29,23 @@ pytestmark = pytest.mark.browser
 RUNS = 100_000
 BOUND_S = 10.0  # each step, from the user's action to the rows on screen
 REPO = Path(__file__).resolve().parents[2]
-CACHE = REPO / "tests" / "artifacts" / f"store-{RUNS}-runs-schema-{SCHEMA_VERSION}"
+SCALE = REPO / "benchmarks" / "scale.py"
+BUILDER = ("build_runs", "run_params", "T0", "CHUNK")  # what the built store depends on
+
+
+def builder_version() -> str:
+    """A digest of the builder's code and constants in benchmarks/scale.py."""
+    text = SCALE.read_text(encoding="utf-8")
+    parts = []
+    for node in ast.parse(text).body:
+        names = [getattr(node, "name", None)]
+        names += [getattr(t, "id", None) for t in getattr(node, "targets", [])]
+        if set(names) & set(BUILDER):
+            parts.append(ast.get_source_segment(text, node) or "")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+
+
+CACHE = REPO / "tests" / "artifacts" / f"store-{RUNS}-schema-{SCHEMA_VERSION}-{builder_version()}"
 
 BUILD = """
 import sys
