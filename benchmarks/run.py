@@ -6,9 +6,10 @@
 Prints one table: each workload's figure for every contender, the ratio and the target
 (issues 2 and 13) with PASS/MISS. Only the work is timed: inputs (rows, dicts) are built
 before the clock, for every contender; jupyter-tracker's figures include the final flush.
-Every workload runs in a fresh interpreter per contender (see
-``_workloads.py``) with fresh temporary stores; the figure is the median of several
-repetitions. The machine may be shared: the load average is printed with the table.
+Every workload runs in a fresh interpreter per contender (see ``_workloads.py``) with fresh
+temporary stores, the contenders taking turns over several rounds; the figure is the median
+of the rounds, each the median of several repetitions. The machine may be shared: the load
+average is printed with the table.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ NAMES = ("log_metric", "log_metrics", "lifecycle", "open_store", "search", "impo
 
 FULL = {
     "reps": 5,
+    "rounds": 3,
     "mlflow_reps": 3,
-    "calls": 20_000,
+    "calls": 100_000,
     "mlflow_calls": 500,
     "batches": 4_000,
     "mlflow_batches": 200,
@@ -49,6 +51,7 @@ FULL = {
 }
 QUICK = {
     "reps": 2,
+    "rounds": 1,
     "mlflow_reps": 1,
     "calls": 2_000,
     "mlflow_calls": 50,
@@ -121,13 +124,25 @@ def run_worker(python: str, spec: dict) -> dict:
 
 
 def bench_simple(name: str, cfg: dict, who: Contenders) -> dict:
+    """Each contender's figure: the median over ``rounds`` rounds that take turns (jt, raw,
+    jt, raw...), so a machine whose load shifts during the run weighs on both alike."""
+    rounds: dict[str, list[dict]] = {c: [] for c in who.names()}
+    for i in range(cfg["rounds"]):
+        for c in who.names():
+            if c == "mlflow" and i:
+                continue  # MLflow is the slow reference: one round
+            spec = dict(cfg, workload=name, contender=c)
+            if c == "mlflow":
+                spec["reps"] = cfg["mlflow_reps"]
+            log(f"{name}: {c} (round {i + 1})")
+            rounds[c].append(run_worker(who.interpreter(c), spec))
     out = {}
-    for c in who.names():
-        spec = dict(cfg, workload=name, contender=c)
-        if c == "mlflow":
-            spec["reps"] = cfg["mlflow_reps"]
-        log(f"{name}: {c}")
-        out[c] = run_worker(who.interpreter(c), spec)
+    for c, results in rounds.items():
+        good = [r for r in results if "value" in r]
+        out[c] = (
+            dict(good[0], value=statistics.median(r["value"] for r in good)) if good else results[0]
+        )
+        out[c]["rounds"] = [r.get("value") for r in results]
     return out
 
 
@@ -390,8 +405,10 @@ def main(argv: list[str] | None = None) -> int:
                 results[name] = {"jt": run_worker(who.python, spec)}
             elif name == "import":
                 results[name] = bench_import(cfg, who, tmp)
-            else:
-                results[name] = bench_simple(name, cfg, who)
+            else:  # the size on disk is no timing: one round
+                results[name] = bench_simple(
+                    name, dict(cfg, rounds=1) if name == "bytes" else cfg, who
+                )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     load1 = os.getloadavg()
