@@ -94,6 +94,9 @@ time.sleep(2)
 """
 
 
+LONG_LINE = "# " + " ".join(["a long comment"] * 40)
+
+
 def test_tracked_cell_filter_run_view_go_to_cell_compare_export(ui, make_runs, notebook_file):
     make_runs(RUNS)
     notebook_file(
@@ -149,7 +152,8 @@ def test_tracked_cell_filter_run_view_go_to_cell_compare_export(ui, make_runs, n
     # The cell edited and run again: a second run; compare the two (their sources differ).
     search.fill("")
     search.press("Enter")
-    ui.set_source(cell, SOURCE.replace("lr=0.1", "lr=0.2").replace("range(4)", "range(6)"))
+    edited = SOURCE.replace("lr=0.1", "lr=0.2").replace("range(4)", "range(6)")
+    ui.set_source(cell, f"{edited.strip()}\n{LONG_LINE}")
     ui.execute(cell)
     expect(runs.filter(has_text="tracked")).to_have_count(4)  # both groups list both
     expect(runs.filter(has_text="tracked").locator(".jp-TrackerRun-status")).to_have_text(
@@ -163,8 +167,14 @@ def test_tracked_cell_filter_run_view_go_to_cell_compare_export(ui, make_runs, n
     expect(compare.locator("td.jp-mod-best")).to_have_count(1)
     diff = compare.locator(".jp-TrackerDiff-lines")
     expect(diff.locator(".jp-mod-del")).to_have_text(
-        ["1-%%track_run lr=0.2 --name tracked --experiment mnist", "3-for i in range(6):"]
+        [
+            "1-%%track_run lr=0.2 --name tracked --experiment mnist",
+            "3-for i in range(6):",
+            f"6-{LONG_LINE}",
+        ]
     )
+    # The long line wraps: the view does not scroll sideways.
+    assert compare.evaluate("node => node.scrollWidth <= node.clientWidth")
     expect(diff.locator(".jp-mod-add")).to_have_text(
         ["1+%%track_run lr=0.1 --name tracked --experiment mnist", "3+for i in range(4):"]
     )
