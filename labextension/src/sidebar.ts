@@ -190,8 +190,12 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
         if (!id) {
           return;
         }
-        const run = await requestAPI<IRunDetail>(`runs/${encodeURIComponent(id)}`);
-        const message = await goToCell(app, run);
+        let message: string | null;
+        try {
+          message = await goToCell(app, await requestAPI<IRunDetail>(`runs/${encodeURIComponent(id)}`));
+        } catch (error) {
+          message = (error as Error).message;
+        }
         if (message) {
           void showErrorMessage('Go to cell', message);
         }
