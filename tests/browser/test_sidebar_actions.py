@@ -103,6 +103,14 @@ def test_context_menu_delete_restore_set_tag(ui, make_runs, notebook_file):
     dialog.locator("button").last.click()
     expect(runs.filter(has_text="still going")).to_have_count(1)
 
+    # A run started by code knows its cell: "Go to Cell" from the menu lands on it.
+    expect(ui.notebook.locator(".jp-Cell.jp-mod-active")).not_to_contain_text("still going")
+    mine = panel.locator('.jp-TrackerGroup[data-group="notebook:"] + .jp-TrackerRun')
+    expect(mine).to_contain_text("still going")  # its origin is written within a second
+    right_click(ui, mine)
+    menu_item(ui, "Go to Cell").click()
+    expect(ui.notebook.locator(".jp-Cell.jp-mod-active")).to_contain_text("still going")
+
     # The dark theme: the menu, and the tag in the run view (as text), editable there.
     ui.set_theme("JupyterLab Dark")
     right_click(ui, runs.filter(has_text="keeper"))
