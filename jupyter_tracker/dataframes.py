@@ -37,7 +37,8 @@ def runs_frame(store: Store, columns: queries.RunColumns) -> pd.DataFrame:
             frame[f"{kind}.{key}"] = (
                 pd.array(values, dtype="float64") if kind == "metrics" else values
             )
-    return pd.DataFrame(frame)
+    built: pd.DataFrame = pd.DataFrame(frame)
+    return built
 
 
 def history_frame(steps: list[int], values: list[float], times: list[int]) -> pd.DataFrame:

@@ -43,8 +43,17 @@ class Series:
     point is lost or written twice whichever threads log and flush (no reliance on the GIL).
     """
 
-    __slots__ = ("run_id", "key", "id", "_steps", "_values", "_times", "_writer", "next_step")
-    __slots__ += ("last",)
+    __slots__ = (
+        "run_id",
+        "key",
+        "id",
+        "_steps",
+        "_values",
+        "_times",
+        "_writer",
+        "next_step",
+        "last",
+    )
 
     def __init__(self, run_id: str, key: str, next_step: int = 0, last: Point | None = None):
         self.run_id, self.key = run_id, key

@@ -230,7 +230,7 @@ class _SortedRuns:
             args += tail_args
         return sql, args
 
-    def _after(self, keys: list[OrderKey], values: list[Any], rowid: int) -> tuple[str, list]:
+    def _after(self, keys: list[OrderKey], values: list[Any], rowid: int) -> tuple[str, list[Any]]:
         """The condition that a run comes after ``values`` (of ``keys``), then ``rowid``."""
         if not keys:
             return f"r.rowid {self.op} ?", [rowid]
