@@ -182,14 +182,12 @@ export class CompareView extends Widget {
       return block;
     }
     const lines = el('div', 'jp-TrackerDiff-lines');
-    lines.setAttribute('role', 'table');
     for (const row of diffRows(diff)) {
       if (row.kind === 'skip') {
         lines.append(el('div', 'jp-TrackerDiff-skip', `… ${row.count} unchanged line${row.count === 1 ? '' : 's'}`));
         continue;
       }
       const line = el('div', `jp-TrackerDiff-line jp-mod-${row.kind}`);
-      line.setAttribute('role', 'row');
       const sign = { same: ' ', add: '+', del: '-' }[row.kind];
       line.append(
         el('span', 'jp-TrackerDiff-num', row.oldLine === null ? '' : String(row.oldLine)),
