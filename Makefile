@@ -11,7 +11,7 @@ MLFLOW_STAMP := $(MLFLOW_VENV)/.installed
 .PHONY: lab test lint unit browser bench clean test-sync-heavy $(MLFLOW_VENV)
 
 $(STAMP): pyproject.toml labextension/package.json labextension/package-lock.json \
-		labextension/npm_ci.py $(wildcard labextension/src/*.ts labextension/style/*)
+		labextension/npm_ci.py $(wildcard labextension/src/*.ts labextension/style/* labextension/schema/*)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
