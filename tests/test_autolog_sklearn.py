@@ -275,3 +275,48 @@ def test_the_overhead_benchmark_reports_every_workload(tmp_path):
     for workload in ("RandomForest", "HistGradientBoosting", "every 1 s", "every 10 s"):
         assert workload in names
     assert all(row[-1] in ("PASS", "MISS", "n/a") for row in rows)
+
+
+@pytest.mark.parametrize("labels", ["binary", "three classes", "strings", "weighted"])
+def test_training_metrics_are_scikit_learns(labels):
+    """The counted metrics give scikit-learn's numbers (its metric functions as the
+    reference), whatever the labels."""
+    import numpy as np
+    from sklearn import metrics as m
+    from sklearn.ensemble import RandomForestClassifier
+
+    from jupyter_tracker.integrations.sklearn import training_metrics
+
+    y = Y if labels != "three classes" else np.arange(len(Y)) % 3
+    if labels == "strings":
+        y = np.where(Y == 1, "yes", "no")
+    weights = np.linspace(0.5, 2.0, len(y)) if labels == "weighted" else None
+    model = RandomForestClassifier(n_estimators=5, max_depth=3, random_state=0)
+    model.fit(X, y, sample_weight=weights)
+    found, matrix = training_metrics(model, X, y, weights)
+    predicted, proba = model.predict(X), model.predict_proba(X)
+    w = {"sample_weight": weights}
+    p, r, f, _ = m.precision_recall_fscore_support(
+        y, predicted, average="weighted", zero_division=0, **w
+    )
+    two = len(model.classes_) == 2
+    auc = (
+        m.roc_auc_score(y, proba[:, 1], **w)
+        if two
+        else m.roc_auc_score(y, proba, average="weighted", multi_class="ovo")
+    )
+    assert found == pytest.approx(
+        {
+            "training_precision_score": p,
+            "training_recall_score": r,
+            "training_f1_score": f,
+            "training_accuracy_score": m.accuracy_score(y, predicted, **w),
+            "training_log_loss": m.log_loss(y, proba, labels=model.classes_, **w),
+            "training_roc_auc": auc,
+            "training_score": model.score(X, y, **w),
+        },
+        rel=1e-12,
+    )
+    table = m.confusion_matrix(y, predicted, labels=model.classes_, **w)
+    np.testing.assert_allclose(matrix["matrix"], table, rtol=1e-12)
+    assert matrix["labels"] == list(model.classes_)

@@ -197,18 +197,24 @@ def training_metrics(
             predicted = estimator.classes_.take(proba.argmax(axis=1), axis=0)  # its predict
         else:
             predicted = estimator.predict(X)
-        average = "weighted" if pos_label is None else "binary"
-        label = {} if pos_label is None else {"pos_label": pos_label}
-        precision, recall, f1, _ = m.precision_recall_fscore_support(
-            y, predicted, average=average, zero_division=0, **label, **weights
-        )
-        found["training_precision_score"] = precision
-        found["training_recall_score"] = recall
-        found["training_f1_score"] = f1
-        found["training_accuracy_score"] = m.accuracy_score(y, predicted, **weights)
-        if proba is not None:
+        counted = None if pos_label is not None else _counted(estimator, y, predicted, weights)
+        if counted is not None:  # the same numbers as below, without re-reading the labels
+            found.update(counted.scores(proba))
+        else:
+            average = "weighted" if pos_label is None else "binary"
+            label = {} if pos_label is None else {"pos_label": pos_label}
+            precision, recall, f1, _ = m.precision_recall_fscore_support(
+                y, predicted, average=average, zero_division=0, **label, **weights
+            )
+            found["training_precision_score"] = precision
+            found["training_recall_score"] = recall
+            found["training_f1_score"] = f1
+            found["training_accuracy_score"] = m.accuracy_score(y, predicted, **weights)
+        if proba is not None and "training_log_loss" not in found:
             labels = estimator.classes_
             found["training_log_loss"] = m.log_loss(y, proba, labels=labels, **weights)
+        if proba is not None and "training_roc_auc" not in found:
+            labels = estimator.classes_
             if len(labels) == 2:
                 found["training_roc_auc"] = m.roc_auc_score(y, proba[:, 1], **weights)
             else:
@@ -219,8 +225,12 @@ def training_metrics(
             found["training_score"] = found["training_accuracy_score"]
         labels = list(getattr(estimator, "classes_", []))
         if labels:
-            table = m.confusion_matrix(y, predicted, labels=labels, **weights)
-            matrix = {"labels": [_plain(v) for v in labels], "matrix": table.tolist()}
+            table = (
+                counted.table()
+                if counted is not None
+                else m.confusion_matrix(y, predicted, labels=labels, **weights).tolist()
+            )
+            matrix = {"labels": [_plain(v) for v in labels], "matrix": table}
     elif is_regressor(estimator):
         predicted = estimator.predict(X)
         mse = m.mean_squared_error(y, predicted, **weights)
@@ -236,6 +246,100 @@ def training_metrics(
         extra = {} if sample_weight is None else weights
         found["training_score"] = estimator.score(X, y, **extra)
     return {k: float(v) for k, v in found.items()}, matrix
+
+
+class _Counted:
+    """A classifier's predictions on its training data counted once: the confusion
+    matrix, from which accuracy, precision, recall and F1 (weighted by each class's
+    support, 0 where undefined, as scikit-learn's ``zero_division=0``) follow; the log loss
+    and the binary ROC AUC from the probabilities. scikit-learn's metric functions give the
+    same numbers but validate and re-read the labels at each call, which on large data
+    costs as much as some fits."""
+
+    def __init__(self, true: Any, weights: Any, matrix: Any) -> None:
+        self.true, self.weights, self.matrix = true, weights, matrix
+
+    def table(self) -> list[list[Any]]:
+        """The confusion matrix (rows: true class, columns: predicted), as counts without
+        sample weights."""
+        matrix = self.matrix if self.weights is not None else self.matrix.astype(int)
+        return matrix.tolist()
+
+    def scores(self, proba: Any) -> dict[str, float]:
+        import numpy as np
+
+        matrix = self.matrix
+        hits, predicted, support = np.diag(matrix), matrix.sum(axis=0), matrix.sum(axis=1)
+
+        def ratio(top: Any, bottom: Any) -> Any:
+            return np.divide(top, bottom, out=np.zeros(len(top)), where=bottom != 0)
+
+        total = support.sum()
+
+        def weighted(per_class: Any) -> float:
+            return float((per_class * support).sum() / total) if total else 0.0
+
+        found = {
+            "training_precision_score": weighted(ratio(hits, predicted)),
+            "training_recall_score": weighted(ratio(hits, support)),
+            "training_f1_score": weighted(ratio(2 * hits, predicted + support)),
+            "training_accuracy_score": float(hits.sum() / total) if total else 0.0,
+        }
+        if proba is not None:
+            found.update(self._from_probabilities(np.asarray(proba)))
+        return found
+
+    def _from_probabilities(self, proba: Any) -> dict[str, float]:
+        """Log loss (probabilities clipped to [eps, 1 - eps], as scikit-learn) and, for two
+        classes without sample weights, ROC AUC from the ranks of the scores (ties
+        averaged), which is the area under the ROC curve."""
+        import numpy as np
+        from scipy.stats import rankdata
+
+        if proba.ndim != 2 or proba.shape != (len(self.true), len(self.matrix)):
+            return {}
+        if proba.dtype not in (np.float32, np.float64):
+            proba = proba.astype(np.float64)
+        eps = np.finfo(proba.dtype).eps
+        chosen = np.clip(proba[np.arange(len(self.true)), self.true], eps, 1 - eps)
+        found = {"training_log_loss": float(np.average(-np.log(chosen), weights=self.weights))}
+        positive = self.true == 1
+        n_positive = int(positive.sum())
+        n_negative = len(positive) - n_positive
+        if len(self.matrix) == 2 and self.weights is None and n_positive and n_negative:
+            ranks = rankdata(proba[:, 1])
+            above = ranks[positive].sum() - n_positive * (n_positive + 1) / 2
+            found["training_roc_auc"] = float(above / (n_positive * n_negative))
+        return found
+
+
+def _counted(estimator: Any, y: Any, predicted: Any, weights: dict[str, Any]) -> _Counted | None:
+    """The counts of a classifier's single-label predictions among its ``classes_``; None
+    for anything else (multi-output, labels outside ``classes_``), left to scikit-learn."""
+    import numpy as np
+
+    classes = np.asarray(getattr(estimator, "classes_", []))
+    true, guessed = np.asarray(y), np.asarray(predicted)
+    sample_weight = weights["sample_weight"]
+    if classes.ndim != 1 or true.ndim != 1 or guessed.shape != true.shape or not len(true):
+        return None
+    try:
+        order = np.argsort(classes, kind="stable")
+        known = classes[order]
+        true_at, guessed_at = np.searchsorted(known, true), np.searchsorted(known, guessed)
+        k = len(known)
+        if true_at.max() >= k or guessed_at.max() >= k:
+            return None
+        if not ((known[true_at] == true).all() and (known[guessed_at] == guessed).all()):
+            return None
+    except TypeError:  # labels of mixed types
+        return None
+    true_at, guessed_at = order[true_at], order[guessed_at]
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    if w is not None and w.shape != true.shape:
+        return None
+    cells = np.bincount(true_at * k + guessed_at, weights=w, minlength=k * k)
+    return _Counted(true_at, w, cells.reshape(k, k).astype(float))
 
 
 def _predicts_by_most_probable(estimator: Any) -> bool:
