@@ -18,12 +18,18 @@ import jupyter_tracker as jt
 pytest.importorskip("sklearn")
 
 from sklearn.datasets import make_classification  # noqa: E402
+from sklearn.ensemble import (  # noqa: E402
+    GradientBoostingClassifier,
+    HistGradientBoostingClassifier,
+    RandomForestClassifier,
+)
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import (  # noqa: E402
     GridSearchCV,
     RandomizedSearchCV,
     cross_val_score,
 )
+from sklearn.naive_bayes import GaussianNB  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
@@ -277,13 +283,22 @@ def test_the_overhead_benchmark_reports_every_workload(tmp_path):
     assert all(row[-1] in ("PASS", "MISS", "n/a") for row in rows)
 
 
+MODELS = {
+    "forest": lambda: RandomForestClassifier(n_estimators=5, max_depth=3, random_state=0),
+    "boosting": lambda: HistGradientBoostingClassifier(max_iter=10, random_state=0),
+    "gradient boosting": lambda: GradientBoostingClassifier(n_estimators=10, random_state=0),
+    "logistic": lambda: LogisticRegression(C=0.1),
+    "naive Bayes (its own predict)": GaussianNB,
+}
+
+
+@pytest.mark.parametrize("model", list(MODELS))
 @pytest.mark.parametrize("labels", ["binary", "three classes", "strings", "weighted"])
-def test_training_metrics_are_scikit_learns(labels):
-    """The counted metrics give scikit-learn's numbers (its metric functions as the
-    reference), whatever the labels."""
+def test_training_metrics_are_scikit_learns(labels, model):
+    """The counted metrics, and predictions read from the probabilities, give
+    scikit-learn's numbers (its predict and metric functions as the reference)."""
     import numpy as np
     from sklearn import metrics as m
-    from sklearn.ensemble import RandomForestClassifier
 
     from jupyter_tracker.integrations.sklearn import training_metrics
 
@@ -291,7 +306,7 @@ def test_training_metrics_are_scikit_learns(labels):
     if labels == "strings":
         y = np.where(Y == 1, "yes", "no")
     weights = np.linspace(0.5, 2.0, len(y)) if labels == "weighted" else None
-    model = RandomForestClassifier(n_estimators=5, max_depth=3, random_state=0)
+    model = MODELS[model]()
     model.fit(X, y, sample_weight=weights)
     found, matrix = training_metrics(model, X, y, weights)
     predicted, proba = model.predict(X), model.predict_proba(X)

@@ -194,7 +194,7 @@ def training_metrics(
     if is_classifier(estimator):
         proba = estimator.predict_proba(X) if hasattr(estimator, "predict_proba") else None
         if proba is not None and _predicts_by_most_probable(estimator):
-            predicted = estimator.classes_.take(proba.argmax(axis=1), axis=0)  # its predict
+            predicted = _most_probable(estimator, X, proba)
         else:
             predicted = estimator.predict(X)
         counted = None if pos_label is not None else _counted(estimator, y, predicted, weights)
@@ -343,15 +343,40 @@ def _counted(estimator: Any, y: Any, predicted: Any, weights: dict[str, Any]) ->
 
 
 def _predicts_by_most_probable(estimator: Any) -> bool:
-    """Whether the estimator's ``predict`` is the class of highest ``predict_proba`` (so
-    the probabilities computed for the log loss give the predictions too): scikit-learn's
-    forests and trees, whose ``predict`` is exactly that (single output)."""
+    """Whether the estimator's ``predict`` gives the class of highest ``predict_proba``
+    wherever that class is unique (its probabilities being an increasing map of the scores
+    ``predict`` compares), so the probabilities computed for the log loss give the
+    predictions too: scikit-learn's forests, trees, (histogram) gradient boosting and
+    logistic regression, single-output."""
+    from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier
     from sklearn.ensemble._forest import ForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model._base import LinearClassifierMixin
     from sklearn.tree import DecisionTreeClassifier
+    from sklearn.tree._classes import BaseDecisionTree
 
-    own = type(estimator).predict
-    single = getattr(estimator, "n_outputs_", 1) == 1
-    return single and own in (ForestClassifier.predict, DecisionTreeClassifier.predict)
+    own = (type(estimator).predict, type(estimator).predict_proba)
+    known = (
+        (ForestClassifier.predict, ForestClassifier.predict_proba),
+        (BaseDecisionTree.predict, DecisionTreeClassifier.predict_proba),
+        (HistGradientBoostingClassifier.predict, HistGradientBoostingClassifier.predict_proba),
+        (GradientBoostingClassifier.predict, GradientBoostingClassifier.predict_proba),
+        (LinearClassifierMixin.predict, LogisticRegression.predict_proba),
+    )
+    return getattr(estimator, "n_outputs_", 1) == 1 and own in known
+
+
+def _most_probable(estimator: Any, X: Any, proba: Any) -> Any:
+    """The class of highest probability of each row; if two classes tie on any row (where
+    rounding may hide the scores' order) the estimator's own ``predict`` decides."""
+    import numpy as np
+
+    if proba.ndim != 2 or proba.shape[1] < 2:
+        return estimator.predict(X)
+    top = np.partition(proba, -2, axis=1)
+    if (top[:, -1] == top[:, -2]).any():
+        return estimator.predict(X)
+    return estimator.classes_.take(proba.argmax(axis=1), axis=0)
 
 
 def _plain(value: Any) -> Any:
