@@ -35,6 +35,10 @@ __all__ = ["Store", "find_store_dir", "now_ms"]
 DB_NAME = "store.db"
 BLOB_DIR = "blobs"
 BUSY_TIMEOUT_S = 60.0
+# SQLite's page cache per connection (KiB; it grows only as pages are read, up to this):
+# a search over 100,000 runs reads its lookups from here rather than from the OS (2 MB by
+# default: the run time of a 60% filter grows 16x from 10,000 to 100,000 runs, with 64 MB 11x).
+CACHE_KIB = 65_536
 HEARTBEAT_INTERVAL_S = 15.0
 HEARTBEAT_GRACE_S = 300.0
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -214,6 +218,7 @@ class Store:
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             _retrying(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
             conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
             self._local.conn = conn
             self._local.inode = os.stat(self.db_path).st_ino
         return conn
