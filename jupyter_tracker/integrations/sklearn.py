@@ -193,10 +193,7 @@ def training_metrics(
     matrix = None
     if is_classifier(estimator):
         proba = estimator.predict_proba(X) if hasattr(estimator, "predict_proba") else None
-        if proba is not None and _predicts_by_most_probable(estimator):
-            predicted = _most_probable(estimator, X, proba)
-        else:
-            predicted = estimator.predict(X)
+        predicted = _predictions(estimator, X, proba)
         counted = None if pos_label is not None else _counted(estimator, y, predicted, weights)
         if counted is not None:  # the same numbers as below, without re-reading the labels
             found.update(counted.scores(proba))
@@ -342,12 +339,13 @@ def _counted(estimator: Any, y: Any, predicted: Any, weights: dict[str, Any]) ->
     return _Counted(true_at, w, cells.reshape(k, k).astype(float))
 
 
-def _predicts_by_most_probable(estimator: Any) -> bool:
-    """Whether the estimator's ``predict`` gives the class of highest ``predict_proba``
-    wherever that class is unique (its probabilities being an increasing map of the scores
-    ``predict`` compares), so the probabilities computed for the log loss give the
-    predictions too: scikit-learn's forests, trees, (histogram) gradient boosting and
-    logistic regression, single-output."""
+def _reads_predictions_from_probabilities(estimator: Any) -> str | None:
+    """How the estimator's ``predict`` relates to its ``predict_proba``, when the
+    probabilities computed for the log loss can give the predictions too (single-output
+    only): ``"argmax"``, it is the class of highest probability, ties to the first
+    (scikit-learn's forests and trees); ``"unique argmax"``, it is that class wherever it is
+    unique, its probabilities being an increasing map of the scores it compares ((histogram)
+    gradient boosting, logistic regression); else None."""
     from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier
     from sklearn.ensemble._forest import ForestClassifier
     from sklearn.linear_model import LogisticRegression
@@ -355,27 +353,36 @@ def _predicts_by_most_probable(estimator: Any) -> bool:
     from sklearn.tree import DecisionTreeClassifier
     from sklearn.tree._classes import BaseDecisionTree
 
+    if getattr(estimator, "n_outputs_", 1) != 1:
+        return None
     own = (type(estimator).predict, type(estimator).predict_proba)
-    known = (
+    if own in (
         (ForestClassifier.predict, ForestClassifier.predict_proba),
         (BaseDecisionTree.predict, DecisionTreeClassifier.predict_proba),
+    ):
+        return "argmax"
+    if own in (
         (HistGradientBoostingClassifier.predict, HistGradientBoostingClassifier.predict_proba),
         (GradientBoostingClassifier.predict, GradientBoostingClassifier.predict_proba),
         (LinearClassifierMixin.predict, LogisticRegression.predict_proba),
-    )
-    return getattr(estimator, "n_outputs_", 1) == 1 and own in known
+    ):
+        return "unique argmax"
+    return None
 
 
-def _most_probable(estimator: Any, X: Any, proba: Any) -> Any:
-    """The class of highest probability of each row; if two classes tie on any row (where
-    rounding may hide the scores' order) the estimator's own ``predict`` decides."""
+def _predictions(estimator: Any, X: Any, proba: Any) -> Any:
+    """The estimator's predictions on ``X``, read from ``proba`` when its ``predict`` is
+    the class of highest probability (where two classes tie and ``predict`` compares
+    scores that rounding may have made equal, its own ``predict`` decides)."""
     import numpy as np
 
-    if proba.ndim != 2 or proba.shape[1] < 2:
+    relation = None if proba is None else _reads_predictions_from_probabilities(estimator)
+    if relation is None or proba.ndim != 2 or proba.shape[1] < 2:
         return estimator.predict(X)
-    top = np.partition(proba, -2, axis=1)
-    if (top[:, -1] == top[:, -2]).any():
-        return estimator.predict(X)
+    if relation == "unique argmax":
+        top = np.partition(proba, -2, axis=1)
+        if (top[:, -1] == top[:, -2]).any():
+            return estimator.predict(X)
     return estimator.classes_.take(proba.argmax(axis=1), axis=0)
 
 
