@@ -117,6 +117,25 @@ export function allOf(...filters: string[]): string {
   return parts.length > 1 ? parts.map(f => `(${f})`).join(' and ') : (parts[0] ?? '');
 }
 
+/**
+ * A notebook's path as the file browser opens it: `path` (absolute, as the kernel recorded
+ * it) made relative to the server `root`; with no root known (Notebook 7's pages give
+ * none), the longest of the `open` notebook paths it ends with, else `path` without its
+ * leading slashes.
+ */
+export function relativePath(path: string, root: string, open: readonly string[] = []): string {
+  const base = root.replace(/\\/g, '/').replace(/\/+$/, '');
+  const p = path.replace(/\\/g, '/');
+  if (base && p.startsWith(`${base}/`)) {
+    return p.slice(base.length + 1);
+  }
+  const known = open.filter(o => p === o || p.endsWith(`/${o}`));
+  if (known.length) {
+    return known.reduce((a, b) => (b.length > a.length ? b : a));
+  }
+  return p.replace(/^\/+/, '');
+}
+
 /** A path segment (run id, metric key, artifact path) for a URL: each part encoded. */
 export function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');

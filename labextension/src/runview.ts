@@ -10,7 +10,7 @@ import { Widget } from '@lumino/widgets';
 
 import { CurveControls, drawChart, ISeries } from './chart';
 import { el } from './dom';
-import { encodePath, formatDuration, formatTime, formatValue } from './format';
+import { encodePath, formatDuration, formatTime, formatValue, relativePath } from './format';
 import { API_NAMESPACE, requestAPI } from './handler';
 import { IMetricPoints, IRunDetail } from './tokens';
 
@@ -351,12 +351,7 @@ export class RunView extends Widget {
   private _liveTimer = 0;
 }
 
-/** The server root, to turn an absolute notebook path into one the file browser opens. */
-export function serverRelative(path: string): string {
-  const root = (PageConfig.getOption('serverRoot') || '').replace(/\\/g, '/').replace(/\/+$/, '');
-  const p = path.replace(/\\/g, '/');
-  if (root && p.startsWith(`${root}/`)) {
-    return p.slice(root.length + 1);
-  }
-  return p.replace(/^\/+/, '');
+/** An absolute notebook path made one the file browser opens (see `relativePath`). */
+export function serverRelative(path: string, open: readonly string[] = []): string {
+  return relativePath(path, PageConfig.getOption('serverRoot') || '', open);
 }

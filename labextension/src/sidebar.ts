@@ -44,11 +44,17 @@ function runIdOf(app: JupyterFrontEnd, args: Record<string, unknown>): string | 
 }
 
 /** Open the run's notebook and bring its cell into view; a sentence when that fails. */
-async function goToCell(app: JupyterFrontEnd, run: IRunDetail): Promise<string | null> {
+async function goToCell(
+  app: JupyterFrontEnd,
+  tracker: INotebookTracker,
+  run: IRunDetail
+): Promise<string | null> {
   if (!run.notebook) {
     return 'This run was not made by a notebook cell.';
   }
-  const path = serverRelative(run.notebook);
+  const open: string[] = [];
+  tracker.forEach(panel => open.push(panel.context.path));
+  const path = serverRelative(run.notebook, open);
   let widget: Widget | undefined;
   try {
     widget = await app.commands.execute('docmanager:open', { path });
@@ -58,8 +64,14 @@ async function goToCell(app: JupyterFrontEnd, run: IRunDetail): Promise<string |
   if (!(widget instanceof NotebookPanel)) {
     return `${path} did not open as a notebook.`;
   }
-  await widget.context.ready;
-  await widget.revealed;
+  // Notebook 7 opens a notebook other than its page's in a new browser tab, and disposes
+  // the widget it made here.
+  const panel = widget;
+  const gone = new Promise<void>(resolve => panel.disposed.connect(() => resolve()));
+  await Promise.race([Promise.all([panel.context.ready, panel.revealed]), gone]);
+  if (widget.isDisposed) {
+    return `${path} opened in a new browser tab: the run's cell there has id ${run.cell_id ?? 'unknown'}.`;
+  }
   app.shell.activateById(widget.id);
   const notebook = widget.content;
   const index = notebook.widgets.findIndex(cell => cell.model.id === run.cell_id);
@@ -120,6 +132,7 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
         return existing;
       }
       const widget = new MainAreaWidget({ content: make() });
+      widget.addClass('jp-TrackerMainArea');
       widget.id = `jupyter-tracker-${key}-${Date.now()}`;
       widget.title.label = widget.content.title.label;
       widget.content.title.changed.connect(() => (widget.title.label = widget.content.title.label));
@@ -127,11 +140,16 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
       views.set(key, widget);
       widget.disposed.connect(() => views.delete(key));
       app.shell.add(widget, 'main');
+      if (![...app.shell.widgets('main')].includes(widget)) {
+        // Notebook 7's pages keep their one document in the main area (the shell ignores
+        // another): the view opens in the panel below it, beside the log console.
+        app.shell.add(widget, 'down');
+      }
       app.shell.activateById(widget.id);
       return widget;
     };
     const openRun = (runId: string) =>
-      show(`run-${runId}`, () => new RunView(runId, { openRun, goToCell: run => goToCell(app, run) }));
+      show(`run-${runId}`, () => new RunView(runId, { openRun, goToCell: run => goToCell(app, tracker, run) }));
     const compare = (ids: string[]) => {
       if (ids.length < COMPARE_MIN || ids.length > COMPARE_MAX) {
         void showErrorMessage('Compare runs', `Tick ${COMPARE_MIN} to ${COMPARE_MAX} runs to compare.`);
@@ -192,7 +210,7 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
         }
         let message: string | null;
         try {
-          message = await goToCell(app, await requestAPI<IRunDetail>(`runs/${encodeURIComponent(id)}`));
+          message = await goToCell(app, tracker, await requestAPI<IRunDetail>(`runs/${encodeURIComponent(id)}`));
         } catch (error) {
           message = (error as Error).message;
         }

@@ -62,3 +62,13 @@ test('allOf: filters and-ed, each in parentheses; empty ones left out', () => {
   assert.equal(f.allOf('a = 1', ''), 'a = 1');
   assert.equal(f.allOf('a = 1 or b = 2', 'c = 3'), '(a = 1 or b = 2) and (c = 3)');
 });
+
+test('relativePath: under the server root, else the open notebook it ends with', () => {
+  assert.equal(f.relativePath('/srv/root/a/b.ipynb', '/srv/root/'), 'a/b.ipynb');
+  assert.equal(f.relativePath('C:\\root\\b.ipynb', 'C:\\root'), 'b.ipynb');
+  // Notebook 7 gives no root: the longest open path the absolute one ends with.
+  const open = ['b.ipynb', 'a/b.ipynb', 'xa/b.ipynb'];
+  assert.equal(f.relativePath('/srv/root/a/b.ipynb', '', open), 'a/b.ipynb');
+  assert.equal(f.relativePath('/srv/root/c.ipynb', '', open), 'srv/root/c.ipynb');
+  assert.equal(f.relativePath('/srv/root/ab.ipynb', '', open), 'srv/root/ab.ipynb');
+});

@@ -130,6 +130,14 @@ class Lab:
         except ValueError:
             return status, body.decode(errors="replace")
 
+    def wait_for_runs(self, count: int = 1, timeout_s: float = 60) -> None:
+        """Wait until the store has `count` runs (a kernel made them): how long the sidebar
+        takes to list a run is then counted from the run, not from a busy kernel's start."""
+        deadline = time.monotonic() + timeout_s
+        while len(self.api("jupyter-tracker/api/runs")[1]["runs"]) < count:
+            assert time.monotonic() < deadline, f"the store has fewer than {count} runs"
+            time.sleep(0.05)
+
     def shut_down_kernels(self) -> None:
         """Shut every session's kernel down, as the Running panel's "Shut Down All" does."""
         _, sessions = self.api("api/sessions")
@@ -386,9 +394,11 @@ class LabUI:
         return self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
 
     def wait_for_idle(self, timeout_ms: int = UI_TIMEOUT_MS) -> None:
-        """Wait for the status bar to show the kernel "Idle" (Shift+Enter before is lost)."""
-        status = self.page.locator("#jp-main-statusbar")
-        status.get_by_text(re.compile(r"\|\s*Idle")).wait_for(timeout=timeout_ms)
+        """Wait for the kernel to be "Idle" (Shift+Enter before is lost): JupyterLab's
+        status bar says so, Notebook 7's toolbar indicator has it as its status."""
+        lab = self.page.locator("#jp-main-statusbar").get_by_text(re.compile(r"\|\s*Idle"))
+        notebook7 = self.page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
+        lab.or_(notebook7).first.wait_for(timeout=timeout_ms)
 
     @property
     def cells(self):

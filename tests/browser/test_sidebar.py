@@ -112,6 +112,7 @@ def test_tracked_cell_filter_run_view_go_to_cell_compare_export(ui, make_runs, n
     cell = ui.cells.nth(1)
     ui.set_source(cell, SOURCE)
     ui.execute(cell, wait=False)
+    ui.lab.wait_for_runs(4)
     tracked = runs.filter(has_text="tracked").first
     expect(tracked.locator(".jp-TrackerRun-status")).to_have_text("RUNNING", timeout=3_000)
     mine = panel.locator(".jp-TrackerGroup", has_text="This notebook")
