@@ -11,6 +11,7 @@ it. Recording never breaks training: a failure to record is one line on stderr.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.abc
 import sys
@@ -102,6 +103,29 @@ def replace(flavor: str, owner: Any, name: str, wrap: Callable[[Any], Any]) -> N
         return
     setattr(owner, name, wrap(current))
     _STATE.patched[flavor].append((owner, name, current if own else None))
+
+
+def recorded_call(flavor: str, record: Callable[..., Any], first: str) -> Callable[[Any], Any]:
+    """A wrapper for ``replace``: the framework's call runs as it is unless ``flavor``
+    records and this is the outermost training call; then ``record(chosen settings, the
+    original, its argument named ``first``, the other positional arguments, the keyword
+    arguments)`` makes it and records it."""
+
+    def wrap(original: Any) -> Any:
+        @functools.wraps(original)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            chosen = settings(flavor)
+            if chosen is None or (not args and first not in kwargs):
+                return original(*args, **kwargs)
+            with outermost() as outer:
+                if not outer:
+                    return original(*args, **kwargs)
+                head, rest = (args[0], args[1:]) if args else (kwargs.pop(first), ())
+                return record(chosen, original, head, rest, kwargs)
+
+        return call
+
+    return wrap
 
 
 def unpatch(flavor: str) -> None:

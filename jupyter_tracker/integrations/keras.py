@@ -20,7 +20,7 @@ import os
 from typing import Any
 
 from ..errors import OutOfScopeError
-from . import Settings, configure, log_params, outermost, recording, replace, settings
+from . import Settings, configure, log_params, recorded_call, recording, replace
 from . import training_run as _training_run
 
 FLAVOR = "keras"
@@ -76,21 +76,7 @@ def _check_frequency(log_every_epoch: bool, log_every_n_steps: int | None) -> No
 
 def patch(module: Any) -> None:
     """Wrap ``keras.Model.fit`` (``module`` is Keras)."""
-    replace(FLAVOR, module.Model, "fit", _fit_wrapper)
-
-
-def _fit_wrapper(original: Any) -> Any:
-    @functools.wraps(original)
-    def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
-        chosen = settings(FLAVOR)
-        if chosen is None:
-            return original(self, *args, **kwargs)
-        with outermost() as first:
-            if not first:
-                return original(self, *args, **kwargs)
-            return _recorded_fit(chosen, original, self, args, kwargs)
-
-    return fit
+    replace(FLAVOR, module.Model, "fit", recorded_call(FLAVOR, _recorded_fit, "self"))
 
 
 def _recorded_fit(chosen: Settings, original: Any, model: Any, args: tuple, kwargs: dict) -> Any:

@@ -11,11 +11,10 @@ the feature importance as the artifacts ``feature_importance_split.json`` and
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from ..errors import OutOfScopeError
-from . import Settings, configure, log_params, outermost, recording, replace, settings
+from . import Settings, configure, log_params, recorded_call, recording, replace
 from . import training_run as _training_run
 
 FLAVOR = "lightgbm"
@@ -66,34 +65,20 @@ def patch(module: Any) -> None:
     import lightgbm.sklearn
 
     for owner in (lightgbm.engine, module, lightgbm.sklearn):
-        replace(FLAVOR, owner, "train", _train_wrapper)
-
-
-def _train_wrapper(original: Any) -> Any:
-    @functools.wraps(original)
-    def train(params: dict[str, Any], train_set: Any, *args: Any, **kwargs: Any) -> Any:
-        chosen = settings(FLAVOR)
-        if chosen is None:
-            return original(params, train_set, *args, **kwargs)
-        with outermost() as first:
-            if not first:
-                return original(params, train_set, *args, **kwargs)
-            return _recorded_train(chosen, original, params, train_set, args, kwargs)
-
-    return train
+        replace(FLAVOR, owner, "train", recorded_call(FLAVOR, _recorded_train, "params"))
 
 
 def _recorded_train(
-    chosen: Settings, original: Any, params: dict, train_set: Any, args: tuple, kwargs: dict
+    chosen: Settings, original: Any, params: dict, args: tuple, kwargs: dict
 ) -> Any:
     import inspect
 
-    bound = inspect.signature(original).bind(params, train_set, *args, **kwargs)
+    bound = inspect.signature(original).bind(params, *args, **kwargs)
     given = {k: v for k, v in bound.arguments.items() if k not in NOT_PARAMS}
     logged = {**dict(params or {}), "num_boost_round": 100, **given}
     with _training_run(chosen, logged) as run:
         if run is None:
-            return original(params, train_set, *args, **kwargs)
+            return original(params, *args, **kwargs)
         with recording(FLAVOR):
             log_params(run, logged)
 

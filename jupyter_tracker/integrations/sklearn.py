@@ -25,7 +25,6 @@ MLflow's post-training metrics, datasets or plots.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import math
 import warnings
@@ -37,10 +36,9 @@ from . import (
     Settings,
     configure,
     log_params,
-    outermost,
+    recorded_call,
     recording,
     replace,
-    settings,
     training_run,
 )
 
@@ -106,23 +104,14 @@ def patch(module: Any) -> None:
         if name in klass.__dict__ and klass.__module__.startswith("sklearn.")
     }
     for klass, name in owners:
-        replace(FLAVOR, klass, name, _fit_wrapper)
+        replace(FLAVOR, klass, name, recorded_call(FLAVOR, _recorded_fit, "self"))
     for owner in (_validation, sklearn.model_selection):
-        replace(FLAVOR, owner, "cross_validate", _cross_validate_wrapper)
-
-
-def _fit_wrapper(original: Any) -> Any:
-    @functools.wraps(original)
-    def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
-        chosen = settings(FLAVOR)
-        if chosen is None:
-            return original(self, *args, **kwargs)
-        with outermost() as first:
-            if not first:
-                return original(self, *args, **kwargs)
-            return _recorded_fit(chosen, original, self, args, kwargs)
-
-    return fit
+        replace(
+            FLAVOR,
+            owner,
+            "cross_validate",
+            recorded_call(FLAVOR, _recorded_cross_validate, "estimator"),
+        )
 
 
 def _arguments(original: Any, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -425,30 +414,22 @@ def _log_search(run: Any, chosen: Settings, search: Any) -> None:
             child.end("FINISHED")
 
 
-def _cross_validate_wrapper(original: Any) -> Any:
-    @functools.wraps(original)
-    def cross_validate(estimator: Any, *args: Any, **kwargs: Any) -> Any:
-        chosen = settings(FLAVOR)
-        if chosen is None:
+def _recorded_cross_validate(
+    chosen: Settings, original: Any, estimator: Any, args: tuple, kwargs: dict
+) -> Any:
+    params = _params(estimator)
+    with training_run(chosen, params) as run:
+        if run is None:
             return original(estimator, *args, **kwargs)
-        with outermost() as first:
-            if not first:
-                return original(estimator, *args, **kwargs)
-            params = _params(estimator)
-            with training_run(chosen, params) as run:
-                if run is None:
-                    return original(estimator, *args, **kwargs)
-                with recording(FLAVOR):
-                    log_params(run, params)
-                    name = type(estimator).__name__
-                    run.set_tag("estimator_name", name)
-                    run.set_tag("estimator_class", f"{type(estimator).__module__}.{name}")
-                results = original(estimator, *args, **kwargs)
-                with recording(FLAVOR):
-                    _log_folds(run, results)
-                return results
-
-    return cross_validate
+        with recording(FLAVOR):
+            log_params(run, params)
+            name = type(estimator).__name__
+            run.set_tag("estimator_name", name)
+            run.set_tag("estimator_class", f"{type(estimator).__module__}.{name}")
+        results = original(estimator, *args, **kwargs)
+        with recording(FLAVOR):
+            _log_folds(run, results)
+        return results
 
 
 def _log_folds(run: Any, results: dict[str, Any]) -> None:
