@@ -125,6 +125,14 @@ def _arguments(original: Any, args: tuple, kwargs: dict[str, Any]) -> dict[str, 
     return named
 
 
+def _log_estimator(run: Any, estimator: Any, params: dict[str, Any]) -> None:
+    """The estimator's params and MLflow's tags naming its class."""
+    log_params(run, params)
+    name = type(estimator).__name__
+    run.set_tag("estimator_name", name)
+    run.set_tag("estimator_class", f"{type(estimator).__module__}.{name}")
+
+
 def _recorded_fit(
     chosen: Settings, original: Any, estimator: Any, args: tuple, kwargs: dict
 ) -> Any:
@@ -133,10 +141,7 @@ def _recorded_fit(
         if run is None:
             return original(estimator, *args, **kwargs)
         with recording(FLAVOR):
-            log_params(run, params)
-            name = type(estimator).__name__
-            run.set_tag("estimator_name", name)
-            run.set_tag("estimator_class", f"{type(estimator).__module__}.{name}")
+            _log_estimator(run, estimator, params)
         result = original(estimator, *args, **kwargs)
         named = _arguments(original, args, kwargs)
         with recording(FLAVOR):
@@ -422,10 +427,7 @@ def _recorded_cross_validate(
         if run is None:
             return original(estimator, *args, **kwargs)
         with recording(FLAVOR):
-            log_params(run, params)
-            name = type(estimator).__name__
-            run.set_tag("estimator_name", name)
-            run.set_tag("estimator_class", f"{type(estimator).__module__}.{name}")
+            _log_estimator(run, estimator, params)
         results = original(estimator, *args, **kwargs)
         with recording(FLAVOR):
             _log_folds(run, results)
