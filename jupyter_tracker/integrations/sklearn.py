@@ -28,6 +28,8 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ..errors import OutOfScopeError
@@ -125,23 +127,27 @@ def _arguments(original: Any, args: tuple, kwargs: dict[str, Any]) -> dict[str, 
     return named
 
 
-def _log_estimator(run: Any, estimator: Any, params: dict[str, Any]) -> None:
-    """The estimator's params and MLflow's tags naming its class."""
-    log_params(run, params)
-    name = type(estimator).__name__
-    run.set_tag("estimator_name", name)
-    run.set_tag("estimator_class", f"{type(estimator).__module__}.{name}")
+@contextmanager
+def _estimator_run(chosen: Settings, estimator: Any) -> Iterator[Any]:
+    """The run a fit or a cross-validation of ``estimator`` records into (None: it is not
+    recorded), with the estimator's params and MLflow's tags naming its class logged."""
+    params = _params(estimator)
+    with training_run(chosen, params) as run:
+        if run is not None:
+            with recording(FLAVOR):
+                log_params(run, params)
+                name = type(estimator).__name__
+                run.set_tag("estimator_name", name)
+                run.set_tag("estimator_class", f"{type(estimator).__module__}.{name}")
+        yield run
 
 
 def _recorded_fit(
     chosen: Settings, original: Any, estimator: Any, args: tuple, kwargs: dict
 ) -> Any:
-    params = _params(estimator)
-    with training_run(chosen, params) as run:
+    with _estimator_run(chosen, estimator) as run:
         if run is None:
             return original(estimator, *args, **kwargs)
-        with recording(FLAVOR):
-            _log_estimator(run, estimator, params)
         result = original(estimator, *args, **kwargs)
         named = _arguments(original, args, kwargs)
         with recording(FLAVOR):
@@ -422,12 +428,9 @@ def _log_search(run: Any, chosen: Settings, search: Any) -> None:
 def _recorded_cross_validate(
     chosen: Settings, original: Any, estimator: Any, args: tuple, kwargs: dict
 ) -> Any:
-    params = _params(estimator)
-    with training_run(chosen, params) as run:
+    with _estimator_run(chosen, estimator) as run:
         if run is None:
             return original(estimator, *args, **kwargs)
-        with recording(FLAVOR):
-            _log_estimator(run, estimator, params)
         results = original(estimator, *args, **kwargs)
         with recording(FLAVOR):
             _log_folds(run, results)
