@@ -124,6 +124,7 @@ class RunDetail(RunRecord):
     source: str | None
     host: str | None
     pid: int | None
+    deleted: bool  # soft-deleted: listed under "deleted", restorable until ``gc``
     typed_params: dict[str, tuple[str, str]]  # key -> (text, Python type name)
     param_history: list[ParamChange]
     metric_summary: dict[str, MetricSummary]

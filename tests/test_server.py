@@ -262,6 +262,7 @@ async def test_run_detail_by_id_or_prefix(jp_fetch, made_store):
     full = body(await get(jp_fetch, f"runs/{run_id}"))
     assert full["run_id"] == run_id and full["name"] == "baseline"
     assert full["status"] == "FINISHED" and full.keys() == RunDetail.__required_keys__
+    assert full["deleted"] is False
     short = body(await get(jp_fetch, f"runs/{run_id[:8]}"))
     assert short["run_id"] == run_id
 
@@ -511,6 +512,9 @@ async def test_deleted_runs_are_listed_by_view_and_restored(jp_fetch, made_store
     assert [r["name"] for r in deleted] == ["baseline"]
     every = body(await get(jp_fetch, "runs", view="all"))["runs"]
     assert len(every) == 3
+    # A deleted run still opens, and says it is deleted (the run view offers Restore).
+    detail = body(await get(jp_fetch, f"runs/{run_id}"))
+    assert detail["deleted"] is True and detail.keys() == RunDetail.__required_keys__
     restored = await send(jp_fetch, "POST", f"runs/{run_id[:8]}/restore", {})
     assert restored.code == 200
     assert body(restored) == {
@@ -521,6 +525,7 @@ async def test_deleted_runs_are_listed_by_view_and_restored(jp_fetch, made_store
     }
     assert len(body(await get(jp_fetch, "runs"))["runs"]) == 3
     assert body(await get(jp_fetch, "runs", view="deleted"))["runs"] == []
+    assert body(await get(jp_fetch, f"runs/{run_id}"))["deleted"] is False
     again = await send(jp_fetch, "POST", f"runs/{run_id}/restore", {})
     assert again.code == 200 and body(again)["deleted"] is False
     unknown = await send(jp_fetch, "POST", "runs/feedfacefeedface/restore", {})

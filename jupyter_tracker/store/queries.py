@@ -345,12 +345,13 @@ def _source_text(store: Store, sha256: str) -> str:
 
 
 def run_detail(store: Store, run_id: str, system_tags: bool = False) -> RunDetail:
-    """Everything stored about one run (its full id): record, typed params, source, capture
-    (and MLflow's ``mlflow.*`` system tags among its tags when ``system_tags``)."""
+    """Everything stored about one run (its full id): record, typed params, source, capture,
+    whether it is deleted (and MLflow's ``mlflow.*`` system tags among its tags when
+    ``system_tags``)."""
     rows = store.read(
         "SELECT r.id, r.name, r.status, e.name, r.start_time, r.end_time, r.parent_id, "
         "r.notebook, r.cell_id, r.rerun_of, r.experiment_id, r.error, r.capture, s.text, "
-        "r.host, r.pid FROM runs r JOIN experiments e ON e.id = r.experiment_id "
+        "r.host, r.pid, r.deleted FROM runs r JOIN experiments e ON e.id = r.experiment_id "
         "LEFT JOIN sources s ON s.id = r.source_id WHERE r.id = ?",
         (run_id,),
     )
@@ -369,6 +370,7 @@ def run_detail(store: Store, run_id: str, system_tags: bool = False) -> RunDetai
         source=row[13],
         host=row[14],
         pid=row[15],
+        deleted=bool(row[16]),
     )
     params = store.read("SELECT key, value, type FROM params WHERE run_id = ?", (run_id,))
     detail["params"] = {k: v for k, v, _ in params}

@@ -28,6 +28,8 @@ export interface IRunViewHost {
   openRun(runId: string): void;
   /** Open the run's notebook at its cell; a sentence when that cannot be done. */
   goToCell(run: IRunDetail): Promise<string | null>;
+  /** Bring a deleted run back (the view is read again once it is). */
+  restore(runId: string): Promise<void>;
 }
 
 /** The download URL of a run's artifact (the REST route; the browser's session cookie). */
@@ -150,6 +152,9 @@ export class RunView extends Widget {
     ].filter(([, v]) => v !== '') as [string, string][]);
 
     const parts: HTMLElement[] = [header, actions, this._cellMessage, about];
+    if (run.deleted) {
+      parts.splice(1, 0, this._deletedNotice(run));
+    }
     parts.push(this._links(run));
     if (run.error) {
       const s = section('Error');
@@ -174,6 +179,25 @@ export class RunView extends Widget {
       parts.push(s);
     }
     this.node.replaceChildren(...parts);
+  }
+
+  /** "This run is deleted", with a Restore button. */
+  private _deletedNotice(run: IRunDetail): HTMLElement {
+    const notice = el('div', 'jp-TrackerView-deleted');
+    notice.setAttribute('role', 'status');
+    const text = el('span', 'jp-TrackerView-deletedText', 'This run is deleted.');
+    const hint = el(
+      'span',
+      'jp-TrackerView-deletedHint',
+      'The sidebar lists it under "Show deleted" until `jupyter-tracker gc` purges it.'
+    );
+    const restore = el('button', 'jp-TrackerView-restore jp-mod-styled jp-mod-accept', 'Restore');
+    restore.addEventListener('click', () => {
+      restore.disabled = true;
+      void this._host.restore(run.run_id).finally(() => (restore.disabled = false));
+    });
+    notice.append(text, hint, restore);
+    return notice;
   }
 
   private _links(run: IRunDetail): HTMLElement {

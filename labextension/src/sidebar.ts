@@ -149,7 +149,20 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
       return widget;
     };
     const openRun = (runId: string) =>
-      show(`run-${runId}`, () => new RunView(runId, { openRun, goToCell: run => goToCell(app, tracker, run) }));
+      show(`run-${runId}`, () =>
+        new RunView(runId, {
+          openRun,
+          goToCell: run => goToCell(app, tracker, run),
+          restore: async id => void (await app.commands.execute(CommandIDs.restoreRun, { runId: id }))
+        })
+      );
+    /** Read the run's open view again (its tags or its deletion changed). */
+    const reloadView = (runId: string) => {
+      const view = views.get(`run-${runId}`)?.content;
+      if (view instanceof RunView) {
+        void view.load();
+      }
+    };
     const compare = (ids: string[]) => {
       if (ids.length < COMPARE_MIN || ids.length > COMPARE_MAX) {
         void showErrorMessage('Compare runs', `Tick ${COMPARE_MIN} to ${COMPARE_MAX} runs to compare.`);
@@ -238,10 +251,7 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
         const key = typeof args.key === 'string' ? args.key : '';
         if (run && (await setTag(run, key))) {
           void panel.refresh();
-          const view = views.get(`run-${run.run_id}`)?.content;
-          if (view instanceof RunView) {
-            void view.load();
-          }
+          reloadView(run.run_id);
         }
       }
     });
@@ -252,6 +262,7 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
         const { run } = target(args);
         if (run && (await deleteRun(run))) {
           panel.runMoved(run.run_id);
+          reloadView(run.run_id);
         }
       }
     });
@@ -262,6 +273,7 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
         const { run } = target(args);
         if (run && (await restoreRun(run))) {
           panel.runMoved(run.run_id);
+          reloadView(run.run_id);
         }
       }
     });

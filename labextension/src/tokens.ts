@@ -97,6 +97,8 @@ export interface IRunDetail extends IRunRecord {
   source: string | null;
   host: string | null;
   pid: number | null;
+  /** Soft-deleted: listed under "deleted", restorable until `gc`. */
+  deleted: boolean;
   /** Key -> [text, Python type name]. */
   typed_params: Record<string, [string, string]>;
   param_history: IParamChange[];

@@ -77,8 +77,20 @@ def test_context_menu_delete_restore_set_tag(ui, make_runs, notebook_file):
     right_click(ui, runs.first)
     expect(menu_item(ui, "Delete Run…")).to_have_class(re.compile(r"lm-mod-disabled"))
     ui.screenshot("sidebar_deleted_view_light")
-    menu_item(ui, "Restore Run").click()
+    ui.page.keyboard.press("Escape")
+
+    # Its run view says it is deleted; Restore there brings it back (the notice goes).
+    runs.first.click()
+    view = ui.page.locator(".jp-TrackerView").filter(has_text="Go to cell")
+    notice = view.locator(".jp-TrackerView-deleted")
+    expect(notice).to_contain_text("This run is deleted")
+    ui.screenshot("run_view_deleted_light")
+    notice.locator(".jp-TrackerView-restore").click()
     expect(runs).to_have_count(0)
+    expect(notice).to_have_count(0)
+    expect(view.locator(".jp-TrackerView-title")).to_have_text("doomed")
+    ui.page.locator(".lm-TabBar-tab", has_text="doomed").locator(".lm-TabBar-tabCloseIcon").click()
+    ui.page.locator(".lm-TabBar-tab", has_text="nb.ipynb").click()
     toggle.click()
     expect(runs.locator(".jp-TrackerRun-name")).to_have_text(["doomed", "keeper"])
 
