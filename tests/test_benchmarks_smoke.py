@@ -10,35 +10,37 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_quick_benchmark_reports_every_workload(tmp_path):
-    out = tmp_path / "bench.json"
+def quick_report(script: str, tmp_path: Path) -> tuple[dict, str]:
+    """``benchmarks/<script> --quick``'s JSON report, and its rows' names in one text; every
+    row's verdict is one the table knows."""
+    out = tmp_path / "report.json"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json", str(out)],
+        [sys.executable, str(ROOT / "benchmarks" / script), "--quick", "--json", str(out)],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
-    names = " ".join(str(row) for row in report["table"])
+    assert all(row[-1] in ("PASS", "MISS", "n/a") for row in report["table"])
+    return report, " ".join(str(row) for row in report["table"])
+
+
+def test_quick_benchmark_reports_every_workload(tmp_path):
+    _, names = quick_report("run.py", tmp_path)
     for workload in ("log_metric", "lifecycle", "new store", "search_runs", "import", "bytes"):
         assert workload in names
-    assert all(row[-1] in ("PASS", "MISS", "n/a") for row in report["table"])
 
 
 def test_quick_scale_benchmark_reports_every_view(tmp_path):
-    out = tmp_path / "scale.json"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "scale.py"), "--quick", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(out.read_text())
-    names = " ".join(str(row) for row in report["table"])
+    report, names = quick_report("scale.py", tmp_path)
     for view in ("top-100", "run table", "REST", "search_runs", "count", "on disk", "series"):
         assert view in names
-    assert all(row[-1] in ("PASS", "MISS", "n/a") for row in report["table"])
     runs = report["runs"]
     assert {n: runs["rest"][str(n)]["rows"] for n in (200, 2000)} == {200: 50, 2000: 50}
+
+
+def test_quick_autolog_benchmark_reports_every_workload(tmp_path):
+    _, names = quick_report("autolog.py", tmp_path)
+    for workload in ("RandomForest", "HistGradientBoosting", "every 1 s", "every 10 s"):
+        assert workload in names
