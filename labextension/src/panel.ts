@@ -177,7 +177,7 @@ export class ExperimentsPanel extends Widget {
     this._notice = el(
       'div',
       'jp-TrackerPanel-notice',
-      'Deleted runs: right-click one to restore it.'
+      'Deleted runs: open one or right-click it to restore it.'
     );
     this._notice.hidden = true;
     this._error = el('pre', 'jp-TrackerPanel-error');

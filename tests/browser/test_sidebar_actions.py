@@ -138,6 +138,15 @@ def test_context_menu_delete_restore_set_tag(ui, make_runs, notebook_file):
     view.locator(".jp-TrackerView-tags").scroll_into_view_if_needed()
     ui.screenshot("run_view_tags_dark")
     assert _tags(ui, "keeper") == {"stage": "staging"}
+
+    # Deleted from the menu while its view is open: the view says so; the deleted list.
+    right_click(ui, runs.filter(has_text="keeper"))
+    menu_item(ui, "Delete Run…").click()
+    dialog.locator("button", has_text="Delete").click()
+    expect(view.locator(".jp-TrackerView-deleted")).to_contain_text("This run is deleted")
+    toggle.click()
+    expect(runs.locator(".jp-TrackerRun-name")).to_have_text(["keeper"])
+    ui.screenshot("sidebar_deleted_view_dark")
     assert ui.page.dialogs == []
 
 

@@ -152,6 +152,8 @@ def test_sidebar_stays_responsive_with_100k_runs(big_store, ui, make_runs, noteb
     last = panel.locator(".jp-TrackerRun .jp-TrackerRun-name").last
     expect(last).to_have_text("run-399")
     ui.screenshot("sidebar_100k_light")
+    ui.set_theme("JupyterLab Dark")
+    ui.screenshot("sidebar_100k_dark")
 
     print()
     for step, value in seconds.items():
