@@ -1,9 +1,11 @@
 /**
  * The run view in the main area: params, metrics and their curves, tags (editable),
- * artifacts (downloads), the cell source, the capture warnings, links to related runs and
- * a "Go to cell" button. Every stored string reaches the page as text.
+ * artifacts (downloads, and previews of raster images, text and tables), the cell source
+ * (highlighted), the capture warnings, links to related runs and a "Go to cell" button.
+ * Every stored string reaches the page as text.
  */
 
+import { IEditorLanguageRegistry, jupyterHighlightStyle } from '@jupyterlab/codemirror';
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
@@ -12,7 +14,8 @@ import { CurveControls, drawChart, ISeries } from './chart';
 import { el } from './dom';
 import { encodePath, formatDuration, formatTime, formatValue, relativePath } from './format';
 import { API_NAMESPACE, requestAPI } from './handler';
-import { IMetricPoints, IRunDetail } from './tokens';
+import { headLines, IMAGE_PREVIEW_MAX, parseDelimited, Preview, previewKind, TEXT_PREVIEW_MAX } from './preview';
+import { IArtifact, IMetricPoints, IRunDetail } from './tokens';
 
 /** Points asked per curve. */
 export const CURVE_POINTS = 300;
@@ -23,6 +26,9 @@ const FIRST_CURVES = 3;
 /** A RUNNING run's view reads it again this often (while shown and not being edited). */
 export const LIVE_MS = 2000;
 
+/** Artifact previews open at first (the others load when opened). */
+const FIRST_PREVIEWS = 5;
+
 /** What the run view asks of its host. */
 export interface IRunViewHost {
   openRun(runId: string): void;
@@ -30,6 +36,8 @@ export interface IRunViewHost {
   goToCell(run: IRunDetail): Promise<string | null>;
   /** Bring a deleted run back (the view is read again once it is). */
   restore(runId: string): Promise<void>;
+  /** JupyterLab's editor languages, to highlight the cell source (plain text without). */
+  languages?: IEditorLanguageRegistry | null;
 }
 
 /** The download URL of a run's artifact (the REST route; the browser's session cookie). */
@@ -37,6 +45,31 @@ export function artifactUrl(runId: string, path: string, version?: number): stri
   const base = ServerConnection.makeSettings().baseUrl;
   const url = URLExt.join(base, API_NAMESPACE, 'runs', encodeURIComponent(runId), 'artifacts', encodePath(path));
   return version ? `${url}?version=${version}` : url;
+}
+
+/**
+ * An artifact's bytes, read with the server connection (the route always answers a download,
+ * `application/octet-stream`: the type the preview gives them is the artifact's own).
+ */
+async function fetchArtifact(runId: string, artifact: IArtifact): Promise<Blob> {
+  const settings = ServerConnection.makeSettings();
+  const url = artifactUrl(runId, artifact.path, artifact.version);
+  const response = await ServerConnection.makeRequest(url, {}, settings);
+  if (!response.ok) {
+    throw new Error(`${response.status} ${response.statusText}`.trim());
+  }
+  return response.blob();
+}
+
+/** Put the editor's highlight style in the page once (an open editor may not have yet). */
+function mountHighlightStyle(): void {
+  const id = 'jp-TrackerView-highlightStyle';
+  const rules = jupyterHighlightStyle.module?.getRules();
+  if (rules && !document.getElementById(id)) {
+    const style = el('style', '', rules);
+    style.id = id;
+    document.head.append(style);
+  }
 }
 
 function section(title: string): HTMLElement {
@@ -100,6 +133,7 @@ export class RunView extends Widget {
 
   dispose(): void {
     window.clearTimeout(this._liveTimer);
+    this._revokeUrls();
     super.dispose();
   }
 
@@ -118,6 +152,7 @@ export class RunView extends Widget {
   }
 
   private _render(run: IRunDetail): void {
+    this._revokeUrls();
     this.title.label = `${run.name || run.run_id.slice(0, 8)}`;
     this.title.caption = `Run ${run.run_id}`;
     const header = el('div', 'jp-TrackerView-header');
@@ -175,7 +210,7 @@ export class RunView extends Widget {
     parts.push(params, this._metrics(run), this._tags(run), this._artifacts(run));
     if (run.source !== null) {
       const s = section('Source');
-      s.append(el('pre', 'jp-TrackerView-source', run.source));
+      s.append(this._source(run.source));
       parts.push(s);
     }
     this.node.replaceChildren(...parts);
@@ -346,6 +381,22 @@ export class RunView extends Widget {
     return s;
   }
 
+  /** The cell source, highlighted as Python when JupyterLab's languages are at hand. */
+  private _source(source: string): HTMLElement {
+    const pre = el('pre', 'jp-TrackerView-source');
+    const languages = this._host.languages;
+    if (!languages) {
+      pre.textContent = source;
+      return pre;
+    }
+    mountHighlightStyle();
+    pre.classList.add('jp-TrackerView-highlighted');
+    languages.highlight(source, languages.findBest('python'), pre).catch(() => {
+      pre.textContent = source;
+    });
+    return pre;
+  }
+
   private _artifacts(run: IRunDetail): HTMLElement {
     const s = section('Artifacts');
     if (!run.artifacts.length) {
@@ -353,19 +404,110 @@ export class RunView extends Widget {
       return s;
     }
     const ul = el('ul', 'jp-TrackerView-artifacts');
+    let previews = 0;
     for (const a of run.artifacts) {
       const li = el('li', '');
       const link = el('a', 'jp-TrackerView-artifact', a.path);
       link.href = artifactUrl(run.run_id, a.path, a.version);
       link.download = a.path.split('/').pop() ?? a.path;
       li.append(link, el('span', 'jp-TrackerView-artifactMeta', ` v${a.version}, ${a.size.toLocaleString()} bytes, ${a.media_type}`));
+      const preview = previewKind(a.media_type, a.size);
+      if (preview.kind !== 'none') {
+        li.append(this._preview(run.run_id, a, preview, previews++ < FIRST_PREVIEWS));
+      }
       ul.append(li);
     }
     s.append(ul);
     return s;
   }
 
+  /** A collapsible preview of one artifact, read when first opened (and kept while open). */
+  private _preview(runId: string, artifact: IArtifact, preview: Preview, openAtFirst: boolean): HTMLElement {
+    const key = `${artifact.path}@${artifact.version}`;
+    const details = el('details', 'jp-TrackerView-preview');
+    details.dataset.kind = preview.kind;
+    details.append(el('summary', '', 'Preview'));
+    let loaded = false;
+    const load = () => {
+      this._previewOpen.set(key, details.open);
+      if (!details.open || loaded) {
+        return;
+      }
+      loaded = true;
+      const body = el('div', 'jp-TrackerView-previewBody', 'Loading…');
+      details.append(body);
+      let bytes = this._bytes.get(key);
+      if (!bytes) {
+        bytes = fetchArtifact(runId, artifact);
+        this._bytes.set(key, bytes);
+      }
+      bytes.then(
+        blob => body.replaceChildren(this._previewContent(blob, preview, artifact.path)),
+        error => {
+          this._bytes.delete(key); // tried again on the next read
+          body.replaceChildren(
+            el('div', 'jp-TrackerView-previewError', `Could not load the preview: ${(error as Error).message}`)
+          );
+        }
+      );
+    };
+    details.addEventListener('toggle', load);
+    details.open = this._previewOpen.get(key) ?? openAtFirst;
+    load();
+    return details;
+  }
+
+  /** The preview itself: an image from a typed Blob, text in a <pre>, or a table, all as text. */
+  private _previewContent(blob: Blob, preview: Preview, path: string): HTMLElement {
+    if (blob.size > (preview.kind === 'image' ? IMAGE_PREVIEW_MAX : TEXT_PREVIEW_MAX)) {
+      return el('div', 'jp-TrackerView-previewError', 'Too big to preview.');
+    }
+    if (preview.kind === 'image') {
+      const url = URL.createObjectURL(new Blob([blob], { type: preview.mediaType }));
+      this._urls.push(url);
+      const img = el('img', 'jp-TrackerView-previewImage');
+      img.alt = path;
+      img.src = url;
+      return img;
+    }
+    const box = el('div', '');
+    void blob.text().then(text => {
+      if (preview.kind === 'table') {
+        const { rows, truncatedRows, truncatedColumns } = parseDelimited(text, preview.delimiter);
+        const t = el('table', 'jp-TrackerView-table jp-TrackerView-previewTable');
+        rows.forEach((row, i) => {
+          const tr = el('tr', '');
+          row.forEach(cell => tr.append(el(i === 0 ? 'th' : 'td', '', cell)));
+          t.append(tr);
+        });
+        box.append(t);
+        if (truncatedRows || truncatedColumns) {
+          box.append(el('div', 'jp-TrackerView-previewMore', '… (truncated)'));
+        }
+      } else {
+        const head = headLines(text);
+        box.append(el('pre', 'jp-TrackerView-previewText', head.text));
+        if (head.truncated) {
+          box.append(el('div', 'jp-TrackerView-previewMore', '… (truncated)'));
+        }
+      }
+    });
+    return box;
+  }
+
+  /** Let go of the previous rendering's image URLs. */
+  private _revokeUrls(): void {
+    this._urls.forEach(url => URL.revokeObjectURL(url));
+    this._urls = [];
+  }
+
   private _host: IRunViewHost;
+  /** Artifact bytes read for previews, by path@version (an artifact version never changes). */
+  private _bytes = new Map<string, Promise<Blob>>();
+  /** Whether each preview was left open, kept across re-renderings. */
+  private _previewOpen = new Map<string, boolean>();
+  /** Object URLs of the shown images, revoked when the view is rendered again or disposed. */
+  private _urls: string[] = [];
   private _points = new Map<string, IMetricPoints>();
   private _cellMessage: HTMLDivElement = el('div', '');
   private _tagMessage = '';

@@ -10,6 +10,7 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette, MainAreaWidget, showErrorMessage } from '@jupyterlab/apputils';
+import { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
 import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
@@ -117,12 +118,13 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
   description: 'The Experiments sidebar: runs in the jupyter-tracker store, run and compare views.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ILayoutRestorer, ICommandPalette],
+  optional: [ILayoutRestorer, ICommandPalette, IEditorLanguageRegistry],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
     restorer: ILayoutRestorer | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    languages: IEditorLanguageRegistry | null
   ) => {
     const views = new Map<string, MainAreaWidget>();
     const show = (key: string, make: () => Widget) => {
@@ -153,7 +155,8 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
         new RunView(runId, {
           openRun,
           goToCell: run => goToCell(app, tracker, run),
-          restore: async id => void (await app.commands.execute(CommandIDs.restoreRun, { runId: id }))
+          restore: async id => void (await app.commands.execute(CommandIDs.restoreRun, { runId: id })),
+          languages
         })
       );
     /** Read the run's open view again (its tags or its deletion changed). */
