@@ -40,6 +40,7 @@ with jt.start_run(name="previews", experiment="vision"):
     jt.log_text("first line\n<b>not bold</b>\n", "notes.txt")
     jt.log_text('epoch,loss\n1,"0.5, about"\n2,<i>0.25</i>\n', "table.csv")
     jt.log_text(EVIL_SVG, "evil.svg")
+    jt.log_text("never read", "gone.txt")
 """
 
 
@@ -50,11 +51,16 @@ def test_run_view_previews_artifacts_and_highlights_source(ui, make_runs, notebo
     notebook_file("analysis.ipynb")
     ui.open_notebook("analysis.ipynb")
 
+    # The server fails to read gone.txt: its preview says so.
+    ui.page.route(
+        re.compile(r".*/artifacts/gone\.txt(\?.*)?$"),
+        lambda route: route.fulfill(status=500, body="boom"),
+    )
     panel = ui.open_sidebar("Experiments")
     panel.locator(".jp-TrackerRun", has_text="previews").first.click()
     view = ui.page.locator(".jp-TrackerView").filter(has_text="Go to cell")
     artifacts = view.locator(".jp-TrackerView-artifacts > li")
-    expect(artifacts).to_have_count(4)
+    expect(artifacts).to_have_count(5)
 
     # Every artifact keeps its download link.
     for name in ("curve.png", "notes.txt", "table.csv", "evil.svg"):
@@ -86,6 +92,11 @@ def test_run_view_previews_artifacts_and_highlights_source(ui, make_runs, notebo
     assert svg.locator("details, img, svg, object, iframe").count() == 0
     assert view.locator("img").count() == 1
     assert ui.page.evaluate("() => window.svgRan") is None
+
+    # A preview that cannot be read says so in one line.
+    expect(
+        artifacts.filter(has_text="gone.txt").locator(".jp-TrackerView-previewError")
+    ).to_have_text(re.compile(r"^Could not load the preview: 500"))
 
     # Previews fold away.
     details = artifacts.filter(has_text="notes.txt").locator("details.jp-TrackerView-preview")
