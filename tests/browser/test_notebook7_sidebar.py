@@ -23,7 +23,7 @@ def open_left_sidebar(ui, caption: str):
     """View > Left Sidebar > Show <caption>, as a Notebook 7 user opens a side panel."""
     page = ui.page
     page.locator("#menu-panel .lm-MenuBar-item", has_text="View").click()
-    page.locator(".lm-Menu-item", has_text=re.compile(r"^Left Sidebar$")).hover()
+    page.locator(".lm-Menu-item", has_text=re.compile(r"^Left Sidebar$")).click()  # opens it
     page.locator(".lm-Menu-item", has_text=re.compile(rf"^Show {caption}$")).click()
     panel = page.locator("#jp-left-stack .jp-TrackerPanel")
     expect(panel).to_be_visible()
