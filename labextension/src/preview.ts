@@ -1,5 +1,4 @@
-/** Which artifacts the run view previews and how (by media type and size), and the text
- * helpers the previews use (CSV/TSV parsing with quoted fields, line truncation). */
+/** Which artifacts the run view previews and how; CSV/TSV parsing and line cuts for them. */
 
 /** The biggest image fetched for a preview (bytes). */
 export const IMAGE_PREVIEW_MAX = 2 * 1024 * 1024;
@@ -52,7 +51,7 @@ export function previewKind(mediaType: string, size: number): Preview {
       : { kind: 'none', reason: 'too big to preview' };
   }
   const delimiter = TABLE_TYPES[type];
-  const isText = delimiter !== undefined || TEXT_TYPES.has(type) || (type.startsWith('text/') && type !== 'text/html');
+  const isText = TEXT_TYPES.has(type) || (type.startsWith('text/') && type !== 'text/html');
   if (!isText) {
     return { kind: 'none', reason: 'no preview for this type' };
   }
@@ -63,7 +62,10 @@ export function previewKind(mediaType: string, size: number): Preview {
 }
 
 /** The first `maxLines` lines of `text`, and whether lines were left out. */
-export function headLines(text: string, maxLines = TEXT_PREVIEW_LINES): { text: string; truncated: boolean } {
+export function headLines(
+  text: string,
+  maxLines = TEXT_PREVIEW_LINES
+): { text: string; truncated: boolean } {
   const lines = text.split(/\r?\n/);
   if (lines.length && lines[lines.length - 1] === '') {
     lines.pop(); // a final newline ends the last line, it starts none

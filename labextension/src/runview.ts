@@ -14,7 +14,14 @@ import { CurveControls, drawChart, ISeries } from './chart';
 import { el } from './dom';
 import { encodePath, formatDuration, formatTime, formatValue, relativePath } from './format';
 import { API_NAMESPACE, requestAPI } from './handler';
-import { headLines, IMAGE_PREVIEW_MAX, parseDelimited, Preview, previewKind, TEXT_PREVIEW_MAX } from './preview';
+import {
+  headLines,
+  IMAGE_PREVIEW_MAX,
+  parseDelimited,
+  Preview,
+  previewKind,
+  TEXT_PREVIEW_MAX
+} from './preview';
 import { IArtifact, IMetricPoints, IRunDetail } from './tokens';
 
 /** Points asked per curve. */
@@ -422,7 +429,12 @@ export class RunView extends Widget {
   }
 
   /** A collapsible preview of one artifact, read when first opened (and kept while open). */
-  private _preview(runId: string, artifact: IArtifact, preview: Preview, openAtFirst: boolean): HTMLElement {
+  private _preview(
+    runId: string,
+    artifact: IArtifact,
+    preview: Preview,
+    openAtFirst: boolean
+  ): HTMLElement {
     const key = `${artifact.path}@${artifact.version}`;
     const details = el('details', 'jp-TrackerView-preview');
     details.dataset.kind = preview.kind;
@@ -445,9 +457,8 @@ export class RunView extends Widget {
         blob => body.replaceChildren(this._previewContent(blob, preview, artifact.path)),
         error => {
           this._bytes.delete(key); // tried again on the next read
-          body.replaceChildren(
-            el('div', 'jp-TrackerView-previewError', `Could not load the preview: ${(error as Error).message}`)
-          );
+          const message = `Could not load the preview: ${(error as Error).message}`;
+          body.replaceChildren(el('div', 'jp-TrackerView-previewError', message));
         }
       );
     };
