@@ -189,6 +189,7 @@ export class ExperimentsPanel extends Widget {
     this._list.tabIndex = 0;
     this._list.addEventListener('click', event => this._onClick(event));
     this._list.addEventListener('keydown', event => this._onKey(event));
+    document.addEventListener('contextmenu', this._onContextMenu, true);
     this._more = el('button', 'jp-TrackerPanel-more jp-mod-styled', 'Load more');
     this._more.hidden = true;
     this._more.addEventListener('click', () => void this._loadMore());
@@ -213,6 +214,15 @@ export class ExperimentsPanel extends Widget {
   /** Which runs are listed: the active ones, or the deleted ones. */
   get view(): RunsView {
     return this._view;
+  }
+
+  /**
+   * The run of the row the last context menu was opened on (undefined when it was opened
+   * anywhere else): polls redraw the rows, so the menu's own target may be gone by the time
+   * one of its commands runs.
+   */
+  get menuRunId(): string | undefined {
+    return this._menuRunId;
   }
 
   /** The loaded run with this id, if any. */
@@ -268,6 +278,7 @@ export class ExperimentsPanel extends Widget {
 
   dispose(): void {
     this._stopPolling();
+    document.removeEventListener('contextmenu', this._onContextMenu, true);
     super.dispose();
   }
 
@@ -373,6 +384,12 @@ export class ExperimentsPanel extends Widget {
       return null;
     }
   }
+
+  /** Note the row a context menu opens on (before the menu shows: capture phase). */
+  private _onContextMenu = (event: MouseEvent): void => {
+    const target = event.target instanceof Element && this.node.contains(event.target) ? event.target : null;
+    this._menuRunId = target?.closest<HTMLElement>('.jp-TrackerRun')?.dataset.runId;
+  };
 
   private _render(): void {
     const groups = groupRuns(this._runs, this._host.notebookPath(), this._notebookRuns);
@@ -591,6 +608,7 @@ export class ExperimentsPanel extends Widget {
   /** The cursor of the page after the loaded runs (null: none). */
   private _next: string | null = null;
   private _notebookRuns: INotebookRuns = { runs: [], has_more: false };
+  private _menuRunId: string | undefined;
   private _view: RunsView = 'active';
   private _filter = '';
   private _orderBy = '';

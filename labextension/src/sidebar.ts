@@ -35,13 +35,9 @@ export const CommandIDs: Record<RunAction | 'trackCell', string> = {
 
 const LOAD_EXT = '%load_ext jupyter_tracker';
 
-/** The run id of the sidebar row a context menu was opened on, or of the command's args. */
-function runIdOf(app: JupyterFrontEnd, args: Record<string, unknown>): string | undefined {
-  if (typeof args.runId === 'string') {
-    return args.runId;
-  }
-  const node = app.contextMenuHitTest(n => !!n.dataset?.runId);
-  return node?.dataset.runId;
+/** The run id of the command's args, or of the sidebar row a context menu was opened on. */
+function runIdOf(panel: ExperimentsPanel, args: Record<string, unknown>): string | undefined {
+  return typeof args.runId === 'string' ? args.runId : panel.menuRunId;
 }
 
 /** Open the run's notebook and bring its cell into view; a sentence when that fails. */
@@ -190,13 +186,13 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
 
     /** The run a command is for: its `runId` argument, else the row right-clicked. */
     const target = (args: Record<string, unknown>) => {
-      const id = runIdOf(app, args);
+      const id = runIdOf(panel, args);
       const run = panel.runById(id) ?? (id ? { run_id: id, name: '' } : undefined);
       return { id, run };
     };
     const enabled = (action: RunAction) => (args: Record<string, unknown>) =>
       actionEnabled(action, {
-        run: panel.runById(runIdOf(app, args)),
+        run: panel.runById(runIdOf(panel, args)),
         view: panel.view,
         selected: panel.selectedIds.length
       });

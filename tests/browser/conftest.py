@@ -395,10 +395,14 @@ class LabUI:
 
     def wait_for_idle(self, timeout_ms: int = UI_TIMEOUT_MS) -> None:
         """Wait for the kernel to be "Idle" (Shift+Enter before is lost): JupyterLab's
-        status bar says so, Notebook 7's toolbar indicator has it as its status."""
-        lab = self.page.locator("#jp-main-statusbar").get_by_text(re.compile(r"\|\s*Idle"))
-        notebook7 = self.page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
-        lab.or_(notebook7).first.wait_for(timeout=timeout_ms)
+        status bar says so (its toolbar indicator may say "idle" before a kernel is there);
+        Notebook 7, which has no status bar, has it as its toolbar indicator's status."""
+        status_bar = self.page.locator("#jp-main-statusbar")
+        if status_bar.count():
+            status_bar.get_by_text(re.compile(r"\|\s*Idle")).wait_for(timeout=timeout_ms)
+        else:
+            indicator = self.page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
+            indicator.first.wait_for(timeout=timeout_ms)
 
     @property
     def cells(self):

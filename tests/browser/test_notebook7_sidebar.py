@@ -15,7 +15,7 @@ TRACKED = """
 import time
 for i in range(3):
     jt.log_metric('loss', alpha / (i + 1))
-time.sleep(2)
+time.sleep(5)  # RUNNING for long enough to be seen so
 """
 
 
