@@ -41,7 +41,7 @@ def run_entity(store: Store, run_id: str) -> Run:
     """The stored run ``run_id`` (a full id or a unique prefix) as MLflow's ``Run``."""
     full_id = store.resolve_run_id(run_id)
     detail = queries.run_detail(store, full_id, system_tags=True)
-    return Run(detail, deleted=maintenance.is_deleted(store, full_id))
+    return Run(detail, deleted=detail["deleted"])
 
 
 def experiment_entity(store: Store, experiment_id: str | int) -> Experiment:

@@ -25,7 +25,7 @@ from ..render.formats import (
     text_table,
 )
 from ..store import queries
-from ..store._maintenance import delete_runs, is_deleted, restore_runs
+from ..store._maintenance import delete_runs, restore_runs
 from ._store import PROG, existing_store, locate_store, open_store
 
 DEFAULT_LIMIT = 50
@@ -183,12 +183,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     store = open_store(args.store)
     run_id = store.resolve_run_id(args.run_id)
     detail = queries.run_detail(store, run_id)
-    deleted = is_deleted(store, run_id)
     if args.json:
         typed = {k: {"value": v, "type": t} for k, (v, t) in detail["typed_params"].items()}
-        print(json_text({**detail, "deleted": deleted, "typed_params": typed}))
+        print(json_text({**detail, "typed_params": typed}))
         return 0
-    print("\n".join(_show_lines(detail, deleted, args.full)))
+    print("\n".join(_show_lines(detail, args.full)))
     return 0
 
 
@@ -196,8 +195,8 @@ def _section(title: str, lines: list[str]) -> list[str]:
     return ["", title, *(f"  {line}" for line in lines)] if lines else []
 
 
-def _show_lines(d: RunDetail, deleted: bool, full: bool) -> list[str]:
-    note = "  (deleted: `runs restore` undoes it, `gc` purges it)" if deleted else ""
+def _show_lines(d: RunDetail, full: bool) -> list[str]:
+    note = "  (deleted: `runs restore` undoes it, `gc` purges it)" if d["deleted"] else ""
     fields: list[tuple[str, Any]] = [
         ("name", d["name"]),
         ("status", d["status"]),
