@@ -13,6 +13,7 @@ import time
 import pytest
 
 import jupyter_tracker as jt
+from jupyter_tracker.session import session
 from jupyter_tracker.store import HOST, Store, _schema, find_store_dir
 from jupyter_tracker.store._location import ENV_VAR
 
@@ -314,6 +315,23 @@ def test_running_runs_keep_their_heartbeat_fresh(store, monkeypatch):
         store.flush()  # the writer's loop does this every second
         (later,) = store.read("SELECT heartbeat FROM runs WHERE id = ?", (run.id,))[0]
     assert later > first
+
+
+def test_the_writers_thread_copies_the_wal_into_the_database_file(store):
+    """Runs' commits only append to the WAL (SQLite's own copying would make the caller of
+    ``end_run`` wait for it); the writer's thread copies it into ``store.db`` every second,
+    so the WAL stays short without anyone reading or closing the store."""
+    before = store.db_path.stat().st_size
+    for i in range(200):
+        with jt.start_run():
+            jt.log_params({f"p{k}": i for k in range(10)})
+            jt.log_metrics({f"m{k}": float(i) for k in range(5)})
+    writer = session().writer(store)
+    deadline = time.monotonic() + 30
+    while writer._thread is not None and time.monotonic() < deadline:  # idle: it stops
+        time.sleep(0.05)
+    assert writer._thread is None
+    assert store.db_path.stat().st_size > before + 200 * 1000  # 200 runs' pages landed
 
 
 def test_a_full_disk_is_reported_as_such_and_nothing_acknowledged_is_lost(store):

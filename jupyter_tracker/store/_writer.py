@@ -174,9 +174,10 @@ class Writer:
         return not self.running and not self._ops and not self.pending
 
     def _loop(self) -> None:
-        """Flush every second while there is work; stop when nothing runs or waits. A store
-        busy with other writers is waited for quietly (the data stays buffered, bounded by
-        back-pressure); only a wait longer than ``BUSY_WARNING_S`` is reported."""
+        """Flush and checkpoint every second while there is work; stop when nothing runs or
+        waits. A store busy with other writers is waited for quietly (the data stays
+        buffered, bounded by back-pressure); only a wait longer than ``BUSY_WARNING_S`` is
+        reported."""
         written = time.monotonic()
         while True:
             time.sleep(FLUSH_INTERVAL_S)
@@ -185,6 +186,7 @@ class Writer:
             try:
                 self.flush()
                 written = time.monotonic()
+                self.store.checkpoint()  # here, not in the commits of the callers
             except (StoreGoneError, StoreDamagedError) as exc:  # say so once and stop
                 with self._thread_lock:
                     self._thread = None
@@ -272,19 +274,20 @@ def _write_points(conn, taken: list[tuple[Series, Batch]]) -> dict[Series, int]:
     """
     summaries = _summaries(conn, [s.id for s, _ in taken if s.id is not None])
     stale = [
-        s
-        for s, _ in taken
+        (s, batch)
+        for s, batch in taken
         if s.id is None or summaries.get(s.id, (None, None))[:2] != (s.run_id, s.key)
     ]
     new_ids: dict[Series, int] = {}
-    if stale:
+    if stale:  # created with the batch's latest point: its index entry is written once
         conn.executemany(
-            "INSERT OR IGNORE INTO series (run_id, key) VALUES (?, ?)",
-            [(s.run_id, s.key) for s in stale],
+            "INSERT OR IGNORE INTO series (run_id, key, last_step, last_value, last_time) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(s.run_id, s.key, *_latest(batch)) for s, batch in stale],
         )
-        for run_id in {s.run_id for s in stale}:
+        for run_id in {s.run_id for s, _ in stale}:
             ids = dict(conn.execute("SELECT key, id FROM series WHERE run_id = ?", (run_id,)))
-            for s in stale:
+            for s, _ in stale:
                 if s.run_id == run_id:
                     new_ids[s] = ids[s.key]
         summaries.update(_summaries(conn, list(new_ids.values())))
@@ -302,10 +305,9 @@ def _write_points(conn, taken: list[tuple[Series, Batch]]) -> dict[Series, int]:
         if numbers:
             lo = min(numbers) if lo is None else min(lo, min(numbers))
             hi = max(numbers) if hi is None else max(hi, max(numbers))
-        top = max(steps)
-        if last[0] is None or top >= last[0]:
-            i = len(steps) - 1 - steps[::-1].index(top)  # the later of equal steps
-            last = [top, values[i] if values[i] == values[i] else None, times[i]]
+        latest = _latest((steps, values, times))
+        if last[0] is None or latest[0] >= last[0]:
+            last = latest
         updates.append((count + len(steps), *last, lo, hi, sid))
         filled = range(count // POINT_BLOCK, (count + len(steps)) // POINT_BLOCK)
         blocks += [(sid, block) for block in filled]
@@ -328,6 +330,15 @@ _SUMMARIZE_BLOCK = (
     f"FROM (SELECT seq, MIN(value) AS v FROM points WHERE {_IN_BLOCK}) a, "
     f"(SELECT seq, MAX(value) AS v FROM points WHERE {_IN_BLOCK}) b"
 )
+
+
+def _latest(batch: Batch) -> list:
+    """The batch's point at its highest step (the later of equal steps) as (step, value,
+    time), a NaN value as NULL."""
+    steps, values, times = batch
+    top = max(steps)
+    i = len(steps) - 1 - steps[::-1].index(top)
+    return [top, values[i] if values[i] == values[i] else None, times[i]]
 
 
 def _summaries(conn, ids: list) -> dict[int, tuple]:
