@@ -158,7 +158,16 @@ def export_run(
     return done.path
 
 
-_FLAVORS = ("sklearn", "lightgbm", "keras")  # jt.sklearn.autolog()...: jupyter_tracker.integrations
+# jt.sklearn.autolog()...: the modules of jupyter_tracker.integrations (jt.pytorch, MLflow's
+# name, is jt.lightning)
+_FLAVORS = {
+    "sklearn": "sklearn",
+    "lightgbm": "lightgbm",
+    "keras": "keras",
+    "lightning": "lightning",
+    "pytorch": "lightning",
+    "transformers": "transformers",
+}
 
 
 def autolog(
@@ -174,15 +183,17 @@ def autolog(
     extra_tags: dict[str, str] | None = None,
     exclude_flavors: list[str] | None = None,
 ) -> None:
-    """Record training by scikit-learn, LightGBM and Keras from now on (MLflow's
-    ``mlflow.autolog``): params, metrics and a summary of the model go to the active run
-    (a tracked cell's), else to a run started for the training call and ended with it.
+    """Record training by scikit-learn, LightGBM, Keras, PyTorch Lightning and Hugging Face
+    ``Trainer`` from now on (MLflow's ``mlflow.autolog``): params, metrics and a summary of
+    the model go to the active run (a tracked cell's), else to a run started for the
+    training call and ended with it.
     Each framework is patched when it is imported, never imported by this call.
     ``disable=True`` stops; ``exclusive=True`` records nothing into runs the user started;
     ``extra_tags`` go on the runs autolog starts; ``exclude_flavors`` (``["keras"]``...)
     are left alone. Models, signatures, input examples, datasets and traces are not
     recorded (their options are accepted as no-ops). Per framework: ``jt.sklearn.autolog``,
-    ``jt.lightgbm.autolog``, ``jt.keras.autolog``."""
+    ``jt.lightgbm.autolog``, ``jt.keras.autolog``, ``jt.lightning.autolog`` (also
+    ``jt.pytorch.autolog``), ``jt.transformers.autolog``."""
     from .integrations import autolog as _autolog
 
     _autolog(disable, exclusive, silent, extra_tags, exclude_flavors)
@@ -196,7 +207,7 @@ def __getattr__(name: str) -> Any:
     if name in ("data", *_FLAVORS):
         import importlib
 
-        module = ".data" if name == "data" else f".integrations.{name}"
+        module = ".data" if name == "data" else f".integrations.{_FLAVORS[name]}"
         return importlib.import_module(module, __name__)
     if name.startswith("_"):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

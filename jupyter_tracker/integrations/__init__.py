@@ -1,8 +1,9 @@
 """Autologging: what ``jt.autolog()`` patches and where what it records goes.
 
-Each framework has a module here (``sklearn``, ``lightgbm``, ``keras``) with MLflow's
-``autolog(...)`` for that flavor and a ``patch(module)`` that wraps the framework's training
-calls. Nothing imports a framework: a flavor is patched when its framework is imported (an
+Each framework has a module here named after its package (``sklearn``, ``lightgbm``,
+``keras``, ``lightning``, ``transformers``) with MLflow's ``autolog(...)`` for that flavor and
+a ``patch(module)`` that wraps the framework's training calls. Nothing imports a framework: a
+flavor is patched when the framework's module with its training calls is imported (an
 import hook on ``sys.meta_path``), or at once if it already was. Only the outermost training
 call is recorded (a pipeline's steps, a search's candidates and a cross-validation's folds
 are part of it), into the active run, else into a run started for the call and ended with
@@ -27,8 +28,15 @@ from ..run import ActiveRun, error_text, outcome
 from ..session import session
 from ..values import param_text
 
-# flavor -> the module whose import patches it (MLflow's flavor names)
-FLAVORS = {"sklearn": "sklearn", "lightgbm": "lightgbm", "keras": "keras"}
+# flavor (MLflow's name) -> the module whose import patches it; the flavor's module here is
+# named after that module's package
+FLAVORS = {
+    "sklearn": "sklearn",
+    "lightgbm": "lightgbm",
+    "keras": "keras",
+    "pytorch": "lightning.pytorch",
+    "transformers": "transformers.trainer",
+}
 
 
 @dataclass
@@ -202,6 +210,51 @@ def log_params(run: ActiveRun, params: dict[str, Any]) -> None:
             run.log_param(key, param_value(value))
 
 
+def flattened(params: dict[str, Any], separator: str, prefix: str = "") -> dict[str, Any]:
+    """``params`` with nested dicts' keys joined by ``separator`` (``{"a": {"b": 1}}``
+    gives ``a/b`` with ``/``), as the frameworks' own MLflow loggers name them."""
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(flattened(value, separator, f"{name}{separator}"))
+        else:
+            flat[name] = value
+    return flat
+
+
+class CallbackRun:
+    """The run a framework's callback or logger used explicitly logs to: ``run`` when
+    autolog gives one, else the active run, else a run of its own, started on first use and
+    ended by ``end`` (resumed if the callback logs again after that)."""
+
+    def __init__(self, run: ActiveRun | None = None) -> None:
+        self._run, self._given, self._own = run, run is not None, False
+
+    def get(self) -> ActiveRun:
+        """The run to log to now."""
+        if self._run is not None and (self._given or self._run.status == "RUNNING"):
+            return self._run
+        own = session()
+        active = own.active_run()
+        if active is not None:
+            self._run, self._own = active, False
+        else:
+            self._run = own.start(run_id=self._run.id if self._own and self._run else None)
+            self._own = True
+        return self._run
+
+    @property
+    def latest(self) -> ActiveRun | None:
+        """The run last logged to (ended or not), None before the first."""
+        return self._run
+
+    def end(self, status: str) -> None:
+        """End the run with ``status`` if it is one of its own."""
+        if self._own and self._run is not None:
+            self._run.end(status)
+
+
 def say(text: str, flavor: str) -> None:
     """One line on stderr about autologging ``flavor`` (once per text; not when silent)."""
     chosen = _STATE.settings.get(flavor)
@@ -242,7 +295,7 @@ class _ThenCall(importlib.abc.Loader):
 
 
 class _ImportWatcher(importlib.abc.MetaPathFinder):
-    """Calls a hook once a watched top-level module has been imported."""
+    """Calls a hook once a watched module has been imported."""
 
     def __init__(self) -> None:
         self.hooks: dict[str, list[Callable[[Any], None]]] = {}
@@ -299,5 +352,5 @@ def autolog(
     for flavor in FLAVORS:
         if flavor in (exclude_flavors or ()):
             continue
-        module = importlib.import_module(f".{flavor}", __name__)
+        module = importlib.import_module(f".{FLAVORS[flavor].split('.')[0]}", __name__)
         module.autolog(disable=disable, exclusive=exclusive, silent=silent, extra_tags=extra_tags)

@@ -1,0 +1,263 @@
+"""PyTorch Lightning autologging (``jt.lightning.autolog()``, MLflow's ``pytorch`` flavor,
+also as ``jt.pytorch.autolog()``) and its logger ``jt.lightning.Logger``.
+
+``autolog`` wraps the outermost ``lightning.pytorch.Trainer.fit`` as MLflow's pytorch
+autolog does, logging into the active run (or a run started for ``fit``): the params
+``epochs``, ``optimizer_name`` and the first optimizer's defaults (``lr``, ``betas``...)
+and the module's and datamodule's hyperparameters (``save_hyperparameters``; nested names
+joined by ``/``); the metrics in ``trainer.callback_metrics`` every ``log_every_n_epoch``
+epochs (step = the epoch) and, with ``log_every_n_step``, every n training steps (step = the
+global step); the module's summary as ``model_summary.txt``; and the last checkpoint the
+trainer's ``ModelCheckpoint`` wrote as the tag ``checkpoint_path``. A trainer with our
+``Logger`` is left to it.
+
+``Logger`` is a Lightning logger (``Trainer(logger=jt.lightning.Logger())``) logging what
+Lightning gives its loggers: the hyperparameters as params, the metrics ``self.log``
+records at the trainer's ``log_every_n_steps`` (step = the global step), and each saved
+checkpoint's path as the tag ``checkpoint_path``. It logs to the active run, else to a run
+of its own that ends when the trainer finalizes it (FINISHED, or FAILED if training fails);
+Lightning keeps its checkpoints under ``lightning_logs/<run id>/checkpoints``. Models are
+not logged. Building the logger imports Lightning: it is made on first use of ``Logger``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+from ..errors import OutOfScopeError
+from . import (
+    CallbackRun,
+    Settings,
+    configure,
+    flattened,
+    log_params,
+    recorded_call,
+    recording,
+    replace,
+)
+from . import training_run as _training_run
+
+FLAVOR = "pytorch"
+SEPARATOR = "/"  # nested hyperparameters' names, as Lightning's own loggers join them
+
+
+def autolog(
+    log_every_n_epoch: int = 1,
+    log_every_n_step: int | None = None,
+    log_models: bool = True,
+    log_datasets: bool = True,
+    disable: bool = False,
+    exclusive: bool = False,
+    disable_for_unsupported_versions: bool = False,
+    silent: bool = False,
+    registered_model_name: str | None = None,
+    extra_tags: dict[str, str] | None = None,
+    checkpoint: bool = True,
+    checkpoint_monitor: str | None = "val_loss",
+    checkpoint_mode: str = "min",
+    checkpoint_save_best_only: bool = True,
+    checkpoint_save_weights_only: bool = False,
+    checkpoint_save_freq: int | str = "epoch",
+    log_model_signatures: bool = True,
+) -> None:
+    """Record PyTorch Lightning training (MLflow's ``mlflow.pytorch.autolog``): see the
+    module's documentation. Patches ``lightning.pytorch.Trainer.fit`` when Lightning is
+    imported (now, if it already is); ``disable=True`` undoes it. The model, dataset and
+    signature options are accepted as no-ops, and so are the ``checkpoint`` ones (the
+    trainer's own checkpoints are recorded by path, not copied); ``registered_model_name``
+    is out of scope."""
+    if log_every_n_epoch < 1 or (log_every_n_step is not None and log_every_n_step < 1):
+        raise ValueError(
+            "Log every n epochs (log_every_n_epoch=n) and, if at all, every n steps "
+            f"(log_every_n_step=n) with n at least 1, not {log_every_n_epoch=} with "
+            f"{log_every_n_step=}."
+        )
+    configure(
+        FLAVOR,
+        Settings(
+            disable,
+            exclusive,
+            silent,
+            dict(extra_tags or {}),
+            {
+                "log_every_n_epoch": log_every_n_epoch,
+                "log_every_n_step": log_every_n_step,
+                "registered_model_name": registered_model_name,
+            },
+        ),
+        patch,
+    )
+
+
+def patch(module: Any) -> None:
+    """Wrap ``Trainer.fit`` (``module`` is ``lightning.pytorch``)."""
+    replace(FLAVOR, module.Trainer, "fit", recorded_call(FLAVOR, _recorded_fit, "self"))
+
+
+def _recorded_fit(chosen: Settings, original: Any, trainer: Any, args: tuple, kwargs: dict) -> Any:
+    if any(isinstance(logger, _logger_class()) for logger in trainer.loggers):
+        return original(trainer, *args, **kwargs)  # our Logger records this fit
+    with _training_run(chosen, {"epochs": trainer.max_epochs}) as run:
+        if run is None:
+            return original(trainer, *args, **kwargs)
+        callback = _callback_class()(
+            run, chosen.options["log_every_n_epoch"], chosen.options["log_every_n_step"]
+        )
+        trainer.callbacks.append(callback)
+        try:
+            result = original(trainer, *args, **kwargs)
+        finally:
+            trainer.callbacks.remove(callback)
+        with recording(FLAVOR):
+            _log_checkpoint(run, trainer.checkpoint_callback)
+        return result
+
+
+def _log_checkpoint(run: Any, checkpoint_callback: Any) -> None:
+    """The tag ``checkpoint_path``: the last file ``checkpoint_callback`` (a
+    ``ModelCheckpoint``, or None) wrote."""
+    path = checkpoint_callback and (
+        checkpoint_callback.last_model_path or checkpoint_callback.best_model_path
+    )
+    if path:
+        run.set_tag("checkpoint_path", os.fspath(path))
+
+
+def _log_metrics(run: Any, metrics: dict[str, Any], step: int | None) -> None:
+    """Each scalar of ``metrics`` (numbers or one-element tensors) at ``step``."""
+    with recording(FLAVOR):
+        for key, value in metrics.items():
+            try:
+                number = float(value)
+            except (TypeError, ValueError, RuntimeError):
+                continue  # not a scalar
+            run.log_metric(key, number, step)
+
+
+def _hyperparams(params: Any) -> dict[str, Any]:
+    """Lightning's hyperparameters (a dict or an ``argparse.Namespace``) as params."""
+    return flattened(dict(params if isinstance(params, dict) else vars(params)), SEPARATOR)
+
+
+@functools.cache
+def _callback_class() -> type:
+    """Autolog's callback, made (importing Lightning) on first use."""
+    import lightning.pytorch as pl
+    from lightning.pytorch.utilities.model_summary import ModelSummary
+
+    class Callback(pl.Callback):
+        """Logs one ``fit`` as MLflow's pytorch autolog does (see the module)."""
+
+        def __init__(self, run: Any, every_epoch: int, every_step: int | None) -> None:
+            self.run, self.every_epoch, self.every_step = run, every_epoch, every_step
+            # a metric logged per step is not logged per epoch, and the other way round
+            self.step_metrics: set[str] = set()
+            self.epoch_metrics: set[str] = set()
+
+        def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+            with recording(FLAVOR):
+                params: dict[str, Any] = {"epochs": trainer.max_epochs}
+                if trainer.optimizers:
+                    optimizer = trainer.optimizers[0]
+                    inner = getattr(optimizer, "optimizer", optimizer)  # LightningOptimizer
+                    params["optimizer_name"] = type(inner).__name__
+                    params.update(getattr(inner, "defaults", {}))
+                datamodule = getattr(trainer, "datamodule", None)
+                for owner in (datamodule, pl_module):
+                    if owner is not None:
+                        params.update(_hyperparams(owner.hparams_initial))
+                log_params(self.run, params)
+
+        def on_train_batch_end(self, trainer: Any, pl_module: Any, *args: Any) -> None:
+            if self.every_step is None or trainer.global_step % self.every_step:
+                return
+            metrics = trainer.callback_metrics
+            chosen = {
+                name: value
+                for name, value in metrics.items()
+                if name not in self.epoch_metrics and f"{name}_step" not in metrics
+            }
+            self.step_metrics.update(chosen)
+            _log_metrics(self.run, chosen, trainer.global_step)
+
+        def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+            chosen = {
+                name: value
+                for name, value in trainer.callback_metrics.items()
+                if name not in self.step_metrics
+            }
+            self.epoch_metrics.update(chosen)
+            if (trainer.current_epoch + 1) % self.every_epoch == 0:
+                _log_metrics(self.run, chosen, trainer.current_epoch)
+
+        def on_train_end(self, trainer: Any, pl_module: Any) -> None:
+            with recording(FLAVOR):
+                summary = str(ModelSummary(pl_module, max_depth=-1))
+                self.run.log_text(summary, "model_summary.txt")
+
+    return Callback
+
+
+@functools.cache
+def _logger_class() -> type:
+    """The logger class, made (importing Lightning) on first use."""
+    from lightning.pytorch.loggers import Logger as LightningLogger
+    from lightning.pytorch.utilities import rank_zero_only
+
+    class Logger(LightningLogger):
+        """A Lightning logger recording into jupyter-tracker
+        (``Trainer(logger=jt.lightning.Logger())``): hyperparameters as params, metrics at
+        Lightning's steps, each saved checkpoint's path as the tag ``checkpoint_path``; to
+        the active run, else to a run of its own that ends when the trainer finalizes it.
+        ``experiment`` is that run."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._target = CallbackRun()
+
+        @property
+        def experiment(self) -> Any:
+            """The run this logger logs to (once training has ended, the run it logged to)."""
+            return self._target.latest or self._target.get()
+
+        @property
+        def name(self) -> str:
+            """The folder of Lightning's checkpoints for this logger's runs."""
+            return "lightning_logs"
+
+        @property
+        def version(self) -> str:
+            """The run's id (the folder of its checkpoints under ``name``)."""
+            return str(self.experiment.id)
+
+        @rank_zero_only
+        def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+            with recording(FLAVOR):
+                log_params(self.experiment, _hyperparams(params))
+
+        @rank_zero_only
+        def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+            _log_metrics(self.experiment, metrics, step)
+
+        @rank_zero_only
+        def after_save_checkpoint(self, checkpoint_callback: Any) -> None:
+            with recording(FLAVOR):
+                _log_checkpoint(self.experiment, checkpoint_callback)
+
+        @rank_zero_only
+        def finalize(self, status: str) -> None:
+            self._target.end("FINISHED" if status in ("success", "finished") else "FAILED")
+
+    return Logger
+
+
+def __getattr__(name: str) -> Any:
+    """``Logger``, built on first use; the rest of MLflow's ``mlflow.pytorch`` (models) is
+    out of scope."""
+    if name == "Logger":
+        return _logger_class()
+    if name.startswith("_"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    raise OutOfScopeError(f"mlflow.pytorch.{name}")
