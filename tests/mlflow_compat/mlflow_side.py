@@ -2,7 +2,7 @@
 prints, as JSON, MLflow's signatures of the names asked for, or the code examples of their
 docstrings, read from the installed MLflow (verbatim, and of the version the control runs).
 
-    python mlflow_side.py signatures NAME...     # fluent names, or MlflowClient.method
+    python mlflow_side.py signatures NAME...     # fluent names, MlflowClient.method, flavor.name
     python mlflow_side.py examples NAME...       # {"NAME[i]": code} for each code block
 """
 
@@ -23,7 +23,13 @@ from mlflow import MlflowClient  # noqa: E402
 def _target(name: str):
     if name.startswith("MlflowClient."):
         return getattr(MlflowClient, name.split(".", 1)[1], None)
-    return getattr(mlflow, name, None)
+    target = mlflow
+    for part in name.split("."):  # a flavor's function: pytorch.autolog
+        try:
+            target = getattr(target, part, None)
+        except ImportError:  # a flavor whose framework this venv lacks (keras)
+            return None
+    return target
 
 
 def _default(value) -> str | None:

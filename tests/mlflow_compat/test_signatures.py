@@ -12,6 +12,8 @@ from mlflow_control import mlflow_side
 import jupyter_tracker as jt
 
 Param = list  # [name, kind, repr(default) or None]
+# autolog's flavors, by MLflow's names (keras: only where MLflow's venv has Keras)
+FLAVORS = ("sklearn", "lightgbm", "keras", "pytorch", "transformers")
 
 
 def _ours(target, method: bool) -> list[Param]:
@@ -31,6 +33,8 @@ def offered() -> dict[str, tuple]:
     for name, member in vars(client).items():
         if inspect.isfunction(member) and (not name.startswith("_") or name == "__init__"):
             names[f"MlflowClient.{name}"] = (member, True)
+    for flavor in FLAVORS:
+        names[f"{flavor}.autolog"] = (getattr(jt, flavor).autolog, False)
     return names
 
 
@@ -118,5 +122,6 @@ def test_the_tracking_api_is_offered(mlflows):
         "log_image",
         "log_table",
     ]
-    wanted = fluent + [f"MlflowClient.{name}" for name in client]
+    flavors = [f"{flavor}.autolog" for flavor in FLAVORS if flavor != "keras"]
+    wanted = fluent + [f"MlflowClient.{name}" for name in client] + flavors
     assert [name for name in wanted if mlflows.get(name) is None] == []
