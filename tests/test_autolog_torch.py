@@ -135,6 +135,10 @@ def test_the_lightning_logger_used_explicitly_logs_lightnings_metrics(store, tmp
     assert checkpoint.is_file()
     assert checkpoint.parent == tmp_path / "lightning_logs" / run.id / "checkpoints"
 
+    fitting.validate(fitting.lightning_module, loaders()[1])  # the same run, resumed and ended
+    assert jt.active_run() is None and jt.get_run(run.id).status == "FINISHED"
+    assert steps(run.id, "val_loss") == [3, 7, 11, 12]
+
     with jt.start_run() as mine:  # an active run: the logger logs to it, and leaves it open
         trainer(tmp_path, logger=jt.lightning.Logger(), enable_checkpointing=False).fit(
             TinyRegressor(), *loaders()
@@ -235,6 +239,16 @@ def test_transformers_autolog_logs_into_the_active_run(autolog, tmp_path):
     run = jt.get_run(mine.id)
     assert run.status == "FINISHED" and steps(run.id, "loss") == [2, 4, 6, 8]
     assert len(jt.search_runs()) == 1
+
+
+def test_a_failing_trainer_fails_the_run_autolog_started(autolog, tmp_path):
+    trainer = hf_trainer(tmp_path)
+    trainer.compute_loss = lambda *args, **kwargs: 1 / 0
+    with pytest.raises(ZeroDivisionError):
+        trainer.train()
+    run = jt.last_active_run()
+    assert run.status == "FAILED" and run.params["learning_rate"] == 0.001
+    assert jt.active_run() is None
 
 
 def test_the_transformers_callback_used_explicitly(store, tmp_path):

@@ -235,16 +235,16 @@ def _logger_class() -> type:
         @rank_zero_only
         def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
             with recording(FLAVOR):
-                log_params(self.experiment, _hyperparams(params))
+                log_params(self._target.get(), _hyperparams(params))
 
         @rank_zero_only
         def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-            _log_metrics(self.experiment, metrics, step)
+            _log_metrics(self._target.get(), metrics, step)
 
         @rank_zero_only
         def after_save_checkpoint(self, checkpoint_callback: Any) -> None:
             with recording(FLAVOR):
-                _log_checkpoint(self.experiment, checkpoint_callback)
+                _log_checkpoint(self._target.get(), checkpoint_callback)
 
         @rank_zero_only
         def finalize(self, status: str) -> None:
