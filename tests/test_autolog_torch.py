@@ -148,6 +148,15 @@ def test_the_lightning_logger_used_explicitly_logs_lightnings_metrics(store, tmp
     assert steps(mine.id, "train_loss") == list(range(12))
 
 
+def test_a_tracked_cell_records_its_fit(ip, autolog, tmp_path):
+    fitting = trainer(tmp_path, logger=False, enable_checkpointing=False)
+    ip.user_ns.update(fitting=fitting, model=TinyRegressor(), loaders=loaders)
+    ip.run_cell("%%track_run --name cell\nfitting.fit(model, *loaders())")
+    run = jt.last_active_run()
+    assert run.name == "cell" and run.status == "FINISHED" and run.params["epochs"] == 3
+    assert steps(run.id, "val_loss") == [0, 1, 2]
+
+
 def test_a_failing_fit_fails_the_loggers_run(store, tmp_path):
     class Broken(TinyRegressor):
         def training_step(self, batch, batch_idx):
@@ -262,6 +271,27 @@ def test_the_transformers_callback_used_explicitly(store, tmp_path):
 
 
 # -- imports ------------------------------------------------------------------------------
+
+
+def test_a_missing_framework_is_one_line(run_script):
+    out = run_script(
+        """
+        import sys
+        sys.modules["lightning"] = sys.modules["transformers"] = None  # as if not installed
+        import jupyter_tracker as jt
+        jt.autolog()  # says nothing: it imports no framework
+        for make in (lambda: jt.lightning.Logger(), lambda: jt.transformers.Callback()):
+            try:
+                make()
+            except ModuleNotFoundError as exc:
+                print(exc)
+        """
+    )
+    assert out.stdout.splitlines() == [
+        "jt.lightning.Logger needs lightning: pip install lightning",
+        "jt.transformers.Callback needs transformers: pip install transformers",
+    ]
+    assert out.stderr == ""
 
 
 def test_nothing_is_imported_until_the_user_imports_it(run_script):

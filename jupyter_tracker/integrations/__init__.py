@@ -223,6 +223,19 @@ def flattened(params: dict[str, Any], separator: str, prefix: str = "") -> dict[
     return flat
 
 
+def framework(module: str, package: str, user: str) -> Any:
+    """Import ``module`` for ``user`` (``jt.lightning.Logger``...), or say in one line which
+    ``package`` to install when the framework is missing."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] != module.split(".")[0]:
+            raise  # the framework is there, something it imports is not
+        raise ModuleNotFoundError(
+            f"{user} needs {package}: pip install {package}", name=exc.name
+        ) from None
+
+
 class CallbackRun:
     """The run a framework's callback or logger used explicitly logs to: ``run`` when
     autolog gives one, else the active run, else a run of its own, started on first use and

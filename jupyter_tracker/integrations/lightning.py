@@ -32,6 +32,7 @@ from . import (
     Settings,
     configure,
     flattened,
+    framework,
     log_params,
     recorded_call,
     recording,
@@ -203,6 +204,7 @@ def _callback_class() -> type:
 @functools.cache
 def _logger_class() -> type:
     """The logger class, made (importing Lightning) on first use."""
+    framework("lightning.pytorch", "lightning", "jt.lightning.Logger")
     from lightning.pytorch.loggers import Logger as LightningLogger
     from lightning.pytorch.utilities import rank_zero_only
 

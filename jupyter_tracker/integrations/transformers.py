@@ -25,6 +25,7 @@ from . import (
     Settings,
     configure,
     flattened,
+    framework,
     log_params,
     recorded_call,
     recording,
@@ -89,6 +90,7 @@ def training_params(arguments: Any, model: Any) -> dict[str, Any]:
 @functools.cache
 def _callback_class() -> type:
     """The callback class, made (importing Transformers) on first use."""
+    framework("transformers", "transformers", "jt.transformers.Callback")
     from transformers import TrainerCallback
     from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
