@@ -121,6 +121,16 @@ def test_lightning_autolog_every_n_steps_into_the_active_run(autolog, tmp_path):
         jt.pytorch.autolog(log_every_n_step=0)
 
 
+def test_lightning_autolog_records_early_stopping(autolog, tmp_path):
+    stopper = pl.callbacks.EarlyStopping("val_loss", min_delta=10.0, patience=1)
+    trainer(tmp_path, logger=False, callbacks=[stopper]).fit(TinyRegressor(), *loaders())
+    run = jt.last_active_run()
+    assert {"monitor": "val_loss", "mode": "min", "patience": 1}.items() <= run.params.items()
+    assert run.metrics["stopped_epoch"] == 1 and run.metrics["restored_epoch"] == 0
+    assert run.metrics["wait_count"] == 1 and "best_score" in run.metrics
+    assert steps(run.id, "val_loss") == [0, 1]
+
+
 def test_the_lightning_logger_used_explicitly_logs_lightnings_metrics(store, tmp_path):
     logger = jt.lightning.Logger()
     fitting = trainer(tmp_path, logger=logger)

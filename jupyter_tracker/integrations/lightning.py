@@ -5,9 +5,11 @@ also as ``jt.pytorch.autolog()``) and its logger ``jt.lightning.Logger``.
 autolog does, logging into the active run (or a run started for ``fit``): the params
 ``epochs``, ``optimizer_name`` and the first optimizer's defaults (``lr``, ``betas``...)
 and the module's and datamodule's hyperparameters (``save_hyperparameters``; nested names
-joined by ``/``); the metrics in ``trainer.callback_metrics`` every ``log_every_n_epoch``
-epochs (step = the epoch) and, with ``log_every_n_step``, every n training steps (step = the
-global step); the module's summary as ``model_summary.txt``; and the last checkpoint the
+joined by ``/``), an ``EarlyStopping``'s ``monitor``, ``mode``, ``patience``...; the metrics
+in ``trainer.callback_metrics`` every ``log_every_n_epoch`` epochs (step = the epoch) and,
+with ``log_every_n_step``, every n training steps (step = the global step), and where early
+stopping stopped (``stopped_epoch``, ``restored_epoch``, ``best_score``, ``wait_count``);
+the module's summary as ``model_summary.txt``; and the last checkpoint the
 trainer's ``ModelCheckpoint`` wrote as the tag ``checkpoint_path``. A trainer with our
 ``Logger`` is left to it.
 
@@ -42,6 +44,8 @@ from . import training_run as _training_run
 
 FLAVOR = "pytorch"
 SEPARATOR = "/"  # nested hyperparameters' names, as Lightning's own loggers join them
+# an EarlyStopping callback's attributes logged as params (MLflow's)
+EARLY_STOPPING_PARAMS = ("monitor", "mode", "patience", "min_delta", "stopped_epoch")
 
 
 def autolog(
@@ -103,6 +107,10 @@ def _recorded_fit(chosen: Settings, original: Any, trainer: Any, args: tuple, kw
     with _training_run(chosen, {"epochs": trainer.max_epochs}) as run:
         if run is None:
             return original(trainer, *args, **kwargs)
+        stopper = trainer.early_stopping_callback
+        if stopper is not None:
+            with recording(FLAVOR):
+                log_params(run, {p: getattr(stopper, p) for p in EARLY_STOPPING_PARAMS})
         callback = _callback_class()(
             run, chosen.options["log_every_n_epoch"], chosen.options["log_every_n_step"]
         )
@@ -113,7 +121,17 @@ def _recorded_fit(chosen: Settings, original: Any, trainer: Any, args: tuple, kw
             trainer.callbacks.remove(callback)
         with recording(FLAVOR):
             _log_checkpoint(run, trainer.checkpoint_callback)
+            if stopper is not None and stopper.stopped_epoch:
+                _log_early_stop(run, stopper)
         return result
+
+
+def _log_early_stop(run: Any, stopper: Any) -> None:
+    """Where an ``EarlyStopping`` callback stopped, as MLflow's metrics."""
+    run.log_metric("stopped_epoch", stopper.stopped_epoch)
+    run.log_metric("restored_epoch", stopper.stopped_epoch - max(1, stopper.patience))
+    run.log_metric("best_score", float(stopper.best_score))
+    run.log_metric("wait_count", stopper.wait_count)
 
 
 def _log_checkpoint(run: Any, checkpoint_callback: Any) -> None:
