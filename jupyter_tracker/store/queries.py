@@ -6,9 +6,11 @@ The one serializer of runs: everything that shows or sends a run starts from the
 from __future__ import annotations
 
 import base64
+import gc
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from .._limits import SYSTEM_TAG_PREFIX
@@ -60,7 +62,8 @@ def records(
     ``mlflow.*`` system tags too when ``system_tags``); ``view`` says which lifecycle.
     ``offset`` skips that many (a cost that grows with it: ``run_page`` pages by key)."""
     query = _SortedRuns(filter, order_by, experiment, view)
-    return _records(store, query.rows(store, limit, offset=offset), system_tags)
+    with _many_rows():
+        return _records(store, query.rows(store, limit, offset=offset), system_tags)
 
 
 def run_page(
@@ -102,7 +105,27 @@ def run_columns(
     values}, "metrics": {...}, "tags": {...}}``, each list one value per run in order (None
     where a run has no such key; a NaN metric is None too). A DataFrame is built from it
     without a dict per run."""
-    rows = _SortedRuns(filter, order_by, experiment, view).rows(store, limit)
+    with _many_rows():
+        rows = _SortedRuns(filter, order_by, experiment, view).rows(store, limit)
+        return _columns(store, rows, system_tags)
+
+
+@contextmanager
+def _many_rows() -> Iterator[None]:
+    """Reading up to hundreds of thousands of rows with Python's cyclic garbage collector
+    paused: each row is a new tuple, which would set it off again and again, and every
+    pass looks at all rows read so far (a 60% filter of 100,000 runs took 25% longer)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _columns(store: Store, rows: list[Row], system_tags: bool) -> RunColumns:
+    """``run_columns`` of these rows of ``_SortedRuns``."""
     n = len(rows)
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(RUN_COLUMNS)
     out: RunColumns = {
