@@ -210,6 +210,19 @@ def log_params(run: ActiveRun, params: dict[str, Any]) -> None:
             run.log_param(key, param_value(value))
 
 
+def log_numbers(run: ActiveRun, metrics: dict[str, Any], step: int | None) -> None:
+    """Log each of ``metrics`` that is a number (or a one-element array or tensor) at
+    ``step``; text, flags and arrays are left out."""
+    for key, value in metrics.items():
+        if isinstance(value, (bool, str)):
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError, RuntimeError):
+            continue
+        run.log_metric(key, number, step)
+
+
 def flattened(params: dict[str, Any], separator: str, prefix: str = "") -> dict[str, Any]:
     """``params`` with nested dicts' keys joined by ``separator`` (``{"a": {"b": 1}}``
     gives ``a/b`` with ``/``), as the frameworks' own MLflow loggers name them."""

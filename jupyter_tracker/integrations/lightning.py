@@ -35,6 +35,7 @@ from . import (
     configure,
     flattened,
     framework,
+    log_numbers,
     log_params,
     recorded_call,
     recording,
@@ -144,17 +145,6 @@ def _log_checkpoint(run: Any, checkpoint_callback: Any) -> None:
         run.set_tag("checkpoint_path", os.fspath(path))
 
 
-def _log_metrics(run: Any, metrics: dict[str, Any], step: int | None) -> None:
-    """Each scalar of ``metrics`` (numbers or one-element tensors) at ``step``."""
-    with recording(FLAVOR):
-        for key, value in metrics.items():
-            try:
-                number = float(value)
-            except (TypeError, ValueError, RuntimeError):
-                continue  # not a scalar
-            run.log_metric(key, number, step)
-
-
 def _hyperparams(params: Any) -> dict[str, Any]:
     """Lightning's hyperparameters (a dict or an ``argparse.Namespace``) as params."""
     return flattened(dict(params if isinstance(params, dict) else vars(params)), SEPARATOR)
@@ -199,7 +189,8 @@ def _callback_class() -> type:
                 if name not in self.epoch_metrics and f"{name}_step" not in metrics
             }
             self.step_metrics.update(chosen)
-            _log_metrics(self.run, chosen, trainer.global_step)
+            with recording(FLAVOR):
+                log_numbers(self.run, chosen, trainer.global_step)
 
         def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
             chosen = {
@@ -209,7 +200,8 @@ def _callback_class() -> type:
             }
             self.epoch_metrics.update(chosen)
             if (trainer.current_epoch + 1) % self.every_epoch == 0:
-                _log_metrics(self.run, chosen, trainer.current_epoch)
+                with recording(FLAVOR):
+                    log_numbers(self.run, chosen, trainer.current_epoch)
 
         def on_train_end(self, trainer: Any, pl_module: Any) -> None:
             with recording(FLAVOR):
@@ -259,7 +251,8 @@ def _logger_class() -> type:
 
         @rank_zero_only
         def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-            _log_metrics(self._target.get(), metrics, step)
+            with recording(FLAVOR):
+                log_numbers(self._target.get(), metrics, step)
 
         @rank_zero_only
         def after_save_checkpoint(self, checkpoint_callback: Any) -> None:

@@ -26,6 +26,7 @@ from . import (
     configure,
     flattened,
     framework,
+    log_numbers,
     log_params,
     recorded_call,
     recording,
@@ -115,16 +116,8 @@ def _callback_class() -> type:
         ) -> None:
             if not state.is_world_process_zero or not logs:
                 return
-            run = self._target.get()
             with recording(FLAVOR):
-                for key, value in logs.items():
-                    if isinstance(value, bool):
-                        continue
-                    try:
-                        number = float(value)
-                    except (TypeError, ValueError, RuntimeError):
-                        continue  # text, or not a scalar
-                    run.log_metric(key, number, state.global_step)
+                log_numbers(self._target.get(), logs, state.global_step)
 
         def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             folder = os.path.join(args.output_dir, f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}")
