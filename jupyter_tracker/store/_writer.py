@@ -266,7 +266,7 @@ def _write_points(conn, taken: list[tuple[Series, Batch]]) -> dict[Series, int]:
     of equal steps, as MLflow); the ids of the series this (re)created, kept by the caller
     only once the commit lands.
 
-    A handful of statements per flush whatever the number of series: the sequence numbers
+    A handful of statements per flush, and one per series created: the sequence numbers
     and summaries are read inside the write transaction, so two processes appending to the
     same run's metric cannot collide. A known id is trusted only while its row still names
     the same run and key (``gc`` may have purged it, and SQLite may reuse the id). The rows
@@ -279,27 +279,16 @@ def _write_points(conn, taken: list[tuple[Series, Batch]]) -> dict[Series, int]:
         if s.id is None or summaries.get(s.id, (None, None))[:2] != (s.run_id, s.key)
     ]
     new_ids: dict[Series, int] = {}
-    if stale:  # created with the batch's latest point: its index entry is written once
-        conn.executemany(
-            "INSERT OR IGNORE INTO series (run_id, key, last_step, last_value, last_time) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(s.run_id, s.key, *_latest(batch)) for s, batch in stale],
-        )
-        for run_id in {s.run_id for s, _ in stale}:
-            ids = dict(conn.execute("SELECT key, id FROM series WHERE run_id = ?", (run_id,)))
-            for s, _ in stale:
-                if s.run_id == run_id:
-                    new_ids[s] = ids[s.key]
-        summaries.update(_summaries(conn, list(new_ids.values())))
-    updates, blocks = [], []
+    for s, batch in stale:  # created with its latest point (its index entry written once)
+        sid, *summary = conn.execute(_CREATE_SERIES, (s.run_id, s.key, *_latest(batch))).fetchone()
+        new_ids[s] = sid
+        summaries[sid] = (s.run_id, s.key, *summary)
+    updates, blocks, rows = [], [], []
     for s, (steps, values, times) in taken:
         sid = new_ids.get(s) or s.id
         assert sid is not None  # every series has an id once created above
         _, _, count, lo, hi, *last = summaries[sid]
-        conn.executemany(
-            "INSERT INTO points (series_id, seq, step, value, time) VALUES (?, ?, ?, ?, ?)",
-            zip(itertools.repeat(sid), itertools.count(count), steps, values, times),
-        )
+        rows.append(zip(itertools.repeat(sid), itertools.count(count), steps, values, times))
         total = sum(values)
         numbers = values if total == total else [v for v in values if v == v]  # no NaN
         if numbers:
@@ -312,6 +301,10 @@ def _write_points(conn, taken: list[tuple[Series, Batch]]) -> dict[Series, int]:
         filled = range(count // POINT_BLOCK, (count + len(steps)) // POINT_BLOCK)
         blocks += [(sid, block) for block in filled]
     conn.executemany(
+        "INSERT INTO points (series_id, seq, step, value, time) VALUES (?, ?, ?, ?, ?)",
+        itertools.chain.from_iterable(rows),
+    )
+    conn.executemany(
         "UPDATE series SET count = ?, last_step = ?, last_value = ?, last_time = ?, "
         "min = ?, max = ? WHERE id = ?",
         updates,
@@ -320,6 +313,13 @@ def _write_points(conn, taken: list[tuple[Series, Batch]]) -> dict[Series, int]:
     return new_ids
 
 
+# A series row for (run, key) with this latest point, or the one another process made
+# first (left as it is): its id and summary (count, min, max, last step, value and time).
+_CREATE_SERIES = (
+    "INSERT INTO series (run_id, key, last_step, last_value, last_time) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (run_id, key) DO UPDATE SET key = key "
+    "RETURNING id, count, min, max, last_step, last_value, last_time"
+)
 _IN_BLOCK = f"series_id = ?1 AND seq >= ?2 * {POINT_BLOCK} AND seq < (?2 + 1) * {POINT_BLOCK}"
 # A block that this flush filled: its lowest point, highest point (the first of equals: a
 # lone MIN or MAX gives its row's seq) and first NaN, read back from the points just written.
