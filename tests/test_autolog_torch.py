@@ -45,6 +45,7 @@ class TinyRegressor(pl.LightningModule):
     def __init__(self, hidden: int = 8, lr: float = 0.05, schedule: dict | None = None):
         super().__init__()
         self.save_hyperparameters()
+        torch.manual_seed(0)
         self.net = torch.nn.Sequential(
             torch.nn.Linear(4, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1)
         )
@@ -96,7 +97,7 @@ def test_lightning_autolog_records_a_fit_without_our_logger(autolog, tmp_path):
     assert {"epochs": 3, "optimizer_name": "Adam", "lr": 0.05, "hidden": 8}.items() <= (
         run.params.items()
     )
-    assert run.params["schedule/warmup"] == 2
+    assert run.params["schedule/warmup"] == 2 and run.tags["Mode"] == "training"
     for key in ("train_loss", "val_loss"):
         assert steps(run.id, key) == [0, 1, 2], key  # step = the epoch
     history = jt.metric_history(run.id, "val_loss")["value"]

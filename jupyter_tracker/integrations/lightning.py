@@ -9,9 +9,10 @@ joined by ``/``), an ``EarlyStopping``'s ``monitor``, ``mode``, ``patience``...;
 in ``trainer.callback_metrics`` every ``log_every_n_epoch`` epochs (step = the epoch) and,
 with ``log_every_n_step``, every n training steps (step = the global step), and where early
 stopping stopped (``stopped_epoch``, ``restored_epoch``, ``best_score``, ``wait_count``);
-the module's summary as ``model_summary.txt``; and the last checkpoint the
-trainer's ``ModelCheckpoint`` wrote as the tag ``checkpoint_path``. A trainer with our
-``Logger`` is left to it.
+the module's summary as ``model_summary.txt``; the tag ``Mode`` = ``training``; and the
+last checkpoint the trainer's ``ModelCheckpoint`` wrote as the tag ``checkpoint_path``.
+Where a hyperparameter has the name of one of MLflow's params (``lr``), MLflow's value is
+logged. A trainer with our ``Logger`` is left to it.
 
 ``Logger`` is a Lightning logger (``Trainer(logger=jt.lightning.Logger())``) logging what
 Lightning gives its loggers: the hyperparameters as params, the metrics ``self.log``
@@ -167,16 +168,17 @@ def _callback_class() -> type:
 
         def on_train_start(self, trainer: Any, pl_module: Any) -> None:
             with recording(FLAVOR):
-                params: dict[str, Any] = {"epochs": trainer.max_epochs}
+                self.run.set_tag("Mode", "training")  # MLflow's tag
+                params: dict[str, Any] = {}
+                for owner in (getattr(trainer, "datamodule", None), pl_module):
+                    if owner is not None:
+                        params.update(_hyperparams(owner.hparams_initial))
+                params["epochs"] = trainer.max_epochs  # MLflow's names win
                 if trainer.optimizers:
                     optimizer = trainer.optimizers[0]
                     inner = getattr(optimizer, "optimizer", optimizer)  # LightningOptimizer
                     params["optimizer_name"] = type(inner).__name__
                     params.update(getattr(inner, "defaults", {}))
-                datamodule = getattr(trainer, "datamodule", None)
-                for owner in (datamodule, pl_module):
-                    if owner is not None:
-                        params.update(_hyperparams(owner.hparams_initial))
                 log_params(self.run, params)
 
         def on_train_batch_end(self, trainer: Any, pl_module: Any, *args: Any) -> None:
