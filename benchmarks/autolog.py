@@ -10,7 +10,8 @@ system-metrics sampling in CPU.
   (default 5), on one core (OpenMP and BLAS limited to one thread), in CPU seconds of this
   process (the writer's thread included; other processes on the machine excluded); the
   figure is the ratio of the medians. Issue 14's
-  target: at most 1.05.
+  target: at most 1.05. Also reported: what scikit-learn's own HTML summary of the fitted
+  forest costs (autolog's ``estimator.html``, which MLflow's autolog makes too).
 - ``system metrics``: this process's CPU time (user + system) over S seconds (default 20)
   of an idle run, with ``log_system_metrics=True`` sampling every second (ten times
   MLflow's rate) and without, as a share of one core: the sampling's own cost, measured
@@ -82,6 +83,26 @@ def autolog_ratio(name: str, repeat: int, samples: int) -> tuple[float, float]:
     return statistics.median(plain), statistics.median(logged)
 
 
+def summary_seconds(name: str, samples: int) -> tuple[float, float]:
+    """CPU seconds of the plain fit of model ``name`` and of scikit-learn's own HTML summary
+    of the fitted model (``estimator_html_repr``: autolog's ``estimator.html``, as MLflow's),
+    the part of autolog's cost that is scikit-learn's."""
+    from sklearn.utils import estimator_html_repr
+    from threadpoolctl import threadpool_limits
+
+    import jupyter_tracker as jt
+
+    jt.sklearn.autolog(disable=True, silent=True)
+    X, y = data(name, samples)
+    model = make_model(name)
+    with threadpool_limits(limits=1):
+        started = time.process_time()
+        model.fit(X, y)
+        fitted = time.process_time()
+        estimator_html_repr(model)
+        return fitted - started, time.process_time() - fitted
+
+
 def cpu_share(seconds: float, system: bool) -> float:
     """This process's CPU seconds per wall second during an idle run of ``seconds``."""
     import jupyter_tracker as jt
@@ -124,6 +145,7 @@ def main() -> None:
 
     jt.set_store(Path(tempfile.mkdtemp(prefix="jt-bench-")) / "store")
     fits = {name: autolog_ratio(name, args.repeat, samples) for name in MODELS}
+    fit, summary = summary_seconds(MODELS[0], samples)
     jt.set_system_metrics_sampling_interval(1)
     idle = cpu_share(args.seconds, system=False)
     sampled = cpu_share(args.seconds, system=True)
@@ -137,6 +159,12 @@ def main() -> None:
     ]
     table += [
         [
+            f"{MODELS[0]}: sklearn's HTML alone",
+            f"{fit:.2f} s",
+            f"+{summary:.2f} s",
+            f"{1 + summary / fit:.3f}x",
+        ],
+        [
             "system metrics, every 1 s",
             f"{idle * 100:.2f}% CPU",
             f"{sampled * 100:.2f}% CPU",
@@ -145,8 +173,9 @@ def main() -> None:
         ["system metrics, every 10 s", "", f"{one * 1000:.2f} ms/sample", f"+{at_default:.3f}%"],
     ]
     verdicts = [logged / plain <= AUTOLOG_TARGET for plain, logged in fits.values()]
-    verdicts += [True, at_default <= SYSTEM_TARGET_PERCENT]  # 1 s: reported (10x MLflow's rate)
-    targets = [f"<= {AUTOLOG_TARGET}x"] * len(fits) + ["reported", f"<= {SYSTEM_TARGET_PERCENT}%"]
+    verdicts += [True, True, at_default <= SYSTEM_TARGET_PERCENT]  # 1 s: 10x MLflow's rate
+    targets = [f"<= {AUTOLOG_TARGET}x"] * len(fits)
+    targets += ["reported", "reported", f"<= {SYSTEM_TARGET_PERCENT}%"]
     print(f"\n| {'workload':<34} | {'without':>12} | {'with':>17} | {'cost':>8} | target   |")
     print(f"|{'-' * 36}|{'-' * 14}|{'-' * 19}|{'-' * 10}|----------|")
     rows = []
