@@ -8,7 +8,9 @@ kernel's input history, and the first such cell run by a kernel that no frontend
 (no ``JPY_SESSION_NAME`` from jupyter_server, no VS Code notebook) makes this kernel a
 papermill execution. Its params are the literal assignments of the ``parameters`` cell
 overridden by the injected ones; the input and output notebooks are read from papermill's
-command line when it is the kernel's parent (``papermill IN OUT -p ...``).
+command line when it is the kernel's parent (``papermill IN OUT -p ...``), else from
+papermill's own path parameters (``PAPERMILL_INPUT_PATH``/``PAPERMILL_OUTPUT_PATH``, which
+``--inject-paths`` injects and a caller of ``execute_notebook`` may pass).
 
 The execution is one run, made when something first needs it (a run to parent, a log call
 outside any run) or at exit: every run the notebook starts with no run active (a tracked
@@ -33,6 +35,9 @@ INJECTED_HEADER = "# Parameters"  # papermill's Python translator: comment('Para
 TAG_INPUT = "papermill.input_path"
 TAG_OUTPUT = "papermill.output_path"
 TAG_INJECTED = "papermill.injected_parameters"
+# papermill's own parameters naming the notebooks (``papermill --inject-paths``, or given to
+# ``papermill.execute_notebook`` by its caller): the paths, not params of the run
+PATH_PARAMETERS = {"PAPERMILL_INPUT_PATH": TAG_INPUT, "PAPERMILL_OUTPUT_PATH": TAG_OUTPUT}
 
 
 def literal_assignments(source: str) -> dict[str, Any] | None:
@@ -94,27 +99,31 @@ def headless(namespace: dict[str, Any]) -> bool:
     return not os.environ.get("JPY_SESSION_NAME") and "__vsc_ipynb_file__" not in namespace
 
 
-def papermill_paths() -> dict[str, str]:
-    """The input and output notebooks of the ``papermill`` command that started this
-    kernel, as absolute paths (read with papermill's own command-line parser); {} when the
-    parent is not papermill's command line (``papermill.execute_notebook`` from Python)."""
+def papermill_paths(params: dict[str, Any]) -> dict[str, str]:
+    """The input and output notebooks (as tags) of this execution, as absolute paths: from
+    the ``papermill`` command that started this kernel (read with papermill's own
+    command-line parser), else from papermill's path parameters, which are taken out of
+    ``params``; {} when neither says (``execute_notebook`` from Python without them)."""
     argv, cwd = _parent_command()
+    given: dict[str, Any] = {
+        tag: params.pop(name) for name, tag in PATH_PARAMETERS.items() if name in params
+    }
     start = next(
         (i + 1 for i, word in enumerate(argv) if Path(word).name in ("papermill", "papermill.exe")),
         None,
     )
-    if start is None or cwd is None:
-        return {}
-    try:
-        from papermill.cli import papermill as command
+    if start is not None:
+        try:
+            from papermill.cli import papermill as command
 
-        given = command.make_context("papermill", argv[start:], resilient_parsing=True).params
-    except Exception:  # papermill not importable here, or a command line it would refuse
-        return {}
+            parsed = command.make_context("papermill", argv[start:], resilient_parsing=True)
+            for key, tag in (("notebook_path", TAG_INPUT), ("output_path", TAG_OUTPUT)):
+                given[tag] = parsed.params.get(key) or given.get(tag)
+        except Exception:  # papermill not importable here, or a command line it would refuse
+            pass
     paths = {}
-    for key, tag in (("notebook_path", TAG_INPUT), ("output_path", TAG_OUTPUT)):
-        value = given.get(key)
-        if isinstance(value, str) and value and value != "-" and "://" not in value:
+    for tag, value in given.items():
+        if isinstance(value, str) and value and value != "-" and "://" not in value and cwd:
             paths[tag] = str(Path(cwd, value))
         elif isinstance(value, str) and value:
             paths[tag] = value  # stdout ("-") or a remote notebook (s3://...) as given
@@ -172,8 +181,9 @@ class Execution:
     def begin(self, params: dict[str, Any], injected: list[str]) -> None:
         """Make this kernel the papermill execution with ``params`` (``injected``: the names
         papermill was given); its run is made when first needed."""
-        self.params, self.injected, self.started_ms = params, injected, now_ms()
-        self.tags = papermill_paths()
+        self.tags = papermill_paths(params)
+        self.params, self.started_ms = params, now_ms()
+        self.injected = [name for name in injected if name not in PATH_PARAMETERS]
         session().default_parent = self.parent_run
         atexit.register(self.end)  # before the session's own exit handler (LIFO)
 

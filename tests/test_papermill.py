@@ -101,6 +101,29 @@ def test_execute_notebook_from_python_records_the_parameters(kernel_env):
     assert "papermill.output_path" not in execution.tags
 
 
+def test_execute_notebook_given_papermills_path_parameters_records_the_paths(kernel_env):
+    import papermill as pm
+
+    notebook(kernel_env / "train.ipynb")
+    source, output = kernel_env / "train.ipynb", kernel_env / "out" / "trained.ipynb"
+    output.parent.mkdir()
+    pm.execute_notebook(
+        str(source),
+        str(output),
+        parameters={
+            "alpha": 0.5,
+            "PAPERMILL_INPUT_PATH": str(source),
+            "PAPERMILL_OUTPUT_PATH": str(output),
+        },
+        progress_bar=False,
+    )
+    execution = runs_by_name()["train"]  # named after its input notebook
+    assert execution.tags["papermill.input_path"] == str(source)
+    assert execution.tags["papermill.output_path"] == str(output)
+    assert execution.tags["papermill.injected_parameters"] == "alpha"
+    assert execution.params == {"alpha": 0.5, "epochs": 3, "label": "base"}
+
+
 def test_a_failing_cell_fails_the_execution_run(kernel_env):
     import papermill as pm
 
