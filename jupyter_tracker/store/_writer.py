@@ -103,6 +103,7 @@ class Writer:
         self._series: list[Series] = []
         self.running: set[str] = set()
         self._sources: set[str] = set()
+        self._last_source: tuple[str | None, str] = (None, "")  # (text, its sha256)
         self.pending = 0  # points queued in all series
         self.flush_at = MAX_PENDING_POINTS  # 1 in a forked child: every call is written
         self._new_locks()
@@ -143,11 +144,14 @@ class Writer:
         """Queue ``text`` for the deduplicated sources table (once per process); its sha256."""
         import hashlib
 
-        text = storable(text)
+        if self._last_source[0] is text:  # a script's runs: the same text each time
+            return self._last_source[1]
+        given, text = text, storable(text)
         sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
         if sha not in self._sources:
             self._sources.add(sha)
             self.execute("INSERT OR IGNORE INTO sources (sha256, text) VALUES (?, ?)", (sha, text))
+        self._last_source = (given, sha)
         return sha
 
     def add_series(self, series: Series) -> Series:
