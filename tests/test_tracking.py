@@ -704,11 +704,12 @@ def test_mlflow_client_logs_to_runs_it_names(store, tmp_path):
 
 
 def test_models_registry_and_tracing_are_one_clear_error(store):
-    for name in ("pytorch", "pyfunc", "register_model", "start_span", "deployments"):
+    for name in ("pyfunc", "register_model", "start_span", "deployments"):
         with pytest.raises(jt.OutOfScopeError, match="jupyter-tracker push"):
             getattr(jt, name)
-    with pytest.raises(jt.OutOfScopeError, match="jupyter-tracker push"):
-        jt.sklearn.log_model  # noqa: B018 (mlflow.sklearn offers autolog only)
+    for flavor in (jt.sklearn, jt.pytorch, jt.transformers):  # autolog only
+        with pytest.raises(jt.OutOfScopeError, match="jupyter-tracker push"):
+            flavor.log_model  # noqa: B018
     with pytest.raises(AttributeError):
         jt._private_name  # noqa: B018
     with jt.start_run(), pytest.raises(jt.OutOfScopeError):
