@@ -163,6 +163,7 @@ def export_run(
 _FLAVORS = {
     "sklearn": "sklearn",
     "lightgbm": "lightgbm",
+    "xgboost": "xgboost",
     "keras": "keras",
     "lightning": "lightning",
     "pytorch": "lightning",
@@ -183,8 +184,8 @@ def autolog(
     extra_tags: dict[str, str] | None = None,
     exclude_flavors: list[str] | None = None,
 ) -> None:
-    """Record training by scikit-learn, LightGBM, Keras, PyTorch Lightning and Hugging Face
-    ``Trainer`` from now on (MLflow's ``mlflow.autolog``): params, metrics and a summary of
+    """Record training by scikit-learn, LightGBM, XGBoost, Keras, PyTorch Lightning and Hugging
+    Face ``Trainer`` from now on (MLflow's ``mlflow.autolog``): params, metrics and a summary of
     the model go to the active run (a tracked cell's), else to a run started for the
     training call and ended with it.
     Each framework is patched when it is imported, never imported by this call.
@@ -192,8 +193,8 @@ def autolog(
     ``extra_tags`` go on the runs autolog starts; ``exclude_flavors`` (``["keras"]``...)
     are left alone. Models, signatures, input examples, datasets and traces are not
     recorded (their options are accepted as no-ops). Per framework: ``jt.sklearn.autolog``,
-    ``jt.lightgbm.autolog``, ``jt.keras.autolog``, ``jt.lightning.autolog`` (also
-    ``jt.pytorch.autolog``), ``jt.transformers.autolog``."""
+    ``jt.lightgbm.autolog``, ``jt.xgboost.autolog``, ``jt.keras.autolog``,
+    ``jt.lightning.autolog`` (also ``jt.pytorch.autolog``), ``jt.transformers.autolog``."""
     from .integrations import autolog as _autolog
 
     _autolog(disable, exclusive, silent, extra_tags, exclude_flavors)

@@ -9,7 +9,8 @@ import sys
 import jupyter_tracker as jt
 
 HEAVY = ("pandas", "plotly", "ipywidgets", "IPython", "sqlite_utils", "numpy", "tornado")
-FRAMEWORKS = ("sklearn", "lightgbm", "keras", "torch", "lightning", "transformers")  # autolog's
+# autolog's
+FRAMEWORKS = ("sklearn", "lightgbm", "xgboost", "keras", "torch", "lightning", "transformers")
 
 
 def _modules_after(statement: str) -> set[str]:

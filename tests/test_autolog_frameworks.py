@@ -1,5 +1,5 @@
-"""LightGBM and Keras 3 (JAX backend) autologging with the real frameworks, on tiny models
-and data made here."""
+"""LightGBM, XGBoost and Keras 3 (JAX backend) autologging with the real frameworks, on tiny
+models and data made here."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")  # before Keras is imported
 
 X = np.random.RandomState(0).rand(64, 4).astype("float32")
 Y = (X[:, 0] > 0.5).astype("int32")
+NOISE = np.random.RandomState(1).rand(64, 4).astype("float32")  # Y's validation stops early
 
 
 @pytest.fixture
@@ -53,6 +54,7 @@ def test_lightgbm_train_logs_params_each_iteration_and_feature_importance(autolo
         "learning_rate": 0.2,
         "verbose": -1,
         "num_boost_round": 8,
+        "keep_training_booster": False,  # train's defaults too, as MLflow logs them
     }
     history = jt.metric_history(run.id, "training-binary_logloss")
     assert list(history["step"]) == list(range(8))
@@ -66,12 +68,111 @@ def test_lightgbm_train_logs_params_each_iteration_and_feature_importance(autolo
 def test_lightgbm_early_stopping_and_the_scikit_learn_model(autolog):
     lgb = pytest.importorskip("lightgbm")
     model = lgb.LGBMClassifier(n_estimators=50, verbose=-1)
-    model.fit(X, Y, eval_X=(X,), eval_y=(Y,), callbacks=[lgb.early_stopping(3, verbose=False)])
+    model.fit(X, Y, eval_X=(NOISE,), eval_y=(Y,), callbacks=[lgb.early_stopping(3, verbose=False)])
     run = jt.last_active_run()
     assert run.status == "FINISHED" and run.params["num_boost_round"] == 50
     assert run.metrics["best_iteration"] == model.best_iteration_
-    assert run.metrics["stopped_iteration"] >= run.metrics["best_iteration"]
-    assert len(jt.metric_history(run.id, "valid_0-binary_logloss")) > 0
+    stopped = run.metrics["stopped_iteration"]
+    assert stopped == model.best_iteration_ + 3  # the iterations made
+    history = jt.metric_history(run.id, "valid_0-binary_logloss")
+    assert list(history["step"]) == [*range(int(stopped)), stopped]  # then the best again
+    assert history["value"].iloc[-1] == history["value"].iloc[model.best_iteration_ - 1]
+
+
+def test_xgboost_train_logs_params_each_iteration_and_feature_importance(autolog):
+    xgb = pytest.importorskip("xgboost")
+    jt.xgboost.autolog(importance_types=["weight", "gain"], silent=True)
+    data = xgb.DMatrix(X, Y, feature_names=["a", "b", "c", "d"])
+    valid = xgb.DMatrix(NOISE, Y, feature_names=["a", "b", "c", "d"])
+    with jt.start_run() as mine:
+        xgb.train(
+            {"objective": "binary:logistic", "eta": 0.3},
+            data,
+            8,
+            evals=[(data, "train"), (valid, "valid")],
+            verbose_eval=False,
+        )
+    run = jt.get_run(mine.id)
+    assert run.status == "FINISHED" and jt.active_run() is None
+    assert run.params == {
+        "objective": "binary:logistic",
+        "eta": 0.3,
+        "num_boost_round": 8,
+        "verbose_eval": False,
+        "early_stopping_rounds": None,  # train's defaults too, as MLflow logs them
+        "maximize": None,
+        "custom_metric": None,
+    }
+    for key in ("train-logloss", "valid-logloss"):
+        assert list(jt.metric_history(run.id, key)["step"]) == list(range(8)), key
+    history = jt.metric_history(run.id, "train-logloss")
+    assert history["value"].iloc[-1] < history["value"].iloc[0]
+    assert "best_iteration" not in run.metrics  # no early stopping
+    weight = json.loads(artifact(run, "feature_importance_weight.json"))
+    gain = json.loads(artifact(run, "feature_importance_gain.json"))
+    assert max(weight, key=weight.get) == max(gain, key=gain.get) == "a"  # the label is a's
+
+
+def test_xgboost_early_stopping_and_the_scikit_learn_model(autolog):
+    xgb = pytest.importorskip("xgboost")
+    model = xgb.XGBClassifier(
+        n_estimators=50, early_stopping_rounds=3, eval_metric=["error@0.7", "logloss"]
+    )
+    model.fit(X, Y, eval_set=[(NOISE, Y)], verbose=False)
+    run = jt.last_active_run()  # a run of its own, ended with the fit
+    assert run.status == "FINISHED" and jt.active_run() is None
+    assert run.params["num_boost_round"] == 50 and run.params["early_stopping_rounds"] == 3
+    assert run.params["objective"] == "binary:logistic"
+    assert run.metrics["best_iteration"] == model.best_iteration
+    stopped = run.metrics["stopped_iteration"]
+    assert stopped == model.best_iteration + 3  # the last iteration
+    history = jt.metric_history(run.id, "validation_0-logloss")
+    assert list(history["step"]) == [*range(int(stopped) + 1), stopped + 1]  # the best again
+    assert history["value"].iloc[-1] == history["value"].iloc[model.best_iteration]
+    assert history["value"].iloc[-1] == model.best_score
+    assert len(jt.metric_history(run.id, "validation_0-error_at_0.7")) == stopped + 2
+    assert json.loads(artifact(run, "feature_importance_weight.json"))
+
+
+def test_xgboost_autolog_disabled_records_nothing(autolog):
+    xgb = pytest.importorskip("xgboost")
+    jt.xgboost.autolog(disable=True)
+    with jt.start_run() as mine:
+        xgb.XGBRegressor(n_estimators=3).fit(X, Y, eval_set=[(X, Y)], verbose=False)
+    run = jt.get_run(mine.id)
+    assert run.params == {} and run.metrics == {} and run.artifacts == []
+    assert jt.last_active_run().id == mine.id  # no run of its own either
+
+
+def test_an_xgboost_autolog_cannot_patch_is_one_line_and_training_goes_on(run_script, tmp_path):
+    fake = tmp_path / "xgboost"  # an XGBoost without its scikit-learn models
+    fake.mkdir()
+    (fake / "__init__.py").write_text("def train(params, dtrain):\n    return 'booster'\n")
+    out = run_script(
+        """
+        import jupyter_tracker as jt
+        jt.autolog()
+        import xgboost
+        print(xgboost.train({}, None))
+        """
+    )
+    assert out.stdout == "booster\n"
+    assert out.stderr.splitlines() == [
+        "jupyter-tracker: autolog could not patch xgboost: No module named 'xgboost.sklearn'"
+    ]
+
+
+def test_xgboost_missing_is_silent_until_the_user_imports_it(run_script):
+    out = run_script(
+        """
+        import sys
+        sys.modules["xgboost"] = None  # as if not installed
+        import jupyter_tracker as jt
+        jt.autolog()
+        jt.xgboost.autolog(importance_types=["gain"])
+        """
+    )
+    assert out.stdout == out.stderr == ""
 
 
 def keras_model():

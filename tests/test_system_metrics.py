@@ -168,7 +168,9 @@ def test_autolog_and_system_metrics_import_no_framework(run_script):
         import jupyter_tracker as jt
         jt.autolog()
         jt.enable_system_metrics_logging()
-        frameworks = ("sklearn", "lightgbm", "keras", "jax", "psutil", "pynvml", "papermill")
+        frameworks = (
+            "sklearn", "lightgbm", "xgboost", "keras", "jax", "psutil", "pynvml", "papermill"
+        )
         print(sorted(name for name in frameworks if name in sys.modules))
         """
     )

@@ -1,13 +1,14 @@
 """Autologging: what ``jt.autolog()`` patches and where what it records goes.
 
 Each framework has a module here named after its package (``sklearn``, ``lightgbm``,
-``keras``, ``lightning``, ``transformers``) with MLflow's ``autolog(...)`` for that flavor and
-a ``patch(module)`` that wraps the framework's training calls. Nothing imports a framework: a
-flavor is patched when the framework's module with its training calls is imported (an
-import hook on ``sys.meta_path``), or at once if it already was. Only the outermost training
-call is recorded (a pipeline's steps, a search's candidates and a cross-validation's folds
-are part of it), into the active run, else into a run started for the call and ended with
-it. Recording never breaks training: a failure to record is one line on stderr.
+``xgboost``, ``keras``, ``lightning``, ``transformers``) with MLflow's ``autolog(...)`` for
+that flavor and a ``patch(module)`` that wraps the framework's training calls. Nothing
+imports a framework: a flavor is patched when the framework's module with its training calls
+is imported (an import hook on ``sys.meta_path``), or at once if it already was. Only the
+outermost training call is recorded (a pipeline's steps, a search's candidates and a
+cross-validation's folds are part of it), into the active run, else into a run started for
+the call and ended with it. Recording never breaks training: a failure to record is one line
+on stderr.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.abc
+import inspect
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -33,6 +35,7 @@ from ..values import param_text
 FLAVORS = {
     "sklearn": "sklearn",
     "lightgbm": "lightgbm",
+    "xgboost": "xgboost",
     "keras": "keras",
     "pytorch": "lightning.pytorch",
     "transformers": "transformers.trainer",
@@ -221,6 +224,70 @@ def log_numbers(run: ActiveRun, metrics: dict[str, Any], step: int | None) -> No
         except (TypeError, ValueError, RuntimeError):
             continue
         run.log_metric(key, number, step)
+
+
+# what a boosting library's callback of ours hands each iteration's evaluation metrics to
+# (metrics by name, the iteration)
+IterationLog = Callable[[dict[str, Any], int], None]
+
+
+def patch_train(
+    flavor: str,
+    owners: tuple[Any, ...],
+    not_params: tuple[str, ...],
+    callback: Callable[[IterationLog], Any],
+    finish: Callable[[Settings, ActiveRun, Any, dict[int, dict[str, Any]]], None],
+) -> None:
+    """Record a boosting library's ``train(params, ...)`` (LightGBM's, XGBoost's), wrapped
+    where each of ``owners`` has it, as MLflow's autolog does: the params (the ``params``
+    dict, then each other argument but ``not_params``, given or its default), each
+    iteration's evaluation metrics (step = the iteration) through the framework's callback
+    that ``callback(log)`` makes, put first in ``callbacks`` (before an early stopping that
+    ends training), then ``finish(settings, run, the trained booster, each iteration's
+    metrics)``."""
+
+    def record(chosen: Settings, original: Any, params: dict, args: tuple, kwargs: dict) -> Any:
+        signature = inspect.signature(original)
+        bound = signature.bind(params, *args, **kwargs)  # what the call is given
+        every = signature.bind(params, *args, **kwargs)
+        every.apply_defaults()  # and what it takes by default
+        given = {k: v for k, v in every.arguments.items() if k not in ("params", *not_params)}
+        logged = {**dict(params or {}), **given}
+        with training_run(chosen, logged) as run:
+            if run is None:
+                return original(params, *args, **kwargs)
+            with recording(flavor):
+                log_params(run, logged)
+            iterations: dict[int, dict[str, Any]] = {}
+
+            def log(metrics: dict[str, Any], iteration: int) -> None:
+                iterations[iteration] = metrics
+                with recording(flavor):
+                    log_numbers(run, metrics, iteration)
+
+            callbacks = bound.arguments.get("callbacks") or []
+            bound.arguments["callbacks"] = [callback(log), *callbacks]
+            booster = original(*bound.args, **bound.kwargs)
+            with recording(flavor):
+                finish(chosen, run, booster, iterations)
+            return booster
+
+    for owner in owners:
+        replace(flavor, owner, "train", recorded_call(flavor, record, "params"))
+
+
+def log_early_stopping(run: ActiveRun, best: int, stopped: int, at_best: dict, step: int) -> None:
+    """Early stopping as MLflow's autolog logs it: ``best_iteration``, ``stopped_iteration``
+    and the best iteration's evaluation metrics (``at_best``) again at ``step``."""
+    run.log_metric("best_iteration", best)
+    run.log_metric("stopped_iteration", stopped)
+    log_numbers(run, at_best, step)
+
+
+def log_feature_importance(run: ActiveRun, kind: str, importance: dict[str, Any]) -> None:
+    """A booster's feature importance of ``kind`` (feature -> importance) as MLflow's
+    autolog names it: the artifact ``feature_importance_<kind>.json``."""
+    run.log_dict(importance, f"feature_importance_{kind}.json")
 
 
 def flattened(params: dict[str, Any], separator: str, prefix: str = "") -> dict[str, Any]:

@@ -1,12 +1,14 @@
 """LightGBM autologging (``jt.lightgbm.autolog()``), by MLflow's names.
 
 For the outermost ``lightgbm.train`` (also what ``LGBMClassifier.fit`` and the other
-scikit-learn-style models call): the params (the ``params`` dict with ``num_boost_round``
-and the other plain arguments given), each evaluation metric at each iteration as
-``<valid name>-<metric>`` (``training-binary_logloss``, ``valid_0-l2``...; step = the
-iteration), ``best_iteration`` and ``stopped_iteration`` when early stopping chose one, and
-the feature importance as the artifacts ``feature_importance_split.json`` and
-``feature_importance_gain.json`` (feature -> importance). Models are not logged.
+scikit-learn-style models call): the params (the ``params`` dict, then ``train``'s other
+plain arguments, given or their defaults: ``num_boost_round``, ``keep_training_booster``),
+each evaluation metric at each iteration as ``<valid name>-<metric>``
+(``training-binary_logloss``, ``valid_0-l2``...; step = the iteration), ``best_iteration``
+and ``stopped_iteration`` when early stopping chose one (with the best iteration's metrics
+again at step ``stopped_iteration``), and the feature importance as the artifacts
+``feature_importance_split.json`` and ``feature_importance_gain.json`` (feature ->
+importance). Models are not logged.
 """
 
 from __future__ import annotations
@@ -14,13 +16,18 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import OutOfScopeError
-from . import Settings, configure, log_params, recorded_call, recording, replace
-from . import training_run as _training_run
+from . import (
+    IterationLog,
+    Settings,
+    configure,
+    log_early_stopping,
+    log_feature_importance,
+    patch_train,
+)
 
 FLAVOR = "lightgbm"
 # train()'s arguments that are data or code, not params
 NOT_PARAMS = (
-    "params",
     "train_set",
     "valid_sets",
     "valid_names",
@@ -64,47 +71,36 @@ def patch(module: Any) -> None:
     import lightgbm.engine
     import lightgbm.sklearn
 
-    for owner in (lightgbm.engine, module, lightgbm.sklearn):
-        replace(FLAVOR, owner, "train", recorded_call(FLAVOR, _recorded_train, "params"))
+    patch_train(
+        FLAVOR, (lightgbm.engine, module, lightgbm.sklearn), NOT_PARAMS, _callback, _log_booster
+    )
 
 
-def _recorded_train(
-    chosen: Settings, original: Any, params: dict, args: tuple, kwargs: dict
-) -> Any:
-    import inspect
+def _callback(log: IterationLog) -> Any:
+    """LightGBM's callback giving ``log`` each iteration's evaluation metrics."""
 
-    bound = inspect.signature(original).bind(params, *args, **kwargs)
-    given = {k: v for k, v in bound.arguments.items() if k not in NOT_PARAMS}
-    logged = {**dict(params or {}), "num_boost_round": 100, **given}
-    with _training_run(chosen, logged) as run:
-        if run is None:
-            return original(params, *args, **kwargs)
-        with recording(FLAVOR):
-            log_params(run, logged)
+    def record(env: Any) -> None:
+        results = env.evaluation_result_list
+        log({f"{data}-{metric}": value for data, metric, value, *_ in results}, env.iteration)
 
-        def record(env: Any) -> None:
-            with recording(FLAVOR):
-                for data_name, eval_name, value, *_ in env.evaluation_result_list:
-                    run.log_metric(f"{data_name}-{eval_name}", float(value), env.iteration)
-
-        record.order = 30  # type: ignore[attr-defined]  # after LightGBM's own callbacks
-        bound.arguments["callbacks"] = [*(bound.arguments.get("callbacks") or []), record]
-        booster = original(*bound.args, **bound.kwargs)
-        with recording(FLAVOR):
-            _log_booster(run, booster)
-        return booster
+    record.order = 25  # type: ignore[attr-defined]  # before early stopping's (30), which ends it
+    return record
 
 
-def _log_booster(run: Any, booster: Any) -> None:
+def _log_booster(
+    chosen: Settings, run: Any, booster: Any, iterations: dict[int, dict[str, Any]]
+) -> None:
     """Early stopping's iterations and the feature importance of a trained booster."""
-    if booster.best_iteration > 0:
-        run.log_metric("best_iteration", booster.best_iteration)
-        run.log_metric("stopped_iteration", booster.current_iteration())
+    if booster.best_iteration > 0 and iterations:  # counted from 1; the booster is cut there
+        stopped = max(iterations) + 1  # the iterations made
+        at_best = iterations.get(booster.best_iteration - 1, {})
+        log_early_stopping(run, booster.best_iteration, stopped, at_best, stopped)
     names = booster.feature_name()
     for kind in ("split", "gain"):
         values = booster.feature_importance(importance_type=kind)
-        importance = {name: float(v) for name, v in zip(names, values, strict=True)}
-        run.log_dict(importance, f"feature_importance_{kind}.json")
+        log_feature_importance(
+            run, kind, {name: float(v) for name, v in zip(names, values, strict=True)}
+        )
 
 
 def __getattr__(name: str) -> Any:

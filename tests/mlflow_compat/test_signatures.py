@@ -13,7 +13,7 @@ import jupyter_tracker as jt
 
 Param = list  # [name, kind, repr(default) or None]
 # autolog's flavors, by MLflow's names (keras: only where MLflow's venv has Keras)
-FLAVORS = ("sklearn", "lightgbm", "keras", "pytorch", "transformers")
+FLAVORS = ("sklearn", "lightgbm", "xgboost", "keras", "pytorch", "transformers")
 
 
 def _ours(target, method: bool) -> list[Param]:
