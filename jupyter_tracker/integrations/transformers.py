@@ -8,9 +8,11 @@ config where both have a name), every number the trainer logs (``loss``,
 ``learning_rate``, ``grad_norm``, ``eval_loss``, ``train_runtime``...; step = the global
 step), and each checkpoint's folder, once saved, as the tag ``checkpoint_path`` (the last
 one is the final checkpoint). It logs to the active run, else to a run of its own that ends
-with training. ``autolog`` adds it to the outermost ``Trainer.train`` (a trainer that has
-one is left to it), into the active run or a run started for the call. Models are not
-logged. Building the callback imports Transformers: it is made on first use of ``Callback``.
+with training (a training that raises leaves that run active, as Transformers tells
+callbacks nothing of it: ``jt.end_run("FAILED")`` ends it). ``autolog`` adds it to the
+outermost ``Trainer.train`` (a trainer that has one is left to it), into the active run or
+a run started for the call, which fails if training raises. Models are not logged.
+Building the callback imports Transformers: it is made on first use of ``Callback``.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def _recorded_train(
     callback_class = _callback_class()
     if any(isinstance(c, callback_class) for c in trainer.callback_handler.callbacks):
         return original(trainer, *args, **kwargs)  # our Callback records this training
-    params = training_params(trainer.args, trainer.model)
+    params = _params(trainer.args, trainer.model)
     with _training_run(chosen, params) as run:
         if run is None:
             return original(trainer, *args, **kwargs)
@@ -81,7 +83,7 @@ def _recorded_train(
             trainer.remove_callback(callback)
 
 
-def training_params(arguments: Any, model: Any) -> dict[str, Any]:
+def _params(arguments: Any, model: Any) -> dict[str, Any]:
     """The params of a training: the model's config and the ``TrainingArguments``."""
     config = getattr(model, "config", None)
     combined = {**(config.to_dict() if config is not None else {}), **arguments.to_dict()}
@@ -109,7 +111,7 @@ def _callback_class() -> type:
         ) -> None:
             if state.is_world_process_zero:
                 with recording(FLAVOR):
-                    log_params(self._target.get(), training_params(args, model))
+                    log_params(self._target.get(), _params(args, model))
 
         def on_log(
             self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any
