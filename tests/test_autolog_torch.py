@@ -281,6 +281,19 @@ def test_the_transformers_callback_used_explicitly(store, tmp_path):
     assert jt.active_run() is None
 
 
+def test_exclusive_leaves_the_users_run_alone_and_disable_unpatches(autolog, tmp_path):
+    assert hasattr(pl.Trainer.fit, "__wrapped__")  # patched
+    assert hasattr(transformers.Trainer.train, "__wrapped__")
+    jt.autolog(exclusive=True, silent=True)
+    with jt.start_run() as mine:
+        trainer(tmp_path, logger=False).fit(TinyRegressor(), *loaders())
+        hf_trainer(tmp_path).train()
+    assert len(jt.search_runs()) == 1 and jt.get_run(mine.id).params == {}
+    jt.autolog(disable=True)
+    assert not hasattr(pl.Trainer.fit, "__wrapped__")
+    assert not hasattr(transformers.Trainer.train, "__wrapped__")
+
+
 # -- imports ------------------------------------------------------------------------------
 
 
