@@ -39,6 +39,7 @@ def run_store():
 
 def test_lightgbm_train_logs_params_each_iteration_and_feature_importance(autolog):
     lgb = pytest.importorskip("lightgbm")
+    pytest.importorskip("matplotlib")  # imported: the importance is also a chart
     data = lgb.Dataset(X, Y, feature_name=["a", "b", "c", "d"])
     with jt.start_run() as mine:
         lgb.train(
@@ -63,6 +64,7 @@ def test_lightgbm_train_logs_params_each_iteration_and_feature_importance(autolo
     split = json.loads(artifact(run, "feature_importance_split.json"))
     assert set(gain) == set(split) == {"a", "b", "c", "d"}
     assert max(gain, key=gain.get) == "a"  # the label is a's
+    assert artifact(run, "feature_importance_gain.png").startswith(b"\x89PNG")
 
 
 def test_lightgbm_early_stopping_and_the_scikit_learn_model(autolog):
@@ -81,6 +83,7 @@ def test_lightgbm_early_stopping_and_the_scikit_learn_model(autolog):
 
 def test_xgboost_train_logs_params_each_iteration_and_feature_importance(autolog):
     xgb = pytest.importorskip("xgboost")
+    pytest.importorskip("matplotlib")  # imported: the importance is also a chart
     jt.xgboost.autolog(importance_types=["weight", "gain"], silent=True)
     data = xgb.DMatrix(X, Y, feature_names=["a", "b", "c", "d"])
     valid = xgb.DMatrix(NOISE, Y, feature_names=["a", "b", "c", "d"])
@@ -111,6 +114,8 @@ def test_xgboost_train_logs_params_each_iteration_and_feature_importance(autolog
     weight = json.loads(artifact(run, "feature_importance_weight.json"))
     gain = json.loads(artifact(run, "feature_importance_gain.json"))
     assert max(weight, key=weight.get) == max(gain, key=gain.get) == "a"  # the label is a's
+    for kind in ("weight", "gain"):
+        assert artifact(run, f"feature_importance_{kind}.png").startswith(b"\x89PNG")
 
 
 def test_xgboost_early_stopping_and_the_scikit_learn_model(autolog):
@@ -160,6 +165,23 @@ def test_an_xgboost_autolog_cannot_patch_is_one_line_and_training_goes_on(run_sc
     assert out.stderr.splitlines() == [
         "jupyter-tracker: autolog could not patch xgboost: No module named 'xgboost.sklearn'"
     ]
+
+
+def test_no_chart_and_no_plotting_library_unless_the_user_imported_one(run_script):
+    pytest.importorskip("xgboost")
+    out = run_script(
+        """
+        import sys
+        import numpy as np
+        import jupyter_tracker as jt
+        jt.autolog()
+        import xgboost as xgb
+        data = xgb.DMatrix(np.random.rand(32, 2), np.arange(32) % 2)
+        xgb.train({"objective": "binary:logistic"}, data, 2)
+        print([a["path"] for a in jt.last_active_run().artifacts], "matplotlib" in sys.modules)
+        """
+    )
+    assert out.stdout == "['feature_importance_weight.json'] False\n"
 
 
 def test_xgboost_missing_is_silent_until_the_user_imports_it(run_script):

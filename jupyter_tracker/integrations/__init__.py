@@ -286,8 +286,28 @@ def log_early_stopping(run: ActiveRun, best: int, stopped: int, at_best: dict, s
 
 def log_feature_importance(run: ActiveRun, kind: str, importance: dict[str, Any]) -> None:
     """A booster's feature importance of ``kind`` (feature -> importance) as MLflow's
-    autolog names it: the artifact ``feature_importance_<kind>.json``."""
+    autolog logs it: the artifact ``feature_importance_<kind>.json`` and its bar chart
+    ``feature_importance_<kind>.png``, the chart only when matplotlib is already imported
+    (autolog imports no plotting library) and each importance is one number."""
     run.log_dict(importance, f"feature_importance_{kind}.json")
+    numbers = all(isinstance(v, (int, float)) for v in importance.values())
+    if importance and numbers and "matplotlib" in sys.modules:
+        run.log_figure(_importance_chart(kind, importance), f"feature_importance_{kind}.png")
+
+
+def _importance_chart(kind: str, importance: dict[str, float]) -> Any:
+    """MLflow's chart of a feature importance: a bar a feature, the largest at the top."""
+    from matplotlib.figure import Figure  # a figure of its own: pyplot's state is left alone
+
+    ranked = sorted(importance.items(), key=lambda item: item[1])
+    figure = Figure(figsize=(6.4, 4.8 + (0.1 * len(ranked) if len(ranked) > 10 else 0)))
+    axes = figure.subplots()
+    axes.barh(range(len(ranked)), [value for _, value in ranked], height=0.5)
+    axes.set_yticks(range(len(ranked)), [name for name, _ in ranked])
+    axes.set_xlabel("Importance")
+    axes.set_title(f"Feature Importance ({kind})")
+    figure.tight_layout()
+    return figure
 
 
 def flattened(params: dict[str, Any], separator: str, prefix: str = "") -> dict[str, Any]:

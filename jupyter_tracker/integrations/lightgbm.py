@@ -8,7 +8,8 @@ each evaluation metric at each iteration as ``<valid name>-<metric>``
 and ``stopped_iteration`` when early stopping chose one (with the best iteration's metrics
 again at step ``stopped_iteration``), and the feature importance as the artifacts
 ``feature_importance_split.json`` and ``feature_importance_gain.json`` (feature ->
-importance). Models are not logged.
+importance; and their ``.png`` charts when matplotlib is already imported). Models are not
+logged.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ scikit-learn models' ``eval_set``; ``@`` becomes ``_at_``; step = the iteration)
 ``best_iteration`` and ``stopped_iteration`` when early stopping chose one (with the best
 iteration's metrics again at the step after the last), and the feature importance of each of
 ``importance_types`` as the artifact ``feature_importance_<type>.json`` (feature ->
-importance, XGBoost's ``get_score``). Models and plots are not logged.
+importance, XGBoost's ``get_score``) and its chart ``feature_importance_<type>.png`` when
+matplotlib is already imported. Models are not logged.
 """
 
 from __future__ import annotations
