@@ -159,6 +159,36 @@ def test_the_lightning_logger_used_explicitly_logs_lightnings_metrics(store, tmp
     assert steps(mine.id, "train_loss") == list(range(12))
 
 
+def test_the_logger_also_serves_pytorch_lightnings_own_trainer(store, tmp_path):
+    import pytorch_lightning  # the standalone package (autolog patches lightning.pytorch's)
+
+    class Standalone(pytorch_lightning.LightningModule):
+        def __init__(self, lr: float = 0.1):
+            super().__init__()
+            self.save_hyperparameters()
+            self.layer = torch.nn.Linear(4, 1)
+
+        def training_step(self, batch, batch_idx):
+            loss = torch.nn.functional.mse_loss(self.layer(batch[0]), batch[1])
+            self.log("train_loss", loss)
+            return loss
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
+
+    pytorch_lightning.Trainer(
+        max_epochs=1,
+        logger=jt.lightning.Logger(),
+        default_root_dir=tmp_path,
+        enable_progress_bar=False,
+        log_every_n_steps=1,
+    ).fit(Standalone(), loaders()[0])
+    run = jt.last_active_run()
+    assert run.status == "FINISHED" and run.params == {"lr": 0.1}
+    assert steps(run.id, "train_loss") == [0, 1, 2, 3]
+    assert Path(run.tags["checkpoint_path"]).is_file()
+
+
 def test_a_tracked_cell_records_its_fit(ip, autolog, tmp_path):
     fitting = trainer(tmp_path, logger=False, enable_checkpointing=False)
     ip.user_ns.update(fitting=fitting, model=TinyRegressor(), loaders=loaders)

@@ -19,8 +19,10 @@ Lightning gives its loggers: the hyperparameters as params, the metrics ``self.l
 records at the trainer's ``log_every_n_steps`` (step = the global step), and each saved
 checkpoint's path as the tag ``checkpoint_path``. It logs to the active run, else to a run
 of its own that ends when the trainer finalizes it (FINISHED, or FAILED if training fails);
-Lightning keeps its checkpoints under ``lightning_logs/<run id>/checkpoints``. Models are
-not logged. Building the logger imports Lightning: it is made on first use of ``Logger``.
+Lightning keeps its checkpoints under ``lightning_logs/<run id>/checkpoints``. The logger
+also serves the trainers of the standalone ``pytorch_lightning`` package, which autolog
+does not patch. Models are not logged. Building the logger imports Lightning: it is made
+on first use of ``Logger``.
 """
 
 from __future__ import annotations
