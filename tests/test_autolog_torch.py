@@ -159,8 +159,8 @@ def test_the_lightning_logger_used_explicitly_logs_lightnings_metrics(store, tmp
     assert steps(mine.id, "train_loss") == list(range(12))
 
 
-def test_the_logger_also_serves_pytorch_lightnings_own_trainer(store, tmp_path):
-    import pytorch_lightning  # the standalone package (autolog patches lightning.pytorch's)
+def test_the_standalone_pytorch_lightning_package_is_recorded_too(autolog, tmp_path):
+    import pytorch_lightning  # its own Trainer and classes, beside lightning.pytorch's
 
     class Standalone(pytorch_lightning.LightningModule):
         def __init__(self, lr: float = 0.1):
@@ -176,14 +176,21 @@ def test_the_logger_also_serves_pytorch_lightnings_own_trainer(store, tmp_path):
         def configure_optimizers(self):
             return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
 
-    pytorch_lightning.Trainer(
-        max_epochs=1,
-        logger=jt.lightning.Logger(),
-        default_root_dir=tmp_path,
-        enable_progress_bar=False,
-        log_every_n_steps=1,
-    ).fit(Standalone(), loaders()[0])
-    run = jt.last_active_run()
+    def fit(**kwargs) -> jt.Run:
+        pytorch_lightning.Trainer(
+            max_epochs=1,
+            default_root_dir=tmp_path,
+            enable_progress_bar=False,
+            log_every_n_steps=1,
+            **kwargs,
+        ).fit(Standalone(), loaders()[0])
+        return jt.last_active_run()
+
+    run = fit(logger=False)  # autolog
+    assert run.status == "FINISHED" and run.params["optimizer_name"] == "SGD"
+    assert steps(run.id, "train_loss") == [0]
+    assert Path(run.tags["checkpoint_path"]).is_file()
+    run = fit(logger=jt.lightning.Logger())  # the logger (autolog leaves the fit to it)
     assert run.status == "FINISHED" and run.params == {"lr": 0.1}
     assert steps(run.id, "train_loss") == [0, 1, 2, 3]
     assert Path(run.tags["checkpoint_path"]).is_file()
@@ -353,7 +360,7 @@ def test_nothing_is_imported_until_the_user_imports_it(run_script):
         """
         import sys
         import jupyter_tracker as mlflow
-        torch_stack = ("torch", "lightning", "transformers")
+        torch_stack = ("torch", "lightning", "pytorch_lightning", "transformers")
         assert not set(torch_stack) & set(sys.modules), "import jupyter_tracker"
         mlflow.autolog(silent=True)
         mlflow.pytorch.autolog(silent=True)

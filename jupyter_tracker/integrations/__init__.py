@@ -30,15 +30,15 @@ from ..run import ActiveRun, error_text, outcome
 from ..session import session
 from ..values import param_text
 
-# flavor (MLflow's name) -> the module whose import patches it; the flavor's module here is
-# named after that module's package
+# flavor (MLflow's name) -> the modules whose import patches it (each, when imported); the
+# flavor's module here is named after the first one's package
 FLAVORS = {
-    "sklearn": "sklearn",
-    "lightgbm": "lightgbm",
-    "xgboost": "xgboost",
-    "keras": "keras",
-    "pytorch": "lightning.pytorch",
-    "transformers": "transformers.trainer",
+    "sklearn": ("sklearn",),
+    "lightgbm": ("lightgbm",),
+    "xgboost": ("xgboost",),
+    "keras": ("keras",),
+    "pytorch": ("lightning.pytorch", "pytorch_lightning"),  # Lightning, its standalone package
+    "transformers": ("transformers.trainer",),
 }
 
 
@@ -60,6 +60,7 @@ class _State:
     def __init__(self) -> None:
         self.settings: dict[str, Settings] = {}
         self.patched: dict[str, list[tuple[Any, str, Any]]] = {}
+        self.modules: dict[str, set[str]] = {}  # flavor -> the modules patched for it
         self.depth = 0
         self.lock = threading.Lock()
         self.warned: set[str] = set()
@@ -82,8 +83,9 @@ def configure(flavor: str, chosen: Settings, patch: Callable[[Any], None]) -> No
     if chosen.disable:
         unpatch(flavor)
         return
-    if flavor not in _STATE.patched:
-        _when_imported(FLAVORS[flavor], lambda module: _patched(flavor, patch, module))
+    for name in FLAVORS[flavor]:
+        if name not in _STATE.modules.get(flavor, ()):
+            _when_imported(name, lambda module: _patched(flavor, patch, module))
 
 
 def _check_out_of_scope(options: dict[str, Any]) -> None:
@@ -92,14 +94,16 @@ def _check_out_of_scope(options: dict[str, Any]) -> None:
 
 
 def _patched(flavor: str, patch: Callable[[Any], None], module: Any) -> None:
-    if flavor in _STATE.patched:
+    done = _STATE.modules.setdefault(flavor, set())
+    if module.__name__ in done:
         return
-    _STATE.patched[flavor] = []
+    done.add(module.__name__)
+    _STATE.patched.setdefault(flavor, [])
     try:
         patch(module)
     except Exception as exc:
         unpatch(flavor)
-        say(f"autolog could not patch {FLAVORS[flavor]}: {exc}", flavor)
+        say(f"autolog could not patch {module.__name__}: {exc}", flavor)
 
 
 def replace(flavor: str, owner: Any, name: str, wrap: Callable[[Any], Any]) -> None:
@@ -141,6 +145,7 @@ def recorded_call(flavor: str, record: Callable[..., Any], first: str) -> Callab
 
 def unpatch(flavor: str) -> None:
     """Put back what ``flavor``'s patch replaced (an inherited method: inherited again)."""
+    _STATE.modules.pop(flavor, None)
     for owner, name, original in reversed(_STATE.patched.pop(flavor, [])):
         if original is None:
             delattr(owner, name)
@@ -465,5 +470,5 @@ def autolog(
     for flavor in FLAVORS:
         if flavor in (exclude_flavors or ()):
             continue
-        module = importlib.import_module(f".{FLAVORS[flavor].split('.')[0]}", __name__)
+        module = importlib.import_module(f".{FLAVORS[flavor][0].split('.')[0]}", __name__)
         module.autolog(disable=disable, exclusive=exclusive, silent=silent, extra_tags=extra_tags)

@@ -1,12 +1,13 @@
 """PyTorch Lightning autologging (``jt.lightning.autolog()``, MLflow's ``pytorch`` flavor,
 also as ``jt.pytorch.autolog()``) and its logger ``jt.lightning.Logger``.
 
-``autolog`` wraps the outermost ``lightning.pytorch.Trainer.fit`` as MLflow's pytorch
-autolog does, logging into the active run (or a run started for ``fit``): the params
-``epochs``, ``optimizer_name`` and the first optimizer's defaults (``lr``, ``betas``...)
-and the module's and datamodule's hyperparameters (``save_hyperparameters``; nested names
-joined by ``/``), an ``EarlyStopping``'s ``monitor``, ``mode``, ``patience``...; the metrics
-in ``trainer.callback_metrics`` every ``log_every_n_epoch`` epochs (step = the epoch) and,
+``autolog`` wraps the outermost ``Trainer.fit`` of ``lightning.pytorch`` and of the
+standalone ``pytorch_lightning`` package as MLflow's pytorch autolog does, logging into the
+active run (or a run started for ``fit``): the params ``epochs``, ``optimizer_name`` and
+the first optimizer's defaults (``lr``, ``betas``...) and the module's and datamodule's
+hyperparameters (``save_hyperparameters``; nested names joined by ``/``), an
+``EarlyStopping``'s ``monitor``, ``mode``, ``patience``...; the metrics in
+``trainer.callback_metrics`` every ``log_every_n_epoch`` epochs (step = the epoch) and,
 with ``log_every_n_step``, every n training steps (step = the global step), and where early
 stopping stopped (``stopped_epoch``, ``restored_epoch``, ``best_score``, ``wait_count``);
 the module's summary as ``model_summary.txt``; the tag ``Mode`` = ``training``; and the
@@ -14,21 +15,21 @@ last checkpoint the trainer's ``ModelCheckpoint`` wrote as the tag ``checkpoint_
 Where a hyperparameter has the name of one of MLflow's params (``lr``), MLflow's value is
 logged. A trainer with our ``Logger`` is left to it.
 
-``Logger`` is a Lightning logger (``Trainer(logger=jt.lightning.Logger())``) logging what
-Lightning gives its loggers: the hyperparameters as params, the metrics ``self.log``
-records at the trainer's ``log_every_n_steps`` (step = the global step), and each saved
-checkpoint's path as the tag ``checkpoint_path``. It logs to the active run, else to a run
-of its own that ends when the trainer finalizes it (FINISHED, or FAILED if training fails);
-Lightning keeps its checkpoints under ``lightning_logs/<run id>/checkpoints``. The logger
-also serves the trainers of the standalone ``pytorch_lightning`` package, which autolog
-does not patch. Models are not logged. Building the logger imports Lightning: it is made
-on first use of ``Logger``.
+``Logger`` is a Lightning logger (``Trainer(logger=jt.lightning.Logger())``, also for
+``pytorch_lightning``'s trainers) logging what Lightning gives its loggers: the
+hyperparameters as params, the metrics ``self.log`` records at the trainer's
+``log_every_n_steps`` (step = the global step), and each saved checkpoint's path as the
+tag ``checkpoint_path``. It logs to the active run, else to a run of its own that ends when
+the trainer finalizes it (FINISHED, or FAILED if training fails); Lightning keeps its
+checkpoints under ``lightning_logs/<run id>/checkpoints``. Models are not logged. Building
+the logger imports Lightning: it is made on first use of ``Logger``.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import sys
 from typing import Any
 
 from ..errors import OutOfScopeError
@@ -101,12 +102,28 @@ def autolog(
 
 
 def patch(module: Any) -> None:
-    """Wrap ``Trainer.fit`` (``module`` is ``lightning.pytorch``)."""
+    """Wrap ``Trainer.fit`` (``module`` is ``lightning.pytorch`` or ``pytorch_lightning``)."""
     replace(FLAVOR, module.Trainer, "fit", recorded_call(FLAVOR, _recorded_fit, "self"))
 
 
+def _package(trainer: Any) -> Any:
+    """The Lightning package ``trainer`` is a trainer of: ``lightning.pytorch`` or the
+    standalone ``pytorch_lightning`` (each has classes of its own)."""
+    for name in ("lightning.pytorch", "pytorch_lightning"):
+        module = sys.modules.get(name)
+        if module is not None and isinstance(trainer, module.Trainer):
+            return module
+    raise TypeError(f"{type(trainer).__name__} is not a Lightning trainer")
+
+
+def _has_our_logger(trainer: Any) -> bool:
+    """Whether ``trainer`` logs with our ``Logger`` (never made: it cannot)."""
+    made = _logger_class.cache_info().currsize > 0
+    return made and any(isinstance(logger, _logger_class()) for logger in trainer.loggers)
+
+
 def _recorded_fit(chosen: Settings, original: Any, trainer: Any, args: tuple, kwargs: dict) -> Any:
-    if any(isinstance(logger, _logger_class()) for logger in trainer.loggers):
+    if _has_our_logger(trainer):
         return original(trainer, *args, **kwargs)  # our Logger records this fit
     with _training_run(chosen, {"epochs": trainer.max_epochs}) as run:
         if run is None:
@@ -115,7 +132,7 @@ def _recorded_fit(chosen: Settings, original: Any, trainer: Any, args: tuple, kw
         if stopper is not None:
             with recording(FLAVOR):
                 log_params(run, {p: getattr(stopper, p) for p in EARLY_STOPPING_PARAMS})
-        callback = _callback_class()(
+        callback = _callback_class(_package(trainer))(
             run, chosen.options["log_every_n_epoch"], chosen.options["log_every_n_step"]
         )
         trainer.callbacks.append(callback)
@@ -154,10 +171,9 @@ def _hyperparams(params: Any) -> dict[str, Any]:
 
 
 @functools.cache
-def _callback_class() -> type:
-    """Autolog's callback, made (importing Lightning) on first use."""
-    import lightning.pytorch as pl
-    from lightning.pytorch.utilities.model_summary import ModelSummary
+def _callback_class(pl: Any) -> type:
+    """Autolog's callback for the Lightning package ``pl``, made on first use."""
+    model_summary = pl.utilities.model_summary
 
     class Callback(pl.Callback):
         """Logs one ``fit`` as MLflow's pytorch autolog does (see the module)."""
@@ -209,7 +225,7 @@ def _callback_class() -> type:
 
         def on_train_end(self, trainer: Any, pl_module: Any) -> None:
             with recording(FLAVOR):
-                summary = str(ModelSummary(pl_module, max_depth=-1))
+                summary = str(model_summary.ModelSummary(pl_module, max_depth=-1))
                 self.run.log_text(summary, "model_summary.txt")
 
     return Callback
