@@ -150,10 +150,9 @@ def test_the_lightning_logger_used_explicitly_logs_lightnings_metrics(store, tmp
     assert jt.active_run() is None and jt.get_run(run.id).status == "FINISHED"
     assert steps(run.id, "val_loss") == [3, 7, 11, 12]
 
+    fitting = trainer(tmp_path, logger=jt.lightning.Logger(), enable_checkpointing=False)
     with jt.start_run() as mine:  # an active run: the logger logs to it, and leaves it open
-        trainer(tmp_path, logger=jt.lightning.Logger(), enable_checkpointing=False).fit(
-            TinyRegressor(), *loaders()
-        )
+        fitting.fit(TinyRegressor(), *loaders())
         assert jt.active_run().id == mine.id
     assert jt.get_run(mine.id).status == "FINISHED"
     assert steps(mine.id, "train_loss") == list(range(12))
