@@ -783,3 +783,17 @@ def subprocess_run(code: str, env: dict, cwd) -> str:
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+def test_a_handle_logs_to_its_run_after_the_run_ended(store):
+    """Nothing acknowledged is dropped: a point logged through a run's handle after it
+    ended is written, after the run's own, as a param or tag would be."""
+    run = jt.start_run()
+    run.log_metric("loss", 1.0)
+    jt.end_run()
+    run.log_metric("loss", 0.5)
+    run.log_metric("late", 3.0)
+    history = jt.metric_history(run.id, "loss")
+    assert list(history["step"]) == [0, 1] and list(history["value"]) == [1.0, 0.5]
+    stored = jt.get_run(run.id)
+    assert stored.metrics == {"loss": 0.5, "late": 3.0} and stored.status == "FINISHED"

@@ -51,6 +51,7 @@ class Series:
         "_values",
         "_times",
         "_writer",
+        "_home",
         "next_step",
         "last",
     )
@@ -61,7 +62,8 @@ class Series:
         self._steps: list[int] = []
         self._values: list[float] = []
         self._times: list[int] = []
-        self._writer: Writer | None = None  # set by Writer.add_series
+        self._writer: Writer | None = None  # set by Writer.add_series, unset by drop_series
+        self._home: Writer | None = None  # the writer it was added to
         self.next_step = next_step
         self.last = last  # the point at the highest step (the later of equal steps)
 
@@ -69,7 +71,8 @@ class Series:
         """Queue one point for the next flush. A full buffer writes itself first
         (back-pressure), so memory stays bounded whatever the logging rate."""
         writer = self._writer
-        assert writer is not None, "add the series to a writer first"
+        if writer is None:  # dropped when its run ended: logged to again, written again
+            writer = self._rejoin()
         with writer.points_lock:
             self._steps.append(step)
             self._values.append(value)
@@ -81,6 +84,13 @@ class Series:
             full = writer.pending >= writer.flush_at
         if full:
             writer.flush_waiting()
+
+    def _rejoin(self) -> Writer:
+        """Be written again by the writer it was added to (a point after its run ended)."""
+        home = self._home
+        assert home is not None, "add the series to a writer first"
+        home.add_series(self)
+        return home
 
     def take(self) -> Batch:
         """The queued points, leaving none queued (under the writer's lock)."""
@@ -156,7 +166,7 @@ class Writer:
 
     def add_series(self, series: Series) -> Series:
         """Make ``series``' points part of every flush from now on."""
-        series._writer = self
+        series._writer = series._home = self
         with self._thread_lock:
             self._series.append(series)
             self._ensure_thread()
@@ -165,7 +175,13 @@ class Writer:
     def drop_series(self, run_id: str) -> None:
         """Stop watching a finished run's metrics (after its final flush)."""
         with self._thread_lock:
-            self._series = [s for s in self._series if s.run_id != run_id]
+            kept = []
+            for s in self._series:
+                if s.run_id == run_id:
+                    s._writer = None  # a later point adds it back
+                else:
+                    kept.append(s)
+            self._series = kept
 
     def _ensure_thread(self) -> None:
         if self._thread is None:
