@@ -286,7 +286,7 @@ def _write_points(conn, taken: list[tuple[Series, Batch]]) -> dict[Series, int]:
     of equal steps, as MLflow); the ids of the series this (re)created, kept by the caller
     only once the commit lands.
 
-    A handful of statements per flush, and one per series created: the sequence numbers
+    A handful of statements per flush, and one per run with new series: the sequence numbers
     and summaries are read inside the write transaction, so two processes appending to the
     same run's metric cannot collide. A known id is trusted only while its row still names
     the same run and key (``gc`` may have purged it, and SQLite may reuse the id). The rows
@@ -299,10 +299,28 @@ def _write_points(conn, taken: list[tuple[Series, Batch]]) -> dict[Series, int]:
         if s.id is None or summaries.get(s.id, (None, None))[:2] != (s.run_id, s.key)
     ]
     new_ids: dict[Series, int] = {}
-    for s, batch in stale:  # created with its latest point (its index entry written once)
-        sid, *summary = conn.execute(_CREATE_SERIES, (s.run_id, s.key, *_latest(batch))).fetchone()
-        new_ids[s] = sid
-        summaries[sid] = (s.run_id, s.key, *summary)
+    if stale:  # created with its latest point (its index entry written once)
+        conn.executemany(
+            "INSERT OR IGNORE INTO series (run_id, key, last_step, last_value, last_time) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(s.run_id, s.key, *_latest(batch)) for s, batch in stale],
+        )
+        by_run: dict[str, list[Series]] = {}
+        for s, _ in stale:
+            by_run.setdefault(s.run_id, []).append(s)
+        for run_id, created in by_run.items():  # their ids and summaries (or another's)
+            stored = {
+                row[1]: row
+                for row in conn.execute(
+                    "SELECT id, key, count, min, max, last_step, last_value, last_time "
+                    "FROM series WHERE run_id = ?",
+                    (run_id,),
+                )
+            }
+            for s in created:
+                sid, _, *summary = stored[s.key]
+                new_ids[s] = sid
+                summaries[sid] = (run_id, s.key, *summary)
     updates, blocks, rows = [], [], []
     for s, (steps, values, times) in taken:
         sid = new_ids.get(s) or s.id
@@ -333,13 +351,6 @@ def _write_points(conn, taken: list[tuple[Series, Batch]]) -> dict[Series, int]:
     return new_ids
 
 
-# A series row for (run, key) with this latest point, or the one another process made
-# first (left as it is): its id and summary (count, min, max, last step, value and time).
-_CREATE_SERIES = (
-    "INSERT INTO series (run_id, key, last_step, last_value, last_time) VALUES (?, ?, ?, ?, ?) "
-    "ON CONFLICT (run_id, key) DO UPDATE SET key = key "
-    "RETURNING id, count, min, max, last_step, last_value, last_time"
-)
 _IN_BLOCK = f"series_id = ?1 AND seq >= ?2 * {POINT_BLOCK} AND seq < (?2 + 1) * {POINT_BLOCK}"
 # A block that this flush filled: its lowest point, highest point (the first of equals: a
 # lone MIN or MAX gives its row's seq) and first NaN, read back from the points just written.
