@@ -353,3 +353,28 @@ def test_the_fingerprint_changes_when_an_ended_run_runs_again(store):
     jt.start_run(run_id=first.id)  # resumed: RUNNING again, no new row
     assert queries.runs_signature(store) != ended
     jt.end_run()
+
+
+def test_overlapping_bulk_reads_in_threads_leave_the_garbage_collector_on():
+    import gc
+    import sys
+    import threading
+
+    from jupyter_tracker.store.queries import _many_rows
+
+    def read() -> None:
+        for _ in range(5_000):
+            with _many_rows():
+                pass
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch between any two steps
+    try:
+        threads = [threading.Thread(target=read) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert gc.isenabled()

@@ -797,3 +797,28 @@ def test_a_handle_logs_to_its_run_after_the_run_ended(store):
     assert list(history["step"]) == [0, 1] and list(history["value"]) == [1.0, 0.5]
     stored = jt.get_run(run.id)
     assert stored.metrics == {"loss": 0.5, "late": 3.0} and stored.status == "FINISHED"
+
+
+def test_an_ended_runs_old_and_resumed_handles_log_the_same_metric_in_one_flush(store):
+    run = jt.start_run()
+    run.log_metric("x", 1.0)
+    run.end()
+    resumed = jt.start_run(run_id=run.id)
+    resumed.log_metric("x", 2.0)
+    run.log_metric("x", 3.0)  # the old handle too, before the same flush
+    resumed.end()
+    with jt.start_run() as later:  # the writer still writes
+        later.log_metric("y", 1.0)
+    assert list(jt.metric_history(run.id, "x")["value"]) == [1.0, 2.0, 3.0]
+    assert jt.get_run(later.id).metrics == {"y": 1.0}
+
+
+def test_points_after_a_runs_end_leave_nothing_behind_in_the_writer(store):
+    writer = session().writer(store)
+    for i in range(20):
+        with jt.start_run() as run:
+            run.log_metric("loss", 1.0)
+        run.log_metric("test_acc", float(i))  # after the block, through the handle
+    store.flush()
+    assert writer._series == [] and writer.pending == 0
+    assert jt.get_run(run.id).metrics == {"loss": 1.0, "test_acc": 19.0}

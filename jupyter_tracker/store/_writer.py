@@ -82,14 +82,23 @@ class Series:
                 self.last = (step, value, time_ms)
             writer.pending += 1
             full = writer.pending >= writer.flush_at
+            dropped = self._writer is None  # its run ended meanwhile, in another thread
+        if dropped:
+            self._rejoin()
         if full:
             writer.flush_waiting()
 
     def _rejoin(self) -> Writer:
-        """Be written again by the writer it was added to (a point after its run ended)."""
+        """Be written again by the writer it was added to (points logged after its run
+        ended), until a flush has written them."""
         home = self._home
         assert home is not None, "add the series to a writer first"
-        home.add_series(self)
+        with home._thread_lock:
+            if self._writer is None:
+                self._writer = home
+                home._series.append(self)
+                home._leaving.add(self)
+                home._ensure_thread()
         return home
 
     def take(self) -> Batch:
@@ -113,6 +122,7 @@ class Writer:
         self._series: list[Series] = []
         self.running: set[str] = set()
         self._sources: set[str] = set()
+        self._leaving: set[Series] = set()  # ended runs' series, dropped once written
         self._last_source: tuple[str | None, str] = (None, "")  # (text, its sha256)
         self.pending = 0  # points queued in all series
         self.flush_at = MAX_PENDING_POINTS  # 1 in a forked child: every call is written
@@ -169,19 +179,29 @@ class Writer:
         series._writer = series._home = self
         with self._thread_lock:
             self._series.append(series)
+            if series.run_id not in self.running:  # an ended run's: dropped once written
+                self._leaving.add(series)
             self._ensure_thread()
         return series
 
     def drop_series(self, run_id: str) -> None:
         """Stop watching a finished run's metrics (after its final flush)."""
-        with self._thread_lock:
-            kept = []
+        with self._thread_lock, self.points_lock:
             for s in self._series:
                 if s.run_id == run_id:
-                    s._writer = None  # a later point adds it back
-                else:
-                    kept.append(s)
-            self._series = kept
+                    self._leaving.add(s)
+        self._drop_written()
+
+    def _drop_written(self) -> None:
+        """Stop watching the series of ended runs that have nothing queued (a later point
+        adds one back); those with points queued go once a flush has written them."""
+        with self._thread_lock, self.points_lock:
+            gone = {s for s in self._leaving if not s._steps and s.run_id not in self.running}
+            if gone:
+                self._leaving -= gone
+                for s in gone:
+                    s._writer = None
+                self._series = [s for s in self._series if s not in gone]
 
     def _ensure_thread(self) -> None:
         if self._thread is None:
@@ -276,6 +296,8 @@ class Writer:
                 raise
             for s, series_id in new_ids.items():  # ids of series created by this commit
                 s.id = series_id
+            if self._leaving:
+                self._drop_written()
             if heartbeat:
                 self._last_heartbeat = time.monotonic()
 
@@ -336,6 +358,8 @@ def _write_points(conn, taken: list[tuple[Series, Batch]]) -> dict[Series, int]:
         if last[0] is None or latest[0] >= last[0]:
             last = latest
         updates.append((count + len(steps), *last, lo, hi, sid))
+        # another handle's points for the same series in this flush go after these
+        summaries[sid] = (s.run_id, s.key, count + len(steps), lo, hi, *last)
         filled = range(count // POINT_BLOCK, (count + len(steps)) // POINT_BLOCK)
         blocks += [(sid, block) for block in filled]
     conn.executemany(
