@@ -243,3 +243,13 @@ def test_the_keras_callback_used_explicitly_logs_every_n_steps(store):
     assert jt.keras.MlflowCallback is jt.keras.Callback
     with pytest.raises(ValueError, match="log_every_n_steps"):
         jt.keras.Callback(log_every_epoch=True, log_every_n_steps=2)
+
+
+def test_a_framework_param_whose_key_cannot_be_stored_leaves_the_others_logged(store):
+    from jupyter_tracker.errors import InvalidInputError
+    from jupyter_tracker.integrations import flattened, log_params
+
+    config = {"learning_rate": 0.1, "label2id": {"don't": 0, "ok": 1}, "epochs": 3}
+    with jt.start_run() as run, pytest.raises(InvalidInputError, match="don't"):
+        log_params(run, flattened(config, "."))
+    assert jt.get_run(run.id).params == {"learning_rate": 0.1, "label2id.ok": 1, "epochs": 3}

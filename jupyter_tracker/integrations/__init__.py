@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._limits import MAX_PARAM_VALUE_LENGTH
-from ..errors import OutOfScopeError
+from ..errors import InvalidInputError, OutOfScopeError
 from ..run import ActiveRun, error_text, outcome
 from ..session import session
 from ..values import param_text
@@ -212,10 +212,21 @@ def param_value(value: Any) -> Any:
 
 
 def log_params(run: ActiveRun, params: dict[str, Any]) -> None:
-    """Log ``params`` (as ``param_value`` gives them) that the run lacks."""
+    """Log ``params`` (as ``param_value`` gives them) that the run lacks. One that cannot be
+    stored (a key with characters MLflow refuses, from a label name say) is left out, not
+    the rest; then one error names those left out."""
+    refused = []
     for key, value in params.items():
         if key not in run.params:
-            run.log_param(key, param_value(value))
+            try:
+                run.log_param(key, param_value(value))
+            except InvalidInputError:
+                refused.append(key)
+    if refused:
+        raise InvalidInputError(
+            f"{len(refused)} param(s) not logged, their keys cannot be stored: "
+            + ", ".join(repr(k[:80]) for k in refused[:5])
+        )
 
 
 def log_numbers(run: ActiveRun, metrics: dict[str, Any], step: int | None) -> None:
