@@ -253,3 +253,21 @@ def test_a_framework_param_whose_key_cannot_be_stored_leaves_the_others_logged(s
     with jt.start_run() as run, pytest.raises(InvalidInputError, match="don't"):
         log_params(run, flattened(config, "."))
     assert jt.get_run(run.id).params == {"learning_rate": 0.1, "label2id.ok": 1, "epochs": 3}
+
+
+def test_xgboost_training_continued_from_an_early_stopped_booster_logs_no_early_stopping(
+    autolog,
+):
+    xgb = pytest.importorskip("xgboost")
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(200, 4)), rng.integers(0, 2, 200)
+    train, valid = xgb.DMatrix(X[:150], label=y[:150]), xgb.DMatrix(X[150:], label=y[150:])
+    params = {"objective": "binary:logistic", "eta": 0.5}
+    jt.xgboost.autolog(disable=True)
+    first = xgb.train(params, train, 50, evals=[(valid, "v")], early_stopping_rounds=2)
+    jt.xgboost.autolog()
+    with jt.start_run() as run:
+        xgb.train(params, train, 5, evals=[(valid, "v")], xgb_model=first)
+    recorded = jt.get_run(run.id)
+    assert "best_iteration" not in recorded.metrics
+    assert "stopped_iteration" not in recorded.metrics

@@ -252,7 +252,7 @@ def patch_train(
     owners: tuple[Any, ...],
     not_params: tuple[str, ...],
     callback: Callable[[IterationLog], Any],
-    finish: Callable[[Settings, ActiveRun, Any, dict[int, dict[str, Any]]], None],
+    finish: Callable[[Settings, ActiveRun, Any, dict[int, dict[str, Any]], dict[str, Any]], None],
 ) -> None:
     """Record a boosting library's ``train(params, ...)`` (LightGBM's, XGBoost's), wrapped
     where each of ``owners`` has it, as MLflow's autolog does: the params (the ``params``
@@ -260,7 +260,7 @@ def patch_train(
     iteration's evaluation metrics (step = the iteration) through the framework's callback
     that ``callback(log)`` makes, put first in ``callbacks`` (before an early stopping that
     ends training), then ``finish(settings, run, the trained booster, each iteration's
-    metrics)``."""
+    metrics, the params logged)``."""
 
     def record(chosen: Settings, original: Any, params: dict, args: tuple, kwargs: dict) -> Any:
         signature = inspect.signature(original)
@@ -285,7 +285,7 @@ def patch_train(
             bound.arguments["callbacks"] = [callback(log), *callbacks]
             booster = original(*bound.args, **bound.kwargs)
             with recording(flavor):
-                finish(chosen, run, booster, iterations)
+                finish(chosen, run, booster, iterations, logged)
             return booster
 
     for owner in owners:

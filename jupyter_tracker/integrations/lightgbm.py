@@ -89,7 +89,11 @@ def _callback(log: IterationLog) -> Any:
 
 
 def _log_booster(
-    chosen: Settings, run: Any, booster: Any, iterations: dict[int, dict[str, Any]]
+    chosen: Settings,
+    run: Any,
+    booster: Any,
+    iterations: dict[int, dict[str, Any]],
+    logged: dict[str, Any],
 ) -> None:
     """Early stopping's iterations and the feature importance of a trained booster."""
     if booster.best_iteration > 0 and iterations:  # counted from 1; the booster is cut there

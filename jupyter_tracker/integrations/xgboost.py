@@ -98,10 +98,17 @@ def _callback(log: IterationLog) -> Any:
 
 
 def _log_booster(
-    chosen: Settings, run: Any, booster: Any, iterations: dict[int, dict[str, Any]]
+    chosen: Settings,
+    run: Any,
+    booster: Any,
+    iterations: dict[int, dict[str, Any]],
+    logged: dict[str, Any],
 ) -> None:
-    """Early stopping's iterations and the feature importance of a trained booster."""
-    if "best_iteration" in booster.attributes() and iterations:
+    """Early stopping's iterations (when this training was given ``early_stopping_rounds``,
+    as MLflow's: a booster it continues may carry an earlier one's) and the feature
+    importance of a trained booster."""
+    stopping = logged.get("early_stopping_rounds") is not None
+    if stopping and "best_iteration" in booster.attributes() and iterations:
         stopped = max(iterations)  # the last iteration (MLflow's; LightGBM's counts them)
         at_best = iterations.get(booster.best_iteration, {})
         log_early_stopping(run, booster.best_iteration, stopped, at_best, stopped + 1)
