@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -165,7 +166,9 @@ def mlflow_worker(repeat: int, samples: int) -> None:
     import mlflow
 
     logging.getLogger("mlflow").setLevel(logging.ERROR)
-    mlflow.set_tracking_uri(f"sqlite:///{tempfile.mkdtemp(prefix='jt-bench-')}/mlflow.db")
+    scratch = tempfile.mkdtemp(prefix="jt-bench-")
+    os.chdir(scratch)  # MLflow's artifacts go to ./mlruns
+    mlflow.set_tracking_uri(f"sqlite:///{scratch}/mlflow.db")
     fits = {name: autolog_ratio(name, repeat, samples, "mlflow") for name in MODELS}
     print(json.dumps(fits))
 
