@@ -75,9 +75,19 @@ def settings(flavor: str) -> Settings | None:
     return None if found is None or found.disable else found
 
 
-def configure(flavor: str, chosen: Settings, patch: Callable[[Any], None]) -> None:
-    """Record ``flavor`` with ``chosen`` settings (or stop, with ``disable``): ``patch`` is
-    called with the framework's module once it is imported."""
+def configure(
+    flavor: str,
+    patch: Callable[[Any], None],
+    disable: bool,
+    exclusive: bool,
+    silent: bool,
+    extra_tags: dict[str, str] | None,
+    **options: Any,
+) -> None:
+    """Record ``flavor`` with these settings of its ``autolog`` (or stop, with ``disable``;
+    ``options``: its own): ``patch`` is called with the framework's module once it is
+    imported."""
+    chosen = Settings(disable, exclusive, silent, dict(extra_tags or {}), options)
     _check_out_of_scope(chosen.options)
     _STATE.settings[flavor] = chosen
     if chosen.disable:

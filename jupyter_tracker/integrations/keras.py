@@ -51,18 +51,14 @@ def autolog(
     _check_frequency(log_every_epoch, log_every_n_steps)
     configure(
         FLAVOR,
-        Settings(
-            disable,
-            exclusive,
-            silent,
-            dict(extra_tags or {}),
-            {
-                "log_every_epoch": log_every_epoch,
-                "log_every_n_steps": log_every_n_steps,
-                "registered_model_name": registered_model_name,
-            },
-        ),
         patch,
+        disable,
+        exclusive,
+        silent,
+        extra_tags,
+        log_every_epoch=log_every_epoch,
+        log_every_n_steps=log_every_n_steps,
+        registered_model_name=registered_model_name,
     )
 
 

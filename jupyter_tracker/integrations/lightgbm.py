@@ -56,14 +56,12 @@ def autolog(
     are accepted as no-ops; ``registered_model_name`` is out of scope."""
     configure(
         FLAVOR,
-        Settings(
-            disable,
-            exclusive,
-            silent,
-            dict(extra_tags or {}),
-            {"registered_model_name": registered_model_name},
-        ),
         patch,
+        disable,
+        exclusive,
+        silent,
+        extra_tags,
+        registered_model_name=registered_model_name,
     )
 
 

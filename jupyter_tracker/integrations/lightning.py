@@ -86,18 +86,14 @@ def autolog(
         )
     configure(
         FLAVOR,
-        Settings(
-            disable,
-            exclusive,
-            silent,
-            dict(extra_tags or {}),
-            {
-                "log_every_n_epoch": log_every_n_epoch,
-                "log_every_n_step": log_every_n_step,
-                "registered_model_name": registered_model_name,
-            },
-        ),
         patch,
+        disable,
+        exclusive,
+        silent,
+        extra_tags,
+        log_every_n_epoch=log_every_n_epoch,
+        log_every_n_step=log_every_n_step,
+        registered_model_name=registered_model_name,
     )
 
 

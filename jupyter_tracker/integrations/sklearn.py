@@ -73,18 +73,14 @@ def autolog(
     ``registered_model_name`` is out of scope."""
     configure(
         FLAVOR,
-        Settings(
-            disable,
-            exclusive,
-            silent,
-            dict(extra_tags or {}),
-            {
-                "max_tuning_runs": max_tuning_runs,
-                "pos_label": pos_label,
-                "registered_model_name": registered_model_name,
-            },
-        ),
         patch,
+        disable,
+        exclusive,
+        silent,
+        extra_tags,
+        max_tuning_runs=max_tuning_runs,
+        pos_label=pos_label,
+        registered_model_name=registered_model_name,
     )
 
 

@@ -55,7 +55,7 @@ def autolog(
     arguments): see the module's documentation. Patches ``transformers.Trainer.train`` when
     the trainer is imported (now, if it already is); ``disable=True`` undoes it. The model,
     signature, input example and dataset options are accepted as no-ops."""
-    configure(FLAVOR, Settings(disable, exclusive, silent, dict(extra_tags or {})), patch)
+    configure(FLAVOR, patch, disable, exclusive, silent, extra_tags)
 
 
 def patch(module: Any) -> None:

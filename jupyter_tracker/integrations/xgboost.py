@@ -54,17 +54,13 @@ def autolog(
     ``registered_model_name`` is out of scope."""
     configure(
         FLAVOR,
-        Settings(
-            disable,
-            exclusive,
-            silent,
-            dict(extra_tags or {}),
-            {
-                "registered_model_name": registered_model_name,
-                "importance_types": list(importance_types or ["weight"]),
-            },
-        ),
         patch,
+        disable,
+        exclusive,
+        silent,
+        extra_tags,
+        registered_model_name=registered_model_name,
+        importance_types=list(importance_types or ["weight"]),
     )
 
 
