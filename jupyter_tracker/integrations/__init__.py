@@ -336,6 +336,20 @@ def _importance_chart(kind: str, importance: dict[str, float]) -> Any:
     return figure
 
 
+def module_attributes(module: str, mlflow_module: str, **built: Callable[[], Any]) -> Any:
+    """A flavor module's ``__getattr__``: each of ``built`` (``Callback``...) made on first
+    use by its function; the rest of MLflow's ``mlflow_module`` (models) is out of scope."""
+
+    def attribute(name: str) -> Any:
+        if name in built:
+            return built[name]()
+        if name.startswith("_"):
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        raise OutOfScopeError(f"{mlflow_module}.{name}")
+
+    return attribute
+
+
 def flattened(params: dict[str, Any], separator: str, prefix: str = "") -> dict[str, Any]:
     """``params`` with nested dicts' keys joined by ``separator`` (``{"a": {"b": 1}}``
     gives ``a/b`` with ``/``), as the frameworks' own MLflow loggers name them."""

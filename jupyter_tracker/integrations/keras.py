@@ -19,8 +19,7 @@ import inspect
 import os
 from typing import Any
 
-from ..errors import OutOfScopeError
-from . import Settings, configure, log_params, recorded_call, recording, replace
+from . import Settings, configure, log_params, module_attributes, recorded_call, recording, replace
 from . import training_run as _training_run
 
 FLAVOR = "keras"
@@ -163,11 +162,8 @@ def _callback_class() -> type:
     return Callback
 
 
-def __getattr__(name: str) -> Any:
-    """``Callback`` (also ``MlflowCallback``, MLflow's name), built on first use; the rest
-    of MLflow's ``mlflow.keras`` (models) is out of scope."""
-    if name in ("Callback", "MlflowCallback"):
-        return _callback_class()
-    if name.startswith("_"):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    raise OutOfScopeError(f"mlflow.keras.{name}")
+# Callback (also MLflow's name MlflowCallback) made on first use; the rest of mlflow.keras
+# (models) is out of scope
+__getattr__ = module_attributes(
+    __name__, "mlflow.keras", Callback=_callback_class, MlflowCallback=_callback_class
+)

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import OutOfScopeError
 from . import (
     IterationLog,
     Settings,
     configure,
     log_early_stopping,
     log_feature_importance,
+    module_attributes,
     patch_train,
 )
 
@@ -106,8 +106,5 @@ def _log_booster(
         )
 
 
-def __getattr__(name: str) -> Any:
-    """MLflow's ``mlflow.lightgbm`` beyond ``autolog`` (models) is out of scope."""
-    if name.startswith("_"):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    raise OutOfScopeError(f"mlflow.lightgbm.{name}")
+# MLflow's mlflow.lightgbm beyond autolog (models) is out of scope
+__getattr__ = module_attributes(__name__, "mlflow.lightgbm")

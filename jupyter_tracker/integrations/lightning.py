@@ -32,7 +32,6 @@ import os
 import sys
 from typing import Any
 
-from ..errors import OutOfScopeError
 from . import (
     CallbackRun,
     Settings,
@@ -41,6 +40,7 @@ from . import (
     framework,
     log_numbers,
     log_params,
+    module_attributes,
     recorded_call,
     recording,
     replace,
@@ -282,11 +282,5 @@ def _logger_class() -> type:
     return Logger
 
 
-def __getattr__(name: str) -> Any:
-    """``Logger``, built on first use; the rest of MLflow's ``mlflow.pytorch`` (models) is
-    out of scope."""
-    if name == "Logger":
-        return _logger_class()
-    if name.startswith("_"):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    raise OutOfScopeError(f"mlflow.pytorch.{name}")
+# Logger made on first use; the rest of mlflow.pytorch (models) is out of scope
+__getattr__ = module_attributes(__name__, "mlflow.pytorch", Logger=_logger_class)

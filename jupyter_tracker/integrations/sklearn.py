@@ -32,12 +32,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..errors import OutOfScopeError
 from ..session import session
 from . import (
     Settings,
     configure,
     log_params,
+    module_attributes,
     recorded_call,
     recording,
     replace,
@@ -447,8 +447,5 @@ def _log_folds(run: Any, results: dict[str, Any]) -> None:
         run.log_metric(f"std_{key}", float(folds.std()))
 
 
-def __getattr__(name: str) -> Any:
-    """MLflow's ``mlflow.sklearn`` beyond ``autolog`` (models) is out of scope."""
-    if name.startswith("_"):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    raise OutOfScopeError(f"mlflow.sklearn.{name}")
+# MLflow's mlflow.sklearn beyond autolog (models) is out of scope
+__getattr__ = module_attributes(__name__, "mlflow.sklearn")

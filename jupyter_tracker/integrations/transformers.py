@@ -21,7 +21,6 @@ import functools
 import os
 from typing import Any
 
-from ..errors import OutOfScopeError
 from . import (
     CallbackRun,
     Settings,
@@ -30,6 +29,7 @@ from . import (
     framework,
     log_numbers,
     log_params,
+    module_attributes,
     recorded_call,
     recording,
     replace,
@@ -134,11 +134,5 @@ def _callback_class() -> type:
     return Callback
 
 
-def __getattr__(name: str) -> Any:
-    """``Callback``, built on first use; the rest of MLflow's ``mlflow.transformers``
-    (models, pipelines) is out of scope."""
-    if name == "Callback":
-        return _callback_class()
-    if name.startswith("_"):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    raise OutOfScopeError(f"mlflow.transformers.{name}")
+# Callback made on first use; the rest of mlflow.transformers (models) is out of scope
+__getattr__ = module_attributes(__name__, "mlflow.transformers", Callback=_callback_class)
