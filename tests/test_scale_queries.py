@@ -363,7 +363,7 @@ def test_overlapping_bulk_reads_in_threads_leave_the_garbage_collector_on():
     from jupyter_tracker.store.queries import _many_rows
 
     def read() -> None:
-        for _ in range(5_000):
+        for _ in range(20_000):  # with the unlocked pause, 3 runs of 3 ended with it off
             with _many_rows():
                 pass
 
